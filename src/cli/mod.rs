@@ -1,0 +1,82 @@
+//! The command-line shell: turns arguments into settings, runs a command, maps errors to an
+//! exit code. All real work lives in the library modules.
+
+mod parse_cmd;
+
+use crate::config::Config;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// logwarden: finds what is unusual in logs before it becomes an outage.
+#[derive(Debug, Parser)]
+#[command(name = "logwarden", version, about)]
+pub struct Cli {
+    /// YAML configuration file (every key can also be set as LOGWARDEN__SECTION__KEY).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Mine templates: plain lines in, NDJSON out (one object per input line, in order).
+    Parse(parse_cmd::ParseArgs),
+}
+
+/// Run the CLI with the process arguments; returns the exit code.
+pub fn main() -> ExitCode {
+    crate::telemetry::init_logging();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Run one parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Parse(args) => parse_cmd::run(&config, args),
+    }
+}
+
+/// Open an input path, `-` for stdin.
+pub(crate) fn open_input(
+    path: &std::path::Path,
+) -> anyhow::Result<(Box<dyn std::io::BufRead>, u64)> {
+    use anyhow::Context;
+    if path.as_os_str() == "-" {
+        return Ok((Box::new(std::io::BufReader::new(std::io::stdin())), 0));
+    }
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot open input {}", path.display()))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    Ok((
+        Box::new(std::io::BufReader::with_capacity(1 << 16, file)),
+        len,
+    ))
+}
+
+/// Create an output path, `-` or none for stdout.
+pub(crate) fn open_output(
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<Box<dyn std::io::Write>> {
+    use anyhow::Context;
+    match path {
+        None => Ok(Box::new(std::io::BufWriter::new(std::io::stdout()))),
+        Some(p) if p.as_os_str() == "-" => Ok(Box::new(std::io::BufWriter::new(std::io::stdout()))),
+        Some(p) => {
+            let f = std::fs::File::create(p)
+                .with_context(|| format!("cannot create output {}", p.display()))?;
+            Ok(Box::new(std::io::BufWriter::with_capacity(1 << 16, f)))
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! `logwarden parse`: plain lines in, one NDJSON object per line out, in input order.
+
+use crate::config::Config;
+use crate::model::TemplateId;
+use crate::parse::TemplateMiner;
+use crate::source::{InputFormat, RecordReader};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Arguments of `parse`.
+#[derive(Debug, clap::Args)]
+pub struct ParseArgs {
+    /// Input file of plain log lines (`-` for stdin).
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+    /// Output NDJSON file (stdout when absent).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Fail on the first bad input line instead of counting it.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Run `parse`: learn templates over the whole input, then write every line with the final id
+/// of its template (after any generalisation), so the ids are consistent across the output.
+pub fn run(config: &Config, args: ParseArgs) -> anyhow::Result<()> {
+    let (input, len) = super::open_input(&args.input)?;
+    let bar = crate::telemetry::progress(len, "parsing");
+    let mut reader = RecordReader::new(
+        bar.wrap_read(input),
+        InputFormat::Plain,
+        config.fields.clone(),
+        config.input.clone(),
+        args.strict,
+    );
+    let mut miner = TemplateMiner::new(config.parse.clone());
+    let mut lines: Vec<(String, TemplateId)> = Vec::new();
+    while let Some(rec) = reader.next_record()? {
+        let parsed = miner.add(&rec.message);
+        lines.push((rec.message, parsed.template_id));
+    }
+    bar.finish_and_clear();
+    let mut out = super::open_output(args.output.as_deref())?;
+    for (i, (message, id)) in lines.iter().enumerate() {
+        let id = miner.resolve(*id);
+        let obj = serde_json::json!({
+            "line": i + 1,
+            "message": message,
+            "template_id": id.to_string(),
+            "template": miner.template(id).unwrap_or_default(),
+        });
+        serde_json::to_writer(&mut out, &obj)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    let report = reader.into_report();
+    if !report.is_clean() {
+        eprintln!("{}", report.summary());
+    }
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! Demo: a realistic multi-service log week with seasonality and injected incidents.

@@ -1,0 +1,21 @@
+//! logwarden: finds what is unusual in logs before it becomes an outage.
+//!
+//! The modules follow the flow:
+//! `source` → `parse` (templates) → `vectorize` → `cluster` (patterns) → `detect` →
+//! `incidents` (severity, grouping) → `sink`, with `config`, `state` (model files),
+//! `telemetry` and `model` (the types passed between stages) beside them, `demo` (a synthetic
+//! log week with injected incidents) and `cli` (the thin shell).
+
+pub mod cli;
+pub mod cluster;
+pub mod config;
+pub mod demo;
+pub mod detect;
+pub mod incidents;
+pub mod model;
+pub mod parse;
+pub mod sink;
+pub mod source;
+pub mod state;
+pub mod telemetry;
+pub mod vectorize;
