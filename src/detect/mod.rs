@@ -3,6 +3,9 @@
 //! Owns: [`DetectConfig`], the baseline learned by `train`, and detection over time buckets.
 //! Pure: time comes from the records, never from a clock.
 
+pub mod drift;
+pub mod forecast;
+
 use crate::config::Problems;
 use serde::{Deserialize, Serialize};
 

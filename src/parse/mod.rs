@@ -41,42 +41,80 @@ pub struct Parsed {
 }
 
 /// Online template miner.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TemplateMiner {}
+///
+/// PLACEHOLDER (to be replaced by the real miner): tokens containing a digit become `<*>`,
+/// and each distinct masked token sequence is a template.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TemplateMiner {
+    templates: std::collections::BTreeMap<TemplateId, (String, u64)>,
+}
+
+fn mask(message: &str) -> (String, Vec<Param>) {
+    let mut out = Vec::new();
+    let mut params = Vec::new();
+    let mut slot = 0;
+    for tok in message.split_whitespace() {
+        if tok.bytes().any(|b| b.is_ascii_digit()) {
+            if let Ok(v) = tok.trim_end_matches("ms").parse::<f64>() {
+                params.push(Param { slot, value: v });
+            }
+            slot += 1;
+            out.push("<*>");
+        } else {
+            out.push(tok);
+        }
+    }
+    (out.join(" "), params)
+}
 
 impl TemplateMiner {
     /// A new, empty miner.
     pub fn new(_cfg: ParseConfig) -> Self {
-        todo!()
+        TemplateMiner::default()
     }
 
     /// Learn from one message and return its template and parameters.
-    pub fn add(&mut self, _message: &str) -> Parsed {
-        todo!()
+    pub fn add(&mut self, message: &str) -> Parsed {
+        let (t, params) = mask(message);
+        let id = TemplateId::of(&t);
+        self.templates.entry(id).or_insert((t, 0)).1 += 1;
+        Parsed {
+            template_id: id,
+            params,
+        }
     }
 
     /// Match a message without learning; `None` when no template fits.
-    pub fn match_message(&self, _message: &str) -> Option<Parsed> {
-        todo!()
+    pub fn match_message(&self, message: &str) -> Option<Parsed> {
+        let (t, params) = mask(message);
+        let id = TemplateId::of(&t);
+        self.templates.contains_key(&id).then_some(Parsed {
+            template_id: id,
+            params,
+        })
     }
 
     /// The current id of a template id that may have been generalised since.
-    pub fn resolve(&self, _id: TemplateId) -> TemplateId {
-        todo!()
+    pub fn resolve(&self, id: TemplateId) -> TemplateId {
+        id
     }
 
     /// The text of a template (`<*>` for variables), by current or old id.
-    pub fn template(&self, _id: TemplateId) -> Option<&str> {
-        todo!()
+    pub fn template(&self, id: TemplateId) -> Option<&str> {
+        self.templates.get(&id).map(|(t, _)| t.as_str())
     }
 
     /// A readable name for a variable slot (e.g. from the token before it).
-    pub fn slot_name(&self, _id: TemplateId, _slot: usize) -> String {
-        todo!()
+    pub fn slot_name(&self, id: TemplateId, slot: usize) -> String {
+        let _ = id;
+        format!("slot{slot}")
     }
 
     /// All current templates with the number of messages each matched.
     pub fn templates(&self) -> Vec<(TemplateId, &str, u64)> {
-        todo!()
+        self.templates
+            .iter()
+            .map(|(id, (t, n))| (*id, t.as_str(), *n))
+            .collect()
     }
 }
