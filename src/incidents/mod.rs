@@ -1,87 +1,10 @@
 //! Severity and incidents: scores to tiers, and grouping anomalies into incidents.
 //!
-//! Owns: [`SeverityConfig`] (tier cut-offs), [`IncidentsConfig`] (grouping), the 0-100
-//! [`score`], and [`group`]. Pure.
-//!
-//! PLACEHOLDER bodies (to be implemented); the signatures are what `detect` calls.
+//! Owns: [`SeverityConfig`] (tier cut-offs) and the 0-100 [`score`] (in `severity`), and
+//! [`IncidentsConfig`] with [`group`] (in `grouping`). Pure.
 
-use crate::config::{Criticality, Problems};
-use crate::model::{Anomaly, Severity};
-use serde::{Deserialize, Serialize};
+pub mod grouping;
+pub mod severity;
 
-/// Score cut-offs for the tiers.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SeverityConfig {
-    /// Scores at or above this are `critical`.
-    pub critical: f64,
-    /// Scores at or above this (and below `critical`) are `moderate`; below is `low`.
-    pub moderate: f64,
-}
-
-impl Default for SeverityConfig {
-    fn default() -> Self {
-        SeverityConfig {
-            critical: 75.0,
-            moderate: 50.0,
-        }
-    }
-}
-
-impl SeverityConfig {
-    /// Report problems under `path`.
-    pub fn validate(&self, path: &str, p: &mut Problems) {
-        p.range(format!("{path}.critical"), self.critical, 0.0, 100.0);
-        p.range(format!("{path}.moderate"), self.moderate, 0.0, 100.0);
-        if self.moderate > self.critical {
-            p.add(format!("{path}.moderate"), "must not be above `critical`");
-        }
-    }
-
-    /// The tier of a score.
-    pub fn tier(&self, score: f64) -> Severity {
-        if score >= self.critical {
-            Severity::Critical
-        } else if score >= self.moderate {
-            Severity::Moderate
-        } else {
-            Severity::Low
-        }
-    }
-}
-
-/// Incident grouping settings.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct IncidentsConfig {}
-
-impl IncidentsConfig {
-    /// Report problems under `path`.
-    pub fn validate(&self, _path: &str, _p: &mut Problems) {}
-}
-
-/// What a score is made of.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ScoreInputs {
-    /// Tail probability of the observation (small is surprising).
-    pub probability: f64,
-    /// Relative size of the deviation (e.g. observed/expected - 1, or a relative shift).
-    pub magnitude: f64,
-    /// Whether the lines involved are error-level.
-    pub error_level: bool,
-    /// Consecutive buckets the anomaly has persisted.
-    pub persistence: u32,
-    /// The service's configured criticality.
-    pub criticality: Criticality,
-    /// How much history backs the expectation, 0-1.
-    pub confidence: f64,
-}
-
-/// A 0-100 score.
-pub fn score(_inputs: &ScoreInputs) -> f64 {
-    0.0
-}
-
-/// Assign `incident.id` to anomalies (sorted by time), grouping those close in time and across
-/// related services.
-pub fn group(_anomalies: &mut [Anomaly], _cfg: &IncidentsConfig) {}
+pub use grouping::{group, IncidentsConfig};
+pub use severity::{score, ScoreInputs, SeverityConfig};
