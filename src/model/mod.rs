@@ -369,6 +369,117 @@ mod tests {
         assert_eq!(content_id(&["x", "y"]), content_id(&["x", "y"]));
     }
 
+    fn full_anomaly() -> Anomaly {
+        let t = DateTime::parse_from_rfc3339("2026-11-03T14:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let e = t + chrono::Duration::minutes(10);
+        Anomaly {
+            timestamp: t,
+            anomaly: AnomalyBody {
+                id: content_id(&["x"]),
+                kind: AnomalyType::ForecastBreach,
+                severity: Severity::Moderate,
+                score: 61.0,
+                window: Window { start: t, end: e },
+                observed: 412.0,
+                expected: 71.0,
+                unit: "ms".to_string(),
+                confidence: 0.8,
+                probability: 1e-9,
+                explanation: "latency creeps up".to_string(),
+            },
+            service: ServiceRef {
+                name: "checkout".to_string(),
+            },
+            pattern: PatternRef {
+                id: TemplateId::of("a <*>").to_string(),
+                template: "a <*>".to_string(),
+                cluster_id: Some(PatternId(7).to_string()),
+                examples: vec!["a 1".to_string()],
+            },
+            incident: IncidentRef {
+                id: "i1".to_string(),
+            },
+            model: ModelRef {
+                version: "m1".to_string(),
+            },
+            feedback: FeedbackRef {
+                label: Some(FeedbackLabel::Confirmed),
+            },
+            tenant: "default".to_string(),
+            event: EventRef {
+                kind: "alert".to_string(),
+                start: t,
+                end: e,
+                severity: ecs_severity(Severity::Moderate),
+                risk_score: 61.0,
+            },
+            parameter: Some(ParameterRef {
+                slot: 0,
+                name: "latency".to_string(),
+                quantile: 0.95,
+                baseline: 100.0,
+                current: 180.0,
+            }),
+            forecast: Some(ForecastRef {
+                threshold: 800.0,
+                breach_at: e,
+                hours_to_breach: 5.0,
+                horizon_hours: 12.0,
+                level: 500.0,
+                trend_per_hour: 60.0,
+            }),
+        }
+    }
+
+    fn leaves(prefix: &str, v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    leaves(&key, v, out);
+                }
+            }
+            _ => out.push(prefix.to_string()),
+        }
+    }
+
+    #[test]
+    fn every_document_field_is_in_the_index_mapping() {
+        let mapping: serde_json::Value =
+            serde_json::from_str(include_str!("../../mappings/anomalies.json")).unwrap();
+        let doc = serde_json::to_value(full_anomaly()).unwrap();
+        let mut fields = Vec::new();
+        leaves("", &doc, &mut fields);
+        assert!(fields.len() > 30, "{fields:?}");
+        for f in fields {
+            let mut node = &mapping;
+            for part in f.split('.') {
+                node = &node["properties"][part];
+            }
+            let ty = node["type"].as_str();
+            assert!(
+                ty.is_some(),
+                "field `{f}` is not in mappings/anomalies.json"
+            );
+            let value = f.split('.').fold(&doc, |v, p| &v[p]);
+            let ok = match ty.unwrap() {
+                "date" => value
+                    .as_str()
+                    .is_some_and(|s| DateTime::parse_from_rfc3339(s).is_ok()),
+                "keyword" | "text" => value.is_string() || value.is_array(),
+                "float" | "double" | "long" | "integer" => value.is_number(),
+                other => panic!("unexpected mapping type {other} for {f}"),
+            };
+            assert!(ok, "field `{f}` = {value} does not fit mapping type {ty:?}");
+        }
+    }
+
     #[test]
     fn anomaly_types_serialize_snake_case() {
         for t in AnomalyType::ALL {
