@@ -29,6 +29,18 @@ pub struct DriftFinding {
     pub persistence: u32,
 }
 
+/// Which slot a [`SlotModel`] watches; passed on every bucket close so that thresholds
+/// configured by name apply to a model loaded from disk.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SlotKey<'a> {
+    /// The service.
+    pub service: &'a str,
+    /// The template text (`<*>` for variables).
+    pub template: &'a str,
+    /// A readable slot name (see `TemplateMiner::slot_name`), e.g. `latency_ms` or `wait`.
+    pub slot_name: &'a str,
+}
+
 /// The learned distribution of one numeric slot of one (service, template), and its detectors.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SlotModel {}
@@ -53,6 +65,7 @@ impl SlotModel {
     pub fn close_bucket(
         &mut self,
         _cfg: &DriftConfig,
+        _key: &SlotKey<'_>,
         _start: DateTime<Utc>,
         _end: DateTime<Utc>,
         _how: usize,

@@ -6,5 +6,5 @@
 pub mod grouping;
 pub mod severity;
 
-pub use grouping::{group, IncidentsConfig};
+pub use grouping::{group, suppress_and_group, IncidentsConfig};
 pub use severity::{score, ScoreInputs, SeverityConfig};
