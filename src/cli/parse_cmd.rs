@@ -1,5 +1,7 @@
-//! `logwarden parse`: plain lines in, one NDJSON object per line out, in input order.
+//! `logwarden parse`: plain lines in, one NDJSON object per line out, in input order, with
+//! the line's template and the pattern its template belongs to (`null` for noise templates).
 
+use crate::cluster::PatternModel;
 use crate::config::Config;
 use crate::model::TemplateId;
 use crate::parse::TemplateMiner;
@@ -34,20 +36,33 @@ pub fn run(config: &Config, args: ParseArgs) -> anyhow::Result<()> {
         args.strict,
     );
     let mut miner = TemplateMiner::new(config.parse.clone());
-    let mut lines: Vec<(String, TemplateId)> = Vec::new();
+    // A line the reader rejected (e.g. longer than `input.max_line_bytes`) still gets its
+    // object in the output, so output line N always describes input line N.
+    let mut lines: Vec<Option<(String, TemplateId)>> = Vec::new();
     while let Some(rec) = reader.next_record()? {
         let parsed = miner.add(&rec.message);
-        lines.push((rec.message, parsed.template_id));
+        lines.resize(reader.line_no() as usize - 1, None);
+        lines.push(Some((rec.message, parsed.template_id)));
     }
+    lines.resize(reader.line_no() as usize, None);
     bar.finish_and_clear();
+    let templates = miner.templates();
+    let patterns = PatternModel::fit(&templates, &config.vectorize, &config.patterns);
     let mut out = super::open_output(args.output.as_deref())?;
-    for (i, (message, id)) in lines.iter().enumerate() {
+    for (i, line) in lines.iter().enumerate() {
+        let Some((message, id)) = line else {
+            let obj = serde_json::json!({"line": i + 1, "rejected": true});
+            serde_json::to_writer(&mut out, &obj)?;
+            out.write_all(b"\n")?;
+            continue;
+        };
         let id = miner.resolve(*id);
         let obj = serde_json::json!({
             "line": i + 1,
             "message": message,
             "template_id": id.to_string(),
             "template": miner.template(id).unwrap_or_default(),
+            "pattern_id": patterns.pattern_of(id).map(|p| p.to_string()),
         });
         serde_json::to_writer(&mut out, &obj)?;
         out.write_all(b"\n")?;

@@ -71,6 +71,11 @@ impl<R: BufRead> RecordReader<R> {
         &self.report
     }
 
+    /// The number of the last line read (1-based; 0 before the first).
+    pub fn line_no(&self) -> u64 {
+        self.line_no
+    }
+
     /// Consume the reader, returning its report.
     pub fn into_report(self) -> InputReport {
         self.report
