@@ -278,8 +278,8 @@ pub fn group(anomalies: &mut [Anomaly], cfg: &IncidentsConfig) {
             )
         })
         .collect();
-    for i in 0..n {
+    for (i, a) in anomalies.iter_mut().enumerate() {
         let r = find(&mut parent, i);
-        anomalies[i].incident.id = ids[&r].clone();
+        a.incident.id = ids[&r].clone();
     }
 }
