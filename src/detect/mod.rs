@@ -8,6 +8,7 @@
 
 pub mod drift;
 pub mod forecast;
+pub mod sketch;
 
 use crate::config::{Config, Problems};
 use crate::model::{Anomaly, LogRecord};
