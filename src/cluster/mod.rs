@@ -13,7 +13,8 @@
 //!    exemplars chosen by a greedy k-center cover, so that every member lies near one of them;
 //! 4. each cluster gets a radius `R`: the median distance (cosine distance, exact TF-IDF) of
 //!    its sampled members to their nearest *other* exemplar, kept within
-//!    `[(1 - s)/2, 1 - s]` where `s` is `assign_min_similarity`;
+//!    `[(1 - s)/2, 3(1 - s)/4]` where `s` is `assign_min_similarity` (a loose pattern must
+//!    not swallow every template that shares a word with it);
 //! 5. every template gets a score against the pattern it fits best, `d` being its distance
 //!    to that pattern's nearest exemplar: `score = clamp(1 - R / d, 0, 1)` — 0 up to the
 //!    radius, 0.5 at twice the radius, towards 1 far away, 1 when it shares no token with any
@@ -51,7 +52,7 @@ pub struct PatternsConfig {
     /// Exemplars kept per pattern to assign and score templates (1-256).
     pub exemplars: usize,
     /// Cosine similarity to a pattern's nearest exemplar at which a template always joins
-    /// that pattern (0.05-1); loose patterns accept down to `2 · value − 1`.
+    /// that pattern (0.05-1); loose patterns accept down to `1 − 1.5 · (1 − value)`.
     pub assign_min_similarity: f64,
 }
 
@@ -469,7 +470,7 @@ impl PatternModel {
         index.set_exemplars(&entries);
 
         let s = patterns.assign_min_similarity.clamp(0.05, 1.0) as f32;
-        let (lo, hi) = ((1.0 - s) / 2.0, 1.0 - s);
+        let (lo, hi) = ((1.0 - s) / 2.0, 0.75 * (1.0 - s));
         for (pi, m) in members.iter().enumerate() {
             let loo: Vec<f32> = m
                 .iter()
