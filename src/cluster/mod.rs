@@ -2,20 +2,117 @@
 //!
 //! Owns: [`PatternsConfig`] and the [`PatternModel`]. Templates HDBSCAN leaves as noise, and
 //! new templates that fit no pattern, are novelty candidates ranked by an outlier score. Pure.
+//!
+//! How a fit goes:
+//! 1. templates (merged by id, sorted by id so input order does not matter) are vectorized
+//!    with TF-IDF and projected to a few dozen unit-norm dimensions ([`crate::vectorize`]);
+//! 2. HDBSCAN's minimum spanning tree is O(N²·d), so at most `sample_size` templates are
+//!    clustered: a deterministic sample weighted by `1 + ln(count)` (keys from a hash of the
+//!    template id, so the same templates give the same sample);
+//! 3. each cluster gets a stable id (the smallest member template id) and up to `exemplars`
+//!    exemplars chosen by a greedy k-center cover, so that every member lies near one of them;
+//! 4. each cluster gets a radius `R`: the median distance (cosine distance, exact TF-IDF) of
+//!    its sampled members to their nearest *other* exemplar, kept within
+//!    `[(1 - s)/2, 3(1 - s)/4]` where `s` is `assign_min_similarity` (a loose pattern must
+//!    not swallow every template that shares a word with it);
+//! 5. every template gets a score against the pattern it fits best, `d` being its distance
+//!    to that pattern's nearest exemplar: `score = clamp(1 - R / d, 0, 1)` — 0 up to the
+//!    radius, 0.5 at twice the radius, towards 1 far away, 1 when it shares no token with any
+//!    exemplar (a GLOSH-like ratio of a point's distance to its cluster's typical one).
+//!
+//! Templates outside the sample, and new templates in [`PatternModel::assign`], join the best
+//! pattern when their score is below 0.5 (within twice its radius, so at least when their
+//! similarity to an exemplar reaches `assign_min_similarity`); otherwise they get no pattern.
+//! Sampled templates keep HDBSCAN's verdict; its noise scores at least 0.5.
+//!
+//! [`Assignment::similarity`] is the exact TF-IDF cosine to the nearest known template, not a
+//! projected one, so the detector can tell a variant of a known message from a new one.
 
 use crate::config::Problems;
 use crate::model::{PatternId, TemplateId};
-use crate::vectorize::VectorizeConfig;
+use crate::vectorize::{Projection, SparseVec, TermCounts, TfIdf, VectorizeConfig};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 /// HDBSCAN settings.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct PatternsConfig {}
+pub struct PatternsConfig {
+    /// Smallest number of (sampled) templates that make a pattern (2-10000).
+    pub min_cluster_size: usize,
+    /// Neighbours that define a template's core distance in HDBSCAN (1-1000); larger is
+    /// more conservative (more noise).
+    pub min_samples: usize,
+    /// Let HDBSCAN return one pattern holding every template when that is the best answer.
+    pub allow_single_cluster: bool,
+    /// At most this many templates are clustered by HDBSCAN (50-20000); the others are
+    /// assigned to the patterns found. HDBSCAN's cost grows with its square.
+    pub sample_size: usize,
+    /// Exemplars kept per pattern to assign and score templates (1-256).
+    pub exemplars: usize,
+    /// Cosine similarity to a pattern's nearest exemplar at which a template always joins
+    /// that pattern (0.05-1); loose patterns accept down to `1 − 1.5 · (1 − value)`.
+    pub assign_min_similarity: f64,
+}
+
+fn default_min_cluster_size() -> usize {
+    4
+}
+fn default_min_samples() -> usize {
+    2
+}
+fn default_sample_size() -> usize {
+    2000
+}
+fn default_exemplars() -> usize {
+    16
+}
+fn default_assign_min_similarity() -> f64 {
+    0.7
+}
+
+impl Default for PatternsConfig {
+    fn default() -> Self {
+        PatternsConfig {
+            min_cluster_size: default_min_cluster_size(),
+            min_samples: default_min_samples(),
+            allow_single_cluster: false,
+            sample_size: default_sample_size(),
+            exemplars: default_exemplars(),
+            assign_min_similarity: default_assign_min_similarity(),
+        }
+    }
+}
 
 impl PatternsConfig {
     /// Report problems under `path`.
-    pub fn validate(&self, _path: &str, _p: &mut Problems) {}
+    pub fn validate(&self, path: &str, p: &mut Problems) {
+        p.range(
+            format!("{path}.min_cluster_size"),
+            self.min_cluster_size,
+            2,
+            10_000,
+        );
+        p.range(format!("{path}.min_samples"), self.min_samples, 1, 1000);
+        p.range(format!("{path}.sample_size"), self.sample_size, 50, 20_000);
+        p.range(format!("{path}.exemplars"), self.exemplars, 1, 256);
+        p.range(
+            format!("{path}.assign_min_similarity"),
+            self.assign_min_similarity,
+            0.05,
+            1.0,
+        );
+        if self.min_cluster_size > self.sample_size {
+            p.add(
+                format!("{path}.min_cluster_size"),
+                format!(
+                    "must not exceed sample_size ({}), got {}",
+                    self.sample_size, self.min_cluster_size
+                ),
+            );
+        }
+    }
 }
 
 /// Where a template falls among the learned patterns.
@@ -31,49 +128,640 @@ pub struct Assignment {
     pub similarity: f64,
 }
 
+/// A pattern as seen from outside: its id, a representative template and its members.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatternSummary {
+    /// The pattern id (the smallest template id among the members HDBSCAN clustered).
+    pub id: PatternId,
+    /// The member nearest the pattern's centre.
+    pub representative: TemplateId,
+    /// All member templates, sorted by id.
+    pub members: Vec<TemplateId>,
+}
+
+/// One pattern as stored in the model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PatternEntry {
+    id: PatternId,
+    /// Template index of the representative (also the first exemplar).
+    representative: u32,
+    /// Template indices of the exemplars.
+    exemplars: Vec<u32>,
+    /// Typical cosine distance of a member to its nearest exemplar (already clamped).
+    radius: f32,
+}
+
 /// Patterns learned from templates.
 ///
-/// PLACEHOLDER (to be replaced): no clustering yet; every template is its own outlier.
+/// Stored compactly: the TF-IDF vocabulary, each template's id and term counts (its vector is
+/// rebuilt from them), its pattern and score, and per pattern its exemplars and radius.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct PatternModel {}
+pub struct PatternModel {
+    tfidf: TfIdf,
+    /// Template ids, sorted.
+    ids: Vec<TemplateId>,
+    /// Term counts per template.
+    terms: Vec<TermCounts>,
+    /// Pattern index per template.
+    pattern: Vec<Option<u32>>,
+    /// Outlier score per template.
+    score: Vec<f32>,
+    /// Patterns, sorted by id.
+    patterns: Vec<PatternEntry>,
+    /// Rows and inverted indexes, rebuilt on first use after loading.
+    #[serde(skip)]
+    index: OnceLock<Index>,
+}
+
+/// Search structures derived from the stored model.
+#[derive(Debug, Clone, Default)]
+struct Index {
+    /// Normalised TF-IDF row per template.
+    rows: Vec<SparseVec>,
+    /// Term → (template index, weight).
+    postings: Vec<Vec<(u32, f32)>>,
+    /// Term → (exemplar slot, weight).
+    exemplar_postings: Vec<Vec<(u32, f32)>>,
+    /// Exemplar slot → (pattern index, template index).
+    exemplar_owner: Vec<(u32, u32)>,
+}
+
+impl Index {
+    fn build(tfidf: &TfIdf, terms: &[TermCounts], patterns: &[PatternEntry]) -> Index {
+        let rows: Vec<SparseVec> = terms.iter().map(|c| tfidf.weigh(c)).collect();
+        let mut postings = vec![Vec::new(); tfidf.len()];
+        for (t, row) in rows.iter().enumerate() {
+            for (&i, &w) in row.idx.iter().zip(&row.val) {
+                if let Some(p) = postings.get_mut(i as usize) {
+                    p.push((t as u32, w));
+                }
+            }
+        }
+        let mut index = Index {
+            rows,
+            postings,
+            exemplar_postings: vec![Vec::new(); tfidf.len()],
+            exemplar_owner: Vec::new(),
+        };
+        index.set_exemplars(patterns);
+        index
+    }
+
+    fn set_exemplars(&mut self, patterns: &[PatternEntry]) {
+        for p in &mut self.exemplar_postings {
+            p.clear();
+        }
+        self.exemplar_owner.clear();
+        for (pi, p) in patterns.iter().enumerate() {
+            for &t in &p.exemplars {
+                let slot = self.exemplar_owner.len() as u32;
+                self.exemplar_owner.push((pi as u32, t));
+                let Some(row) = self.rows.get(t as usize) else {
+                    continue;
+                };
+                for (&i, &w) in row.idx.iter().zip(&row.val) {
+                    if let Some(p) = self.exemplar_postings.get_mut(i as usize) {
+                        p.push((slot, w));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Best cosine similarity of `row` to each pattern's exemplars, skipping the exemplar
+    /// that is template `skip`. Only patterns sharing a term with `row` appear.
+    fn pattern_sims(&self, row: &SparseVec, skip: Option<u32>) -> Vec<(u32, f32)> {
+        let mut acc: BTreeMap<u32, f32> = BTreeMap::new();
+        for (&i, &w) in row.idx.iter().zip(&row.val) {
+            for &(slot, ew) in self.exemplar_postings.get(i as usize).into_iter().flatten() {
+                *acc.entry(slot).or_default() += w * ew;
+            }
+        }
+        let mut best: BTreeMap<u32, f32> = BTreeMap::new();
+        for (slot, s) in acc {
+            let (p, t) = self.exemplar_owner[slot as usize];
+            if Some(t) == skip {
+                continue;
+            }
+            let b = best.entry(p).or_insert(0.0);
+            *b = b.max(s);
+        }
+        best.into_iter().collect()
+    }
+
+    /// The known template most similar to `row`, with its cosine similarity.
+    fn nearest(&self, row: &SparseVec) -> Option<(u32, f32)> {
+        let mut acc: BTreeMap<u32, f32> = BTreeMap::new();
+        for (&i, &w) in row.idx.iter().zip(&row.val) {
+            for &(t, tw) in self.postings.get(i as usize).into_iter().flatten() {
+                *acc.entry(t).or_default() += w * tw;
+            }
+        }
+        // Ties go to the smaller template id (the map iterates in index order).
+        acc.into_iter()
+            .fold(None, |best: Option<(u32, f32)>, (t, s)| match best {
+                Some((_, bs)) if bs >= s => best,
+                _ => Some((t, s)),
+            })
+    }
+}
+
+/// The score of a template at cosine distance `d` from a pattern of radius `radius`.
+fn ratio_score(d: f32, radius: f32) -> f32 {
+    if d <= radius || d <= 0.0 {
+        0.0
+    } else {
+        (1.0 - radius / d).clamp(0.0, 1.0)
+    }
+}
+
+/// The pattern a row fits best, as (pattern index, score), from its exemplar similarities.
+fn best_fit(sims: &[(u32, f32)], patterns: &[PatternEntry]) -> Option<(u32, f32)> {
+    sims.iter()
+        .map(|&(p, s)| (p, ratio_score(1.0 - s, patterns[p as usize].radius)))
+        .fold(None, |best, (p, sc)| match best {
+            Some((_, bs)) if bs <= sc => best,
+            _ => Some((p, sc)),
+        })
+}
+
+/// A uniform number in (0, 1] from a template id, for the sample keys.
+fn unit_hash(id: TemplateId, seed: u64) -> f64 {
+    let h = xxhash_rust::xxh3::xxh3_64_with_seed(&id.0.to_le_bytes(), seed);
+    ((h >> 11) as f64 + 1.0) / (1u64 << 53) as f64
+}
+
+/// Indices (increasing) of at most `size` candidates, sampled without replacement with
+/// weights `1 + ln(count)` (Efraimidis-Spirakis keys `ln(u) / w`).
+fn weighted_sample(
+    candidates: &[usize],
+    ids: &[TemplateId],
+    counts: &[u64],
+    size: usize,
+    seed: u64,
+) -> Vec<usize> {
+    if candidates.len() <= size {
+        return candidates.to_vec();
+    }
+    let mut keyed: Vec<(f64, usize)> = candidates
+        .iter()
+        .map(|&i| {
+            let w = 1.0 + (counts[i].max(1) as f64).ln();
+            (unit_hash(ids[i], seed).ln() / w, i)
+        })
+        .collect();
+    keyed.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut out: Vec<usize> = keyed.into_iter().take(size).map(|(_, i)| i).collect();
+    out.sort_unstable();
+    out
+}
+
+/// HDBSCAN labels for `data` (-1 for noise); all noise when there are too few points or the
+/// crate fails.
+fn hdbscan_labels(data: &[Vec<f32>], cfg: &PatternsConfig) -> Vec<i32> {
+    let min_cluster_size = cfg.min_cluster_size.clamp(2, 10_000);
+    let min_samples = cfg.min_samples.clamp(1, 1000);
+    if data.len() < min_cluster_size.max(min_samples + 1) {
+        return vec![-1; data.len()];
+    }
+    let hp = hdbscan::HdbscanHyperParams::builder()
+        .min_cluster_size(min_cluster_size)
+        .min_samples(min_samples)
+        .allow_single_cluster(cfg.allow_single_cluster)
+        .build();
+    // The crate asserts on some degenerate inputs; a failed clustering means "no patterns",
+    // never a crashed fit.
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        hdbscan::Hdbscan::new(data, hp).cluster()
+    }));
+    match run {
+        Ok(Ok(labels)) if labels.len() == data.len() => labels,
+        Ok(Ok(_)) | Ok(Err(_)) | Err(_) => {
+            tracing::warn!(points = data.len(), "hdbscan failed; no patterns this fit");
+            vec![-1; data.len()]
+        }
+    }
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Exemplars of one cluster (indices into `members`): the member nearest the centroid, then
+/// greedily the member farthest from all chosen ones, until `k` or every member is covered.
+fn k_center(members: &[usize], dense: &[Vec<f32>], k: usize) -> Vec<usize> {
+    let Some(&first) = members.first() else {
+        return Vec::new();
+    };
+    let dims = dense[first].len();
+    let mut centroid = vec![0.0f32; dims];
+    for &m in members {
+        for (c, x) in centroid.iter_mut().zip(&dense[m]) {
+            *c += x;
+        }
+    }
+    let start = members
+        .iter()
+        .copied()
+        .enumerate()
+        .fold((0, f32::MIN), |best, (j, m)| {
+            let s = dot(&dense[m], &centroid);
+            if s > best.1 {
+                (j, s)
+            } else {
+                best
+            }
+        })
+        .0;
+    let mut chosen = vec![start];
+    // Squared Euclidean distance between unit vectors: 2 - 2·cos.
+    let mut gap: Vec<f32> = members
+        .iter()
+        .map(|&m| 2.0 - 2.0 * dot(&dense[m], &dense[members[start]]))
+        .collect();
+    while chosen.len() < k {
+        let (far, d) = gap
+            .iter()
+            .copied()
+            .enumerate()
+            .fold((0, f32::MIN), |b, (j, g)| if g > b.1 { (j, g) } else { b });
+        if d <= 1e-6 {
+            break;
+        }
+        chosen.push(far);
+        for (j, &m) in members.iter().enumerate() {
+            let g = 2.0 - 2.0 * dot(&dense[m], &dense[members[far]]);
+            if g < gap[j] {
+                gap[j] = g;
+            }
+        }
+    }
+    chosen
+}
+
+fn median(mut v: Vec<f32>) -> Option<f32> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable_by(|a, b| a.total_cmp(b));
+    Some(v[v.len() / 2])
+}
 
 impl PatternModel {
     /// Fit patterns over templates given as (id, text, count).
+    ///
+    /// A template id given twice counts once (its counts summed, its first text kept).
     pub fn fit(
-        _templates: &[(TemplateId, &str, u64)],
-        _vectorize: &VectorizeConfig,
-        _patterns: &PatternsConfig,
+        templates: &[(TemplateId, &str, u64)],
+        vectorize: &VectorizeConfig,
+        patterns: &PatternsConfig,
     ) -> PatternModel {
-        PatternModel::default()
+        let mut merged: BTreeMap<TemplateId, (&str, u64)> = BTreeMap::new();
+        for &(id, text, count) in templates {
+            let e = merged.entry(id).or_insert((text, 0));
+            e.1 = e.1.saturating_add(count);
+        }
+        let ids: Vec<TemplateId> = merged.keys().copied().collect();
+        let texts: Vec<&str> = merged.values().map(|v| v.0).collect();
+        let counts: Vec<u64> = merged.values().map(|v| v.1).collect();
+        let n = ids.len();
+
+        let (tfidf, terms) = TfIdf::fit(&texts, vectorize);
+        let mut index = Index::build(&tfidf, &terms, &[]);
+        let projection = Projection::new(&tfidf);
+        let dense: Vec<Vec<f32>> = index.rows.iter().map(|r| projection.project(r)).collect();
+
+        let candidates: Vec<usize> = (0..n).filter(|&i| !index.rows[i].is_empty()).collect();
+        let sample = weighted_sample(
+            &candidates,
+            &ids,
+            &counts,
+            patterns.sample_size.max(2),
+            vectorize.seed,
+        );
+        let data: Vec<Vec<f32>> = sample.iter().map(|&i| dense[i].clone()).collect();
+        let labels = hdbscan_labels(&data, patterns);
+
+        // Clusters by label; the sample is sorted by id, so each member list is too.
+        let mut clusters: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
+        for (&i, &l) in sample.iter().zip(&labels) {
+            if l >= 0 {
+                clusters.entry(l).or_default().push(i);
+            }
+        }
+        let mut members: Vec<Vec<usize>> = clusters.into_values().collect();
+        members.sort_by_key(|m| ids[m[0]]);
+        let k = patterns.exemplars.clamp(1, 256);
+        let mut entries: Vec<PatternEntry> = members
+            .iter()
+            .map(|m| {
+                let ex: Vec<u32> = k_center(m, &dense, k)
+                    .into_iter()
+                    .map(|j| m[j] as u32)
+                    .collect();
+                PatternEntry {
+                    id: PatternId(ids[m[0]].0),
+                    representative: ex[0],
+                    exemplars: ex,
+                    radius: 0.0,
+                }
+            })
+            .collect();
+        index.set_exemplars(&entries);
+
+        let s = patterns.assign_min_similarity.clamp(0.05, 1.0) as f32;
+        let (lo, hi) = ((1.0 - s) / 2.0, 0.75 * (1.0 - s));
+        for (pi, m) in members.iter().enumerate() {
+            let loo: Vec<f32> = m
+                .iter()
+                .filter_map(|&t| {
+                    index
+                        .pattern_sims(&index.rows[t], Some(t as u32))
+                        .into_iter()
+                        .find(|&(p, _)| p == pi as u32)
+                        .map(|(_, s)| 1.0 - s)
+                })
+                .collect();
+            entries[pi].radius = median(loo).unwrap_or(0.0).clamp(lo, hi.max(lo));
+        }
+
+        let mut pattern: Vec<Option<u32>> = vec![None; n];
+        let mut score: Vec<f32> = vec![1.0; n];
+        let mut in_sample = vec![None; n];
+        for (&i, &l) in sample.iter().zip(&labels) {
+            in_sample[i] = Some(l);
+        }
+        for (pi, m) in members.iter().enumerate() {
+            for &t in m {
+                pattern[t] = Some(pi as u32);
+            }
+        }
+        for t in 0..n {
+            if index.rows[t].is_empty() {
+                continue;
+            }
+            let sims = index.pattern_sims(&index.rows[t], None);
+            match (in_sample[t], pattern[t]) {
+                (Some(_), Some(pi)) => {
+                    let sim = sims
+                        .iter()
+                        .find(|&&(p, _)| p == pi)
+                        .map_or(0.0, |&(_, s)| s);
+                    score[t] = ratio_score(1.0 - sim, entries[pi as usize].radius);
+                }
+                (Some(_), None) => {
+                    score[t] = best_fit(&sims, &entries).map_or(1.0, |(_, sc)| sc.max(0.5));
+                }
+                (None, _) => match best_fit(&sims, &entries) {
+                    Some((pi, sc)) if sc < 0.5 => {
+                        pattern[t] = Some(pi);
+                        score[t] = sc;
+                    }
+                    Some((_, sc)) => score[t] = sc,
+                    None => {}
+                },
+            }
+        }
+        let model = PatternModel {
+            tfidf,
+            ids,
+            terms,
+            pattern,
+            score,
+            patterns: entries,
+            index: OnceLock::new(),
+        };
+        let _ = model.index.set(index);
+        model
+    }
+
+    fn index(&self) -> &Index {
+        self.index
+            .get_or_init(|| Index::build(&self.tfidf, &self.terms, &self.patterns))
+    }
+
+    fn position(&self, id: TemplateId) -> Option<usize> {
+        self.ids.binary_search(&id).ok()
     }
 
     /// The pattern of a template seen at fit time (`None` for noise or unknown).
-    pub fn pattern_of(&self, _id: TemplateId) -> Option<PatternId> {
-        None
+    pub fn pattern_of(&self, id: TemplateId) -> Option<PatternId> {
+        let t = self.position(id)?;
+        let p = (*self.pattern.get(t)?)?;
+        self.patterns.get(p as usize).map(|e| e.id)
     }
 
-    /// The outlier score of a template seen at fit time (0 typical, 1 far from everything).
-    pub fn outlier_score(&self, _id: TemplateId) -> f64 {
-        1.0
+    /// The outlier score of a template seen at fit time (0 typical, 1 far from everything);
+    /// 1 for a template the model does not know.
+    pub fn outlier_score(&self, id: TemplateId) -> f64 {
+        self.position(id)
+            .and_then(|t| self.score.get(t))
+            .map_or(1.0, |&s| s as f64)
     }
 
     /// Place a new template text among the learned patterns.
-    pub fn assign(&self, _template: &str) -> Assignment {
-        Assignment {
+    pub fn assign(&self, template: &str) -> Assignment {
+        let none = Assignment {
             pattern: None,
             outlier_score: 1.0,
             nearest: None,
             similarity: 0.0,
+        };
+        if self.ids.is_empty() {
+            return none;
+        }
+        let mut analyzer = self.tfidf.analyzer();
+        let row = self.tfidf.vectorize(&mut analyzer, template);
+        if row.is_empty() {
+            return none;
+        }
+        let index = self.index();
+        let (nearest, similarity) = match index.nearest(&row) {
+            Some((t, s)) => (Some(self.ids[t as usize]), s.clamp(0.0, 1.0) as f64),
+            None => (None, 0.0),
+        };
+        let sims = index.pattern_sims(&row, None);
+        let (pattern, outlier_score) = match best_fit(&sims, &self.patterns) {
+            Some((p, sc)) if sc < 0.5 => (Some(self.patterns[p as usize].id), sc as f64),
+            Some((_, sc)) => (None, sc as f64),
+            None => (None, 1.0),
+        };
+        Assignment {
+            pattern,
+            outlier_score,
+            nearest,
+            similarity,
         }
     }
 
     /// Number of patterns found.
     pub fn len(&self) -> usize {
-        0
+        self.patterns.len()
     }
 
     /// Whether no patterns were found.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Number of templates the model was fitted on.
+    pub fn templates_len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether the model saw this template at fit time.
+    pub fn contains(&self, id: TemplateId) -> bool {
+        self.position(id).is_some()
+    }
+
+    /// The templates the model was fitted on, sorted by id.
+    pub fn template_ids(&self) -> &[TemplateId] {
+        &self.ids
+    }
+
+    /// One pattern, with its members.
+    pub fn pattern(&self, id: PatternId) -> Option<PatternSummary> {
+        let p = self.patterns.binary_search_by_key(&id, |e| e.id).ok()?;
+        Some(self.summary(p))
+    }
+
+    /// All patterns, sorted by id, with their members.
+    pub fn patterns(&self) -> Vec<PatternSummary> {
+        (0..self.patterns.len()).map(|p| self.summary(p)).collect()
+    }
+
+    fn summary(&self, p: usize) -> PatternSummary {
+        let e = &self.patterns[p];
+        PatternSummary {
+            id: e.id,
+            representative: self.ids[e.representative as usize],
+            members: self
+                .pattern
+                .iter()
+                .zip(&self.ids)
+                .filter(|(q, _)| **q == Some(p as u32))
+                .map(|(_, &id)| id)
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(text: &str) -> (TemplateId, &str, u64) {
+        (TemplateId::of(text), text, 10)
+    }
+
+    #[test]
+    fn ratio_score_is_zero_within_the_radius_and_half_at_twice_it() {
+        assert_eq!(ratio_score(0.1, 0.2), 0.0);
+        assert!((ratio_score(0.4, 0.2) - 0.5).abs() < 1e-6);
+        assert!(ratio_score(1.0, 0.2) > 0.79);
+        assert_eq!(ratio_score(0.0, 0.0), 0.0);
+    }
+
+    #[test]
+    fn weighted_sample_is_deterministic_sized_and_prefers_frequent_templates() {
+        let ids: Vec<TemplateId> = (0..1000u64).map(TemplateId).collect();
+        let counts: Vec<u64> = (0..1000u64)
+            .map(|i| if i < 500 { 1 } else { 1_000_000 })
+            .collect();
+        let cand: Vec<usize> = (0..1000).collect();
+        let a = weighted_sample(&cand, &ids, &counts, 200, 7);
+        let b = weighted_sample(&cand, &ids, &counts, 200, 7);
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 200);
+        assert!(a.windows(2).all(|w| w[0] < w[1]));
+        let frequent = a.iter().filter(|&&i| i >= 500).count();
+        assert!(frequent > 120, "{frequent}");
+        assert_eq!(
+            weighted_sample(&cand[..10], &ids, &counts, 200, 7).len(),
+            10
+        );
+    }
+
+    #[test]
+    fn k_center_covers_both_groups() {
+        let dense = vec![
+            vec![1.0, 0.0],
+            vec![0.99, 0.141],
+            vec![0.0, 1.0],
+            vec![0.141, 0.99],
+        ];
+        let ex = k_center(&[0, 1, 2, 3], &dense, 2);
+        assert_eq!(ex.len(), 2);
+        assert!(ex.iter().any(|&j| j < 2) && ex.iter().any(|&j| j >= 2));
+        // Identical points: one exemplar is enough.
+        let same = vec![vec![1.0, 0.0]; 3];
+        assert_eq!(k_center(&[0, 1, 2], &same, 5).len(), 1);
+    }
+
+    #[test]
+    fn hdbscan_with_too_few_points_is_all_noise() {
+        let cfg = PatternsConfig::default();
+        assert_eq!(hdbscan_labels(&[vec![1.0, 0.0]], &cfg), vec![-1]);
+        assert!(hdbscan_labels(&[], &cfg).is_empty());
+    }
+
+    #[test]
+    fn patterns_list_members_and_a_representative() {
+        let texts = [
+            "user <*> logged in from <*>",
+            "user <*> logged in from <*> via sso",
+            "user <*> logged in from <*> via password",
+            "user <*> logged in from <*> with token <*>",
+            "user <*> logged in from <*> after <*> attempts",
+            "disk full on volume <*>",
+            "disk nearly full on volume <*> used <*>",
+            "disk full on volume <*> of node <*>",
+            "disk full on volume <*> during compaction",
+            "disk full on volume <*> while writing segment <*>",
+        ];
+        let input: Vec<_> = texts.iter().map(|s| t(s)).collect();
+        let m = PatternModel::fit(
+            &input,
+            &VectorizeConfig::default(),
+            &PatternsConfig::default(),
+        );
+        let ps = m.patterns();
+        assert_eq!(ps.len(), 2, "{ps:?}");
+        for p in &ps {
+            assert!(p.members.contains(&p.representative));
+            assert_eq!(m.pattern(p.id).as_ref(), Some(p));
+            assert_eq!(p.id.0, p.members.iter().min().unwrap().0);
+        }
+        assert_eq!(m.templates_len(), 10);
+        assert!(m.contains(TemplateId::of(texts[0])));
+    }
+
+    #[test]
+    fn config_validation_names_the_keys() {
+        let cfg = PatternsConfig {
+            min_cluster_size: 1,
+            min_samples: 0,
+            sample_size: 10,
+            exemplars: 0,
+            assign_min_similarity: 1.5,
+            ..PatternsConfig::default()
+        };
+        let mut p = Problems::default();
+        cfg.validate("patterns", &mut p);
+        let all = p.0.join("\n");
+        for key in [
+            "min_cluster_size",
+            "min_samples",
+            "sample_size",
+            "exemplars",
+            "assign_min_similarity",
+        ] {
+            assert!(all.contains(&format!("`patterns.{key}`")), "{key}: {all}");
+        }
+        let mut ok = Problems::default();
+        PatternsConfig::default().validate("patterns", &mut ok);
+        assert!(ok.0.is_empty(), "{:?}", ok.0);
+        let r: Result<PatternsConfig, _> = serde_json::from_str(r#"{"min_size": 3}"#);
+        assert!(r.is_err());
     }
 }

@@ -1,0 +1,309 @@
+//! Patterns end to end: templates → TF-IDF vectors → HDBSCAN patterns → scores and assignment.
+
+use logwarden::cluster::{PatternModel, PatternsConfig};
+use logwarden::model::{PatternId, TemplateId};
+use logwarden::vectorize::VectorizeConfig;
+
+const LOGIN: [&str; 6] = [
+    "User <*> logged in from <*>",
+    "User <*> logged in from <*> via SSO",
+    "User <*> logged in from <*> with password",
+    "User <*> logged in from <*> using token <*>",
+    "User <*> logged in from <*> after <*> attempts",
+    "User <*> logged in from <*> on device <*>",
+];
+const DISK: [&str; 6] = [
+    "Disk full on volume <*>",
+    "Disk nearly full on volume <*>: <*> used",
+    "Disk full on volume <*> of node <*>",
+    "Disk full on volume <*> during compaction",
+    "Disk full on volume <*> while writing segment <*>",
+    "Disk full on volume <*>, evicting cache",
+];
+const HTTP: [&str; 6] = [
+    "GET <*> returned status <*> in <*> ms",
+    "POST <*> returned status <*> in <*> ms",
+    "PUT <*> returned status <*> in <*> ms",
+    "DELETE <*> returned status <*> in <*> ms",
+    "GET <*> returned status <*> in <*> ms from cache",
+    "PATCH <*> returned status <*> in <*> ms",
+];
+const POOL: [&str; 6] = [
+    "Database connection pool exhausted: <*> waiting",
+    "Database connection pool exhausted after <*> ms",
+    "Database connection pool exhausted for shard <*>",
+    "Database connection pool exhausted, <*> active connections",
+    "Database connection pool exhausted on replica <*>",
+    "Database connection pool exhausted, rejecting query <*>",
+];
+
+fn input<'a>(families: &[&[&'a str]]) -> Vec<(TemplateId, &'a str, u64)> {
+    families
+        .iter()
+        .flat_map(|f| f.iter())
+        .enumerate()
+        .map(|(i, s)| (TemplateId::of(s), *s, 10 + i as u64))
+        .collect()
+}
+
+fn fit(templates: &[(TemplateId, &str, u64)]) -> PatternModel {
+    PatternModel::fit(
+        templates,
+        &VectorizeConfig::default(),
+        &PatternsConfig::default(),
+    )
+}
+
+fn four_families() -> PatternModel {
+    fit(&input(&[&LOGIN, &DISK, &HTTP, &POOL]))
+}
+
+fn family_pattern(m: &PatternModel, family: &[&str]) -> PatternId {
+    let p = m.pattern_of(TemplateId::of(family[0]));
+    for s in family {
+        assert_eq!(m.pattern_of(TemplateId::of(s)), p, "{s}");
+    }
+    p.unwrap_or_else(|| panic!("no pattern for {}", family[0]))
+}
+
+#[test]
+fn families_end_in_their_own_patterns() {
+    let m = four_families();
+    assert_eq!(m.len(), 4);
+    let ps: Vec<PatternId> = [&LOGIN[..], &DISK, &HTTP, &POOL]
+        .iter()
+        .map(|f| family_pattern(&m, f))
+        .collect();
+    let mut distinct = ps.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 4, "{ps:?}");
+    // The id is the smallest member template id.
+    let login_min = LOGIN.iter().map(|s| TemplateId::of(s)).min().unwrap();
+    assert_eq!(ps[0], PatternId(login_min.0));
+    for s in LOGIN.iter().chain(&DISK).chain(&HTTP).chain(&POOL) {
+        let score = m.outlier_score(TemplateId::of(s));
+        assert!(score < 0.5, "{s}: {score}");
+    }
+}
+
+#[test]
+fn an_unrelated_new_template_fits_no_pattern_and_scores_high() {
+    let m = four_families();
+    let a = m.assign("Kernel panic - not syncing: <*>");
+    assert_eq!(a.pattern, None);
+    assert_eq!(a.outlier_score, 1.0);
+    assert_eq!(a.nearest, None);
+    assert_eq!(a.similarity, 0.0);
+}
+
+#[test]
+fn a_near_variant_joins_its_family() {
+    let m = four_families();
+    let login = family_pattern(&m, &LOGIN);
+    let a = m.assign("User <*> logged in from <*> via Kerberos");
+    assert_eq!(a.pattern, Some(login));
+    assert!(a.outlier_score < 0.5, "{a:?}");
+    assert!(a.similarity > 0.6, "{a:?}");
+    let nearest = a.nearest.unwrap();
+    assert!(LOGIN.iter().any(|s| TemplateId::of(s) == nearest));
+
+    let disk = family_pattern(&m, &DISK);
+    let b = m.assign("Disk full on volume <*> of cluster <*>");
+    assert_eq!(b.pattern, Some(disk), "{b:?}");
+}
+
+#[test]
+fn a_related_but_different_message_is_told_apart_from_a_variant() {
+    let m = four_families();
+    let variant = m.assign("User <*> logged in from <*> via Kerberos");
+    let logout = m.assign("User <*> logged out");
+    let disk = m.assign("Disk full on <*>");
+    // Logged out shares words with the login family but is not one of its variants.
+    assert_eq!(logout.pattern, None, "{logout:?}");
+    assert!(logout.outlier_score >= 0.5);
+    assert!(
+        logout.similarity > 0.2 && logout.similarity < variant.similarity - 0.2,
+        "{logout:?} vs {variant:?}"
+    );
+    let nearest = logout.nearest.unwrap();
+    assert!(LOGIN.iter().any(|s| TemplateId::of(s) == nearest));
+    // "Disk full on <*>" is the disk family's message with words left out.
+    assert_eq!(disk.pattern, m.pattern_of(TemplateId::of(DISK[0])));
+}
+
+#[test]
+fn a_lone_template_among_families_is_noise_with_a_high_score() {
+    let lone = ["Certificate for <*> expires in <*> days"];
+    let m = fit(&input(&[&LOGIN, &DISK, &HTTP, &lone]));
+    let id = TemplateId::of(lone[0]);
+    assert!(m.contains(id));
+    assert_eq!(m.pattern_of(id), None);
+    assert!(m.outlier_score(id) >= 0.5, "{}", m.outlier_score(id));
+    assert_eq!(m.len(), 3);
+}
+
+#[test]
+fn ids_are_stable_across_input_order() {
+    let a = fit(&input(&[&LOGIN, &DISK, &HTTP, &POOL]));
+    let mut rev = input(&[&LOGIN, &DISK, &HTTP, &POOL]);
+    rev.reverse();
+    // Interleave too, so no family arrives contiguously.
+    let mut mixed: Vec<_> = rev.iter().step_by(2).copied().collect();
+    mixed.extend(rev.iter().skip(1).step_by(2).copied());
+    for other in [fit(&rev), fit(&mixed)] {
+        assert_eq!(a.patterns(), other.patterns());
+        for s in LOGIN.iter().chain(&DISK).chain(&HTTP).chain(&POOL) {
+            let id = TemplateId::of(s);
+            assert_eq!(a.pattern_of(id), other.pattern_of(id));
+            assert_eq!(a.outlier_score(id), other.outlier_score(id));
+        }
+    }
+}
+
+#[test]
+fn serde_round_trip_keeps_every_answer() {
+    let m = four_families();
+    let json = serde_json::to_string(&m).unwrap();
+    let back: PatternModel = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.patterns(), m.patterns());
+    for s in LOGIN.iter().chain(&DISK).chain(&HTTP).chain(&POOL) {
+        let id = TemplateId::of(s);
+        assert_eq!(back.pattern_of(id), m.pattern_of(id));
+        assert_eq!(back.outlier_score(id), m.outlier_score(id));
+    }
+    for q in [
+        "User <*> logged in from <*> via Kerberos",
+        "User <*> logged out",
+        "Kernel panic - not syncing: <*>",
+    ] {
+        assert_eq!(back.assign(q), m.assign(q), "{q}");
+    }
+    // Compact: the model is small next to the templates it stands for.
+    assert!(json.len() < 8_000, "{}", json.len());
+}
+
+#[test]
+fn empty_input_gives_an_empty_model() {
+    let m = fit(&[]);
+    assert!(m.is_empty());
+    assert_eq!(m.templates_len(), 0);
+    assert_eq!(m.pattern_of(TemplateId(1)), None);
+    assert_eq!(m.outlier_score(TemplateId(1)), 1.0);
+    let a = m.assign("User <*> logged in");
+    assert_eq!((a.pattern, a.nearest, a.outlier_score), (None, None, 1.0));
+    let back: PatternModel = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+    assert!(back.is_empty());
+}
+
+#[test]
+fn one_template_is_known_but_forms_no_pattern() {
+    let text = "Service <*> started in <*> ms";
+    let m = fit(&[(TemplateId::of(text), text, 5)]);
+    assert!(m.is_empty());
+    assert_eq!(m.pattern_of(TemplateId::of(text)), None);
+    let a = m.assign("Service <*> started in <*> ms after restart");
+    assert_eq!(a.nearest, Some(TemplateId::of(text)));
+    assert!(a.similarity > 0.5 && a.similarity < 1.0, "{a:?}");
+    assert_eq!(a.pattern, None);
+}
+
+#[test]
+fn identical_vectors_do_not_break_clustering() {
+    // Different texts, same tokens: every vector is the same.
+    let texts: Vec<String> = (0..30)
+        .map(|i| {
+            format!(
+                "retry{} <*> connection {}reset",
+                "<*> ".repeat(i % 5),
+                "<*> ".repeat(i / 5)
+            )
+        })
+        .collect();
+    let templates: Vec<(TemplateId, &str, u64)> = texts
+        .iter()
+        .map(|s| (TemplateId::of(s), s.as_str(), 3))
+        .collect();
+    for single in [false, true] {
+        let cfg = PatternsConfig {
+            allow_single_cluster: single,
+            ..PatternsConfig::default()
+        };
+        let m = PatternModel::fit(&templates, &VectorizeConfig::default(), &cfg);
+        assert_eq!(m.templates_len(), 30);
+        let a = m.assign("retry <*> connection reset");
+        assert!((a.similarity - 1.0).abs() < 1e-5, "{a:?}");
+        if let Some(p) = m.patterns().first() {
+            assert_eq!(p.members.len(), 30);
+            assert_eq!(a.pattern, Some(p.id));
+        }
+    }
+    // Templates with no token at all are known, never clustered, and score 1.
+    let blank = ["<*>", "<*> <*>", "<*>: <*>"];
+    let m = fit(&blank.map(|s| (TemplateId::of(s), s, 1)));
+    assert!(m.is_empty());
+    assert_eq!(m.outlier_score(TemplateId::of("<*>")), 1.0);
+    assert_eq!(m.assign("<*> <*> <*>").nearest, None);
+}
+
+#[test]
+fn templates_outside_the_sample_are_assigned_to_their_family() {
+    // 8 families × 40 templates, clustered from a sample of 80.
+    let subjects = [
+        "payment <*> authorised for merchant <*>",
+        "cache miss for key <*> in region <*>",
+        "kafka consumer group <*> rebalanced partitions <*>",
+        "tls handshake with <*> failed: certificate expired",
+        "scheduler queued job <*> on worker <*>",
+        "email delivery to <*> deferred by smtp relay",
+        "thumbnail render of image <*> took <*> ms",
+        "ldap bind as <*> rejected invalid credentials",
+    ];
+    let tails = [
+        "",
+        " (retry <*>)",
+        " on attempt <*>",
+        " for tenant <*>",
+        " in zone <*>",
+        " shard <*>",
+        " trace <*>",
+        " pod <*>",
+    ];
+    let extra = ["", " quickly", " again", " eventually", " twice"];
+    let mut texts = Vec::new();
+    for s in subjects {
+        for t in tails {
+            for e in extra {
+                texts.push(format!("{s}{t}{e}"));
+            }
+        }
+    }
+    let templates: Vec<(TemplateId, &str, u64)> = texts
+        .iter()
+        .map(|s| (TemplateId::of(s), s.as_str(), 1))
+        .collect();
+    let cfg = PatternsConfig {
+        sample_size: 80,
+        ..PatternsConfig::default()
+    };
+    let m = PatternModel::fit(&templates, &VectorizeConfig::default(), &cfg);
+    assert_eq!(m.templates_len(), 320);
+    assert_eq!(
+        m.len(),
+        8,
+        "{:?}",
+        m.patterns()
+            .iter()
+            .map(|p| p.members.len())
+            .collect::<Vec<_>>()
+    );
+    for (f, chunk) in texts.chunks(40).enumerate() {
+        let first = m.pattern_of(TemplateId::of(&chunk[0]));
+        assert!(first.is_some(), "family {f}");
+        let same = chunk
+            .iter()
+            .filter(|s| m.pattern_of(TemplateId::of(s)) == first)
+            .count();
+        assert_eq!(same, 40, "family {f}");
+    }
+}
