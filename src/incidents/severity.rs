@@ -3,7 +3,7 @@
 //!
 //! The score is a weighted sum of four parts, each mapped to 0-1 so that none can dominate
 //! alone, then scaled by criticality and confidence:
-//! - surprise, `-log10(probability)`, full at 1e-15 (45 points);
+//! - surprise, `-log10(probability)`, full at 1e-12 (45 points);
 //! - magnitude, the fold change `ln(1 + |m|) / ln(11)`, full at 10x (25 points);
 //! - error level (15 points);
 //! - persistence, full after 6 consecutive buckets (15 points).
@@ -82,7 +82,7 @@ pub fn score(inputs: &ScoreInputs) -> f64 {
     } else {
         inputs.probability.clamp(1e-300, 1.0)
     };
-    let surprise = (-p.log10() / 15.0).clamp(0.0, 1.0);
+    let surprise = (-p.log10() / 12.0).clamp(0.0, 1.0);
     let m = if inputs.magnitude.is_finite() {
         inputs.magnitude.abs()
     } else if inputs.magnitude.is_nan() {
