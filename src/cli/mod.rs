@@ -1,7 +1,9 @@
 //! The command-line shell: turns arguments into settings, runs a command, maps errors to an
 //! exit code. All real work lives in the library modules.
 
+mod detect_cmd;
 mod parse_cmd;
+mod train_cmd;
 
 use crate::config::Config;
 use clap::{Parser, Subcommand};
@@ -25,6 +27,10 @@ pub struct Cli {
 pub enum Command {
     /// Mine templates: plain lines in, NDJSON out (one object per input line, in order).
     Parse(parse_cmd::ParseArgs),
+    /// Learn a baseline from historical NDJSON logs and save it as a model file.
+    Train(train_cmd::TrainArgs),
+    /// Find anomalies in NDJSON logs against a trained model; anomaly documents out as NDJSON.
+    Detect(detect_cmd::DetectArgs),
 }
 
 /// Run the CLI with the process arguments; returns the exit code.
@@ -45,6 +51,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Parse(args) => parse_cmd::run(&config, args),
+        Command::Train(args) => train_cmd::run(&config, args),
+        Command::Detect(args) => detect_cmd::run(&config, args),
     }
 }
 

@@ -4,75 +4,250 @@
 //! closes time buckets and emits anomalies. Pure: time comes from the records, never from a
 //! clock.
 //!
-//! PLACEHOLDER bodies (to be implemented); `cli` and `demo` build against this API.
+//! How it works, in one paragraph: records are cut into fixed buckets (`bucket_secs`, aligned
+//! to the epoch) and counted per (service, template), per (service, pattern) and per service.
+//! The baseline ([`baseline`]) keeps, for each of those keys, the mean count per local
+//! hour-of-week shrunk towards hour-of-day (so two weeks of history suffice and one day still
+//! works), times the shape of the bucket within its hour learned per bucket-of-day (so a
+//! burst every day at 14:00 is expected at 14:00), and an overdispersion estimated on the
+//! training buckets. The detectors ([`detector`]) compare each closed bucket with that
+//! expectation through negative binomial and binomial tail probabilities ([`stats`]), keep
+//! only what passes a Bonferroni correction over the bucket's tests plus a minimum count and
+//! ratio, and score what remains with [`crate::incidents::score`].
 
+pub mod baseline;
+pub mod detector;
 pub mod drift;
 pub mod forecast;
 pub mod sketch;
+pub mod stats;
 
-use crate::config::{Config, Problems};
-use crate::model::{Anomaly, LogRecord};
+use crate::config::Problems;
 use serde::{Deserialize, Serialize};
 
-/// Baseline and detector settings.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub use baseline::{Baseline, Trainer};
+pub use detector::Detector;
+
+/// Baseline and detector settings. Every threshold is a key; the defaults are tuned for
+/// precision (a quiet day produces nothing).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DetectConfig {
+    /// Bucket length in seconds (default 600). Buckets are aligned to the epoch, so with a
+    /// time zone at a whole or half hour offset they are aligned to the local hour. Must
+    /// divide a day. A model keeps the bucket length it was trained with.
+    pub bucket_secs: u64,
+    /// Family-wise false alarm probability per bucket (default 0.001): a test fires when its
+    /// tail probability is below `alpha / tests in the bucket` (Bonferroni).
+    pub alpha: f64,
+    /// How many buckets of hour-of-day evidence an hour-of-week mean is shrunk towards
+    /// (default 12): with thin weekly history the expectation follows the daily profile.
+    pub weekly_prior_buckets: f64,
+    /// How many samples of the hour's mean the bucket-of-day shape is shrunk towards
+    /// (default 3).
+    pub shape_prior_days: f64,
+    /// Smallest overdispersion used in the negative binomial (default 0.05: a standard
+    /// deviation of at least about 22% of a large mean), guarding against overfitting.
+    pub min_dispersion: f64,
+    /// Days of training after which confidence is 1 (default 14). Below that, confidence is
+    /// days / this, and tests are stricter in proportion.
+    pub full_confidence_days: f64,
+    /// `volume_spike`: smallest count in the bucket (default 10).
+    pub spike_min_count: u64,
+    /// `volume_spike`: smallest observed / expected ratio (default 2.0).
+    pub spike_min_ratio: f64,
+    /// `volume_drop`: smallest expected count per bucket for a key to be watched for
+    /// silence (default 5.0).
+    pub drop_min_expected: f64,
+    /// `volume_drop`: consecutive low buckets needed (default 2).
+    pub drop_min_buckets: u32,
+    /// `volume_drop`: a bucket is low when observed <= this share of expected (default 0.1).
+    pub drop_max_ratio: f64,
+    /// `rare_pattern`: templates seen at most this many times in training are rare (default
+    /// 10); their counts are tested against their flat rate instead of a seasonal profile.
+    pub rare_max_count: u64,
+    /// `rare_pattern`: smallest count in a bucket (default 2).
+    pub rare_min_count: u64,
+    /// `error_ratio`: smallest number of error lines in the bucket (default 5).
+    pub error_min_errors: u64,
+    /// `error_ratio`: smallest rise of the error share over its baseline (default 0.1).
+    pub error_min_delta: f64,
+    /// `error_ratio`: smallest factor over the baseline share (default 3.0).
+    pub error_min_factor: f64,
+    /// `new_pattern`: a new template closer than this cosine similarity to a known template
+    /// is a variant of it and counted as it (default 0.8).
+    pub new_variant_similarity: f64,
+    /// `new_pattern`: lines needed before a non-error new template is reported (default 3);
+    /// one error-level line is enough.
+    pub new_min_count: u64,
+    /// `new_pattern`: outlier score (0-1) from which a new template seen at least twice is
+    /// reported before `new_min_count` (default 0.95).
+    pub new_far_outlier: f64,
+    /// Example lines per anomaly (default 3).
+    pub max_examples: usize,
     /// Parameter drift and forecast settings.
     pub drift: drift::DriftConfig,
 }
 
+impl Default for DetectConfig {
+    fn default() -> Self {
+        DetectConfig {
+            bucket_secs: 600,
+            alpha: 0.001,
+            weekly_prior_buckets: 12.0,
+            shape_prior_days: 3.0,
+            min_dispersion: 0.05,
+            full_confidence_days: 14.0,
+            spike_min_count: 10,
+            spike_min_ratio: 2.0,
+            drop_min_expected: 5.0,
+            drop_min_buckets: 2,
+            drop_max_ratio: 0.1,
+            rare_max_count: 10,
+            rare_min_count: 2,
+            error_min_errors: 5,
+            error_min_delta: 0.1,
+            error_min_factor: 3.0,
+            new_variant_similarity: 0.8,
+            new_min_count: 3,
+            new_far_outlier: 0.95,
+            max_examples: 3,
+            drift: drift::DriftConfig::default(),
+        }
+    }
+}
+
 impl DetectConfig {
     /// Report problems under `path`.
-    pub fn validate(&self, _path: &str, _p: &mut Problems) {}
+    pub fn validate(&self, path: &str, p: &mut Problems) {
+        if self.bucket_secs < 60 || 86_400 % self.bucket_secs.max(1) != 0 {
+            p.add(
+                format!("{path}.bucket_secs"),
+                format!(
+                    "must be at least 60 and divide a day (86400), got {}",
+                    self.bucket_secs
+                ),
+            );
+        }
+        if !(self.alpha > 0.0 && self.alpha < 1.0) {
+            p.add(
+                format!("{path}.alpha"),
+                format!("must be between 0 and 1 (exclusive), got {}", self.alpha),
+            );
+        }
+        p.range(
+            format!("{path}.weekly_prior_buckets"),
+            self.weekly_prior_buckets,
+            0.0,
+            1e6,
+        );
+        p.range(
+            format!("{path}.shape_prior_days"),
+            self.shape_prior_days,
+            0.0,
+            1e6,
+        );
+        p.range(
+            format!("{path}.min_dispersion"),
+            self.min_dispersion,
+            0.0,
+            10.0,
+        );
+        p.range(
+            format!("{path}.full_confidence_days"),
+            self.full_confidence_days,
+            0.01,
+            3650.0,
+        );
+        p.range(
+            format!("{path}.spike_min_count"),
+            self.spike_min_count,
+            1,
+            u64::MAX,
+        );
+        p.range(
+            format!("{path}.spike_min_ratio"),
+            self.spike_min_ratio,
+            1.0,
+            1e6,
+        );
+        p.range(
+            format!("{path}.drop_min_expected"),
+            self.drop_min_expected,
+            0.1,
+            1e9,
+        );
+        p.range(
+            format!("{path}.drop_min_buckets"),
+            self.drop_min_buckets,
+            1,
+            10_000,
+        );
+        p.range(
+            format!("{path}.drop_max_ratio"),
+            self.drop_max_ratio,
+            0.0,
+            1.0,
+        );
+        p.range(
+            format!("{path}.rare_min_count"),
+            self.rare_min_count,
+            1,
+            u64::MAX,
+        );
+        p.range(
+            format!("{path}.error_min_errors"),
+            self.error_min_errors,
+            1,
+            u64::MAX,
+        );
+        p.range(
+            format!("{path}.error_min_delta"),
+            self.error_min_delta,
+            0.0,
+            1.0,
+        );
+        p.range(
+            format!("{path}.error_min_factor"),
+            self.error_min_factor,
+            1.0,
+            1e6,
+        );
+        p.range(
+            format!("{path}.new_variant_similarity"),
+            self.new_variant_similarity,
+            0.0,
+            1.0,
+        );
+        p.range(
+            format!("{path}.new_min_count"),
+            self.new_min_count,
+            1,
+            u64::MAX,
+        );
+        p.range(
+            format!("{path}.new_far_outlier"),
+            self.new_far_outlier,
+            0.0,
+            1.0,
+        );
+        p.range(format!("{path}.max_examples"), self.max_examples, 0, 100);
+    }
 }
 
-/// What `train` learns: templates, patterns and per-(service, template) seasonal statistics.
-/// Saved to the model file with [`crate::state::save`].
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Baseline {}
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
 
-/// Learns a [`Baseline`] from historical records (in time order, or nearly).
-#[derive(Debug)]
-pub struct Trainer {}
-
-impl Trainer {
-    /// A trainer for `config`.
-    pub fn new(_config: &Config) -> Self {
-        Trainer {}
-    }
-
-    /// Learn from one record.
-    pub fn add(&mut self, _record: &LogRecord) {}
-
-    /// Finish training.
-    pub fn finish(self) -> Baseline {
-        Baseline {}
-    }
-}
-
-/// Runs the detectors over new records against a [`Baseline`].
-#[derive(Debug)]
-pub struct Detector {}
-
-impl Detector {
-    /// A detector for `config` against `baseline`.
-    pub fn new(_baseline: Baseline, _config: &Config) -> Self {
-        Detector {}
-    }
-
-    /// Feed one record; returns the anomalies of any buckets this record closed.
-    pub fn push(&mut self, _record: &LogRecord) -> Vec<Anomaly> {
-        Vec::new()
-    }
-
-    /// Close the open buckets and return their anomalies (end of input).
-    pub fn finish(&mut self) -> Vec<Anomaly> {
-        Vec::new()
-    }
-
-    /// The baseline with what detection learned (for saving after a run).
-    pub fn into_baseline(self) -> Baseline {
-        Baseline {}
+    #[test]
+    fn thresholds_are_keys_and_bad_values_are_named() {
+        let cfg = Config::from_yaml("detect:\n  bucket_secs: 300\n  alpha: 0.01\n").unwrap();
+        assert_eq!(cfg.detect.bucket_secs, 300);
+        assert_eq!(cfg.detect.spike_min_count, 10);
+        let err = Config::from_yaml("detect:\n  bucket_secs: 7\n  alpha: 2\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("detect.bucket_secs"), "{err}");
+        assert!(err.contains("detect.alpha"), "{err}");
     }
 }

@@ -1,0 +1,109 @@
+//! `logwarden detect`: run the detectors over NDJSON logs against a trained model and write
+//! anomaly documents as NDJSON.
+
+use crate::config::Config;
+use crate::detect::{Baseline, Detector};
+use crate::model::{Anomaly, AnomalyType, Severity};
+use crate::sink::NdjsonSink;
+use crate::source::{InputFormat, RecordReader};
+use anyhow::Context;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Arguments of `detect`.
+#[derive(Debug, clap::Args)]
+pub struct DetectArgs {
+    /// The model written by `logwarden train`.
+    #[arg(long, value_name = "PATH")]
+    pub model: PathBuf,
+    /// Logs to examine, one ECS JSON document per line (`-` for stdin).
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+    /// Where to write the anomaly documents (NDJSON; `-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Fail on the first bad input line instead of counting it.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Run `detect`: load the model, stream the records through the detector, write every
+/// anomaly, and print a summary (lines, templates, anomalies by type and severity) to stderr.
+pub fn run(config: &Config, args: DetectArgs) -> anyhow::Result<()> {
+    let (_, baseline): (_, Baseline) = crate::state::load(&args.model)?;
+    let (input, len) = super::open_input(&args.input)?;
+    let out = super::open_output(Some(&args.output))?;
+    let mut sink = NdjsonSink::new(out);
+    let bar = crate::telemetry::progress(len, "detecting");
+    let mut reader = RecordReader::new(
+        bar.wrap_read(input),
+        InputFormat::Ndjson,
+        config.fields.clone(),
+        config.input.clone(),
+        args.strict,
+    );
+    let mut detector = Detector::new(baseline, config);
+    let mut tally = Tally::default();
+    let write = |sink: &mut NdjsonSink<_>, tally: &mut Tally, batch: Vec<Anomaly>| {
+        for a in batch {
+            tally.add(&a);
+            sink.write(&a)
+                .with_context(|| format!("writing {}", args.output.display()))?;
+        }
+        anyhow::Ok(())
+    };
+    while let Some(rec) = reader
+        .next_record()
+        .with_context(|| format!("reading {}", args.input.display()))?
+    {
+        let batch = detector.push(&rec);
+        write(&mut sink, &mut tally, batch)?;
+    }
+    let batch = detector.finish();
+    write(&mut sink, &mut tally, batch)?;
+    sink.finish()
+        .with_context(|| format!("writing {}", args.output.display()))?;
+    bar.finish_and_clear();
+    let report = reader.into_report();
+    let stats = detector.stats().clone();
+    eprintln!("{}", report.summary());
+    eprintln!(
+        "model {}: {} records, {} templates ({} records of {} new templates), {} buckets",
+        detector.model_version(),
+        stats.records,
+        detector.templates(),
+        stats.novel,
+        stats.novel_templates,
+        stats.buckets
+    );
+    eprintln!("{}", tally.summary());
+    Ok(())
+}
+
+/// Anomalies counted by type and severity.
+#[derive(Debug, Default)]
+struct Tally {
+    by_type: BTreeMap<AnomalyType, BTreeMap<Severity, u64>>,
+    total: u64,
+}
+
+impl Tally {
+    fn add(&mut self, a: &Anomaly) {
+        *self
+            .by_type
+            .entry(a.anomaly.kind)
+            .or_default()
+            .entry(a.anomaly.severity)
+            .or_default() += 1;
+        self.total += 1;
+    }
+
+    fn summary(&self) -> String {
+        let mut s = format!("{} anomalies", self.total);
+        for (kind, sev) in &self.by_type {
+            let parts: Vec<String> = sev.iter().rev().map(|(k, n)| format!("{n} {k}")).collect();
+            s.push_str(&format!("\n  {kind}: {}", parts.join(", ")));
+        }
+        s
+    }
+}

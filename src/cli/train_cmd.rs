@@ -1,0 +1,60 @@
+//! `logwarden train`: learn a baseline from historical NDJSON logs and save it as a model file.
+
+use crate::config::Config;
+use crate::detect::Trainer;
+use crate::source::{InputFormat, RecordReader};
+use anyhow::Context;
+use std::path::PathBuf;
+
+/// Arguments of `train`.
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// Historical logs, one ECS JSON document per line (dotted or nested keys; `-` for stdin).
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+    /// Where to write the model.
+    #[arg(long, value_name = "PATH")]
+    pub model: PathBuf,
+    /// Fail on the first bad input line instead of counting it.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Run `train`: read every record, learn, save the model, print a summary to stderr.
+pub fn run(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
+    let (input, len) = super::open_input(&args.input)?;
+    let bar = crate::telemetry::progress(len, "training");
+    let mut reader = RecordReader::new(
+        bar.wrap_read(input),
+        InputFormat::Ndjson,
+        config.fields.clone(),
+        config.input.clone(),
+        args.strict,
+    );
+    let mut trainer = Trainer::new(config);
+    while let Some(rec) = reader
+        .next_record()
+        .with_context(|| format!("reading {}", args.input.display()))?
+    {
+        trainer.add(&rec);
+    }
+    bar.finish_and_clear();
+    let report = reader.into_report();
+    let baseline = trainer.finish();
+    crate::state::save(&args.model, &baseline.model_version, &baseline)
+        .with_context(|| format!("saving model {}", args.model.display()))?;
+    let days = baseline.n_buckets as f64 * baseline.bucket_secs as f64 / 86_400.0;
+    eprintln!("{}", report.summary());
+    eprintln!(
+        "trained model {} on {} records over {:.1} days: {} templates, {} patterns, {} profiles, {} numeric slots -> {}",
+        baseline.model_version,
+        baseline.lines,
+        days,
+        baseline.miner.templates().len(),
+        baseline.patterns.len(),
+        baseline.profiles.len(),
+        baseline.slots.len(),
+        args.model.display()
+    );
+    Ok(())
+}

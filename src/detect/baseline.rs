@@ -1,0 +1,661 @@
+//! The baseline: what normal looks like per (service, template), (service, pattern) and
+//! service, learned by the [`Trainer`] from historical records.
+//!
+//! Invariants:
+//! - every profile's sums are over the same span of buckets (the training span), whose
+//!   exposure per local hour-of-week and bucket-of-day is kept once in the [`Baseline`]; a key
+//!   absent from a bucket counts as zero there;
+//! - profiles are keyed by final template ids: a template that generalised during training
+//!   has its history merged into the template it became;
+//! - the expectation of a bucket ([`Baseline::expected`]) depends only on the bucket's local
+//!   season, so the same bucket always gets the same expectation.
+
+use super::drift::SlotModel;
+use super::DetectConfig;
+use crate::cluster::PatternModel;
+use crate::config::Config;
+use crate::model::{content_id, LogRecord, PatternId, TemplateId};
+use crate::parse::TemplateMiner;
+use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// What a count profile is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Subject {
+    /// All lines of a service.
+    Service,
+    /// One template of a service.
+    Template(TemplateId),
+    /// One pattern (a cluster of templates) of a service.
+    Pattern(PatternId),
+}
+
+/// The learned counts of one key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyProfile {
+    /// The service.
+    pub service: String,
+    /// What is counted.
+    pub subject: Subject,
+    /// Lines in training.
+    pub total: u64,
+    /// Error-level lines in training.
+    pub errors: u64,
+    /// Training buckets in which the key appeared at least once.
+    pub buckets_present: u64,
+    /// Sum of bucket counts per local hour-of-week (168, Monday 00:00 first); empty for rare
+    /// keys, whose counts are tested against their flat rate.
+    pub sum_how: Vec<f64>,
+    /// Sum of bucket counts per local bucket-of-day; empty for rare keys.
+    pub sum_bod: Vec<f64>,
+    /// Negative binomial overdispersion of the bucket counts around the expectation.
+    pub dispersion: f64,
+    /// A high (95th percentile) error share of the busy training buckets.
+    pub error_share_hi: f64,
+    /// When the key was first seen.
+    pub first_seen: Option<DateTime<Utc>>,
+}
+
+impl KeyProfile {
+    /// Whether the key is too rare for a seasonal profile.
+    pub fn is_rare(&self) -> bool {
+        self.sum_how.is_empty()
+    }
+
+    /// The smoothed overall error share.
+    pub fn error_share(&self) -> f64 {
+        (self.errors as f64 + 0.5) / (self.total as f64 + 1.0)
+    }
+}
+
+/// A numeric slot's learned model, with what it watches.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SlotEntry {
+    /// The service.
+    pub service: String,
+    /// The template.
+    pub template: TemplateId,
+    /// The slot index within the template's variables.
+    pub slot: usize,
+    /// A readable slot name.
+    pub name: String,
+    /// Values learned.
+    pub values: u64,
+    /// The model.
+    pub model: SlotModel,
+}
+
+/// What `train` learns: templates, patterns and per-(service, template) seasonal statistics.
+/// Saved to the model file with [`crate::state::save`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Baseline {
+    /// Content-derived id of this model (written into anomalies as `model.version`).
+    pub model_version: String,
+    /// The IANA time zone the seasons were learned in.
+    pub timezone: String,
+    /// The bucket length in seconds (0 for an empty baseline: the config's is used).
+    pub bucket_secs: u64,
+    /// First training record.
+    pub trained_from: Option<DateTime<Utc>>,
+    /// Last training record.
+    pub trained_to: Option<DateTime<Utc>>,
+    /// Training records.
+    pub lines: u64,
+    /// Buckets in the training span.
+    pub n_buckets: u64,
+    /// Training buckets per local hour-of-week.
+    pub exposure_how: Vec<u32>,
+    /// Training buckets per local bucket-of-day.
+    pub exposure_bod: Vec<u32>,
+    /// The template miner.
+    pub miner: TemplateMiner,
+    /// The patterns over the templates.
+    pub patterns: PatternModel,
+    /// Count profiles, sorted by (service, subject).
+    pub profiles: Vec<KeyProfile>,
+    /// Numeric slot models, sorted by (service, template, slot).
+    pub slots: Vec<SlotEntry>,
+}
+
+/// The local season of a bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Season {
+    /// Hour of week, 0 = Monday 00:00 … 167.
+    pub how: usize,
+    /// Hour of day, 0-23.
+    pub hod: usize,
+    /// Bucket of day, by local time of day.
+    pub bod: usize,
+}
+
+/// Bucket arithmetic in a time zone.
+#[derive(Debug, Clone, Copy)]
+pub struct Calendar {
+    /// The time zone seasons are computed in.
+    pub tz: chrono_tz::Tz,
+    /// Bucket length in seconds.
+    pub bucket_secs: i64,
+}
+
+impl Calendar {
+    /// A calendar; `bucket_secs` is clamped to at least 1.
+    pub fn new(tz: chrono_tz::Tz, bucket_secs: u64) -> Self {
+        Calendar {
+            tz,
+            bucket_secs: bucket_secs.clamp(1, 86_400) as i64,
+        }
+    }
+
+    /// The bucket index of a time.
+    pub fn bucket_of(&self, t: DateTime<Utc>) -> i64 {
+        t.timestamp().div_euclid(self.bucket_secs)
+    }
+
+    /// The start of a bucket.
+    pub fn start(&self, bucket: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(bucket.saturating_mul(self.bucket_secs), 0).unwrap_or_default()
+    }
+
+    /// Buckets in a (24-hour) day.
+    pub fn per_day(&self) -> usize {
+        (86_400 / self.bucket_secs).max(1) as usize
+    }
+
+    /// The local season of a bucket (by its start).
+    pub fn season(&self, bucket: i64) -> Season {
+        let local = self.tz.from_utc_datetime(&self.start(bucket).naive_utc());
+        let hod = local.hour() as usize;
+        let how = local.weekday().num_days_from_monday() as usize * 24 + hod;
+        let secs = local.num_seconds_from_midnight() as i64;
+        let bod = ((secs / self.bucket_secs) as usize).min(self.per_day() - 1);
+        Season { how, hod, bod }
+    }
+}
+
+impl Baseline {
+    /// Confidence from the length of history: training days / `full_confidence_days`.
+    pub fn confidence(&self, cfg: &DetectConfig) -> f64 {
+        let days = self.n_buckets as f64 * self.bucket_secs as f64 / 86_400.0;
+        (days / cfg.full_confidence_days).clamp(0.0, 1.0)
+    }
+
+    /// The expected count of `profile` in a bucket of `season`, and the overdispersion to
+    /// test it with (the learned one plus the uncertainty of a thin estimate).
+    pub fn expected(&self, p: &KeyProfile, s: Season, cfg: &DetectConfig) -> (f64, f64) {
+        let n_all = self.n_buckets.max(1) as f64;
+        let m_all = p.total as f64 / n_all;
+        if p.is_rare() || self.exposure_how.len() != 168 || p.sum_how.len() != 168 {
+            return (m_all, cfg.min_dispersion + 1.0);
+        }
+        let (mut s_h, mut n_h) = (0.0, 0.0);
+        for d in 0..7 {
+            s_h += p.sum_how[d * 24 + s.hod];
+            n_h += f64::from(self.exposure_how[d * 24 + s.hod]);
+        }
+        let m_hod = (s_h + 2.0 * m_all) / (n_h + 2.0);
+        let k = cfg.weekly_prior_buckets;
+        let m_week =
+            (p.sum_how[s.how] + k * m_hod) / (f64::from(self.exposure_how[s.how]) + k).max(1e-9);
+        let mut expected = m_week;
+        if m_hod > 0.0 && s.bod < p.sum_bod.len() && s.bod < self.exposure_bod.len() {
+            let k3 = cfg.shape_prior_days;
+            let m_bod = (p.sum_bod[s.bod] + k3 * m_hod)
+                / (f64::from(self.exposure_bod[s.bod]) + k3).max(1e-9);
+            expected *= m_bod / m_hod;
+        }
+        let dispersion = p.dispersion.max(cfg.min_dispersion) + 1.0 / (1.0 + n_h);
+        (expected.max(0.0), dispersion)
+    }
+}
+
+/// One key's training series: sparse (bucket offset, count, errors).
+#[derive(Debug, Clone, Default)]
+struct Series {
+    text: String,
+    first_seen: Option<DateTime<Utc>>,
+    points: Vec<(u32, u32, u32)>,
+}
+
+#[derive(Debug)]
+struct SlotTrain {
+    model: SlotModel,
+    values: u64,
+    touched: bool,
+}
+
+/// Learns a [`Baseline`] from historical records (in time order, or nearly).
+#[derive(Debug)]
+pub struct Trainer {
+    cfg: DetectConfig,
+    vectorize: crate::vectorize::VectorizeConfig,
+    patterns: crate::cluster::PatternsConfig,
+    cal: Calendar,
+    miner: TemplateMiner,
+    services: Vec<String>,
+    service_idx: HashMap<String, u32>,
+    first_bucket: Option<i64>,
+    current: Option<i64>,
+    first_ts: Option<DateTime<Utc>>,
+    last_ts: Option<DateTime<Utc>>,
+    lines: u64,
+    open: HashMap<(u32, TemplateId), (u32, u32)>,
+    series: HashMap<(u32, TemplateId), Series>,
+    slots: HashMap<(u32, TemplateId, usize), SlotTrain>,
+    touched: Vec<(u32, TemplateId, usize)>,
+}
+
+impl Trainer {
+    /// A trainer for `config`.
+    pub fn new(config: &Config) -> Self {
+        Trainer {
+            cfg: config.detect.clone(),
+            vectorize: config.vectorize.clone(),
+            patterns: config.patterns.clone(),
+            cal: Calendar::new(config.timezone.0, config.detect.bucket_secs),
+            miner: TemplateMiner::new(config.parse.clone()),
+            services: Vec::new(),
+            service_idx: HashMap::new(),
+            first_bucket: None,
+            current: None,
+            first_ts: None,
+            last_ts: None,
+            lines: 0,
+            open: HashMap::new(),
+            series: HashMap::new(),
+            slots: HashMap::new(),
+            touched: Vec::new(),
+        }
+    }
+
+    fn service(&mut self, name: &str) -> u32 {
+        if let Some(&i) = self.service_idx.get(name) {
+            return i;
+        }
+        let i = self.services.len() as u32;
+        self.services.push(name.to_string());
+        self.service_idx.insert(name.to_string(), i);
+        i
+    }
+
+    /// Learn from one record.
+    pub fn add(&mut self, record: &LogRecord) {
+        self.lines += 1;
+        let ts = record.timestamp;
+        self.first_ts = Some(self.first_ts.map_or(ts, |f| f.min(ts)));
+        self.last_ts = Some(self.last_ts.map_or(ts, |l| l.max(ts)));
+        let mut b = self.cal.bucket_of(ts);
+        match self.current {
+            None => {
+                self.current = Some(b);
+                self.first_bucket = Some(b);
+            }
+            Some(c) if b > c => {
+                self.close_bucket(c);
+                self.current = Some(b);
+            }
+            // A late record counts in the open bucket.
+            Some(c) => b = c,
+        }
+        let svc = self.service(&record.service);
+        let parsed = self.miner.add(&record.message);
+        let id = parsed.template_id;
+        let key = (svc, id);
+        let cell = self.open.entry(key).or_default();
+        cell.0 = cell.0.saturating_add(1);
+        if record.is_error() {
+            cell.1 = cell.1.saturating_add(1);
+        }
+        if !self.series.contains_key(&key) {
+            let text = self.miner.template(id).unwrap_or_default().to_string();
+            self.series.insert(
+                key,
+                Series {
+                    text,
+                    first_seen: Some(ts),
+                    points: Vec::new(),
+                },
+            );
+        }
+        if parsed.params.is_empty() {
+            return;
+        }
+        let how = self.cal.season(b).how;
+        for p in &parsed.params {
+            if !p.value.is_finite() {
+                continue;
+            }
+            let sk = (svc, id, p.slot);
+            let entry = self.slots.entry(sk).or_insert_with(|| SlotTrain {
+                model: SlotModel::new(&self.cfg.drift),
+                values: 0,
+                touched: false,
+            });
+            entry.model.learn(how, p.value);
+            entry.values += 1;
+            if !entry.touched {
+                entry.touched = true;
+                self.touched.push(sk);
+            }
+        }
+    }
+
+    fn close_bucket(&mut self, bucket: i64) {
+        let first = self.first_bucket.unwrap_or(bucket);
+        let rel = u32::try_from(bucket - first).unwrap_or(u32::MAX);
+        for (key, (c, e)) in self.open.drain() {
+            if let Some(s) = self.series.get_mut(&key) {
+                s.points.push((rel, c, e));
+            }
+        }
+        let how = self.cal.season(bucket).how;
+        for sk in self.touched.drain(..) {
+            if let Some(s) = self.slots.get_mut(&sk) {
+                s.model.learn_bucket_end(how);
+                s.touched = false;
+            }
+        }
+    }
+
+    /// Finish training.
+    pub fn finish(mut self) -> Baseline {
+        if let Some(c) = self.current {
+            self.close_bucket(c);
+        }
+        let cal = self.cal;
+        let (Some(first), Some(last)) = (self.first_bucket, self.current) else {
+            return Baseline {
+                model_version: "m-empty".to_string(),
+                timezone: cal.tz.name().to_string(),
+                bucket_secs: cal.bucket_secs as u64,
+                miner: self.miner,
+                ..Baseline::default()
+            };
+        };
+        let n_buckets = (last - first + 1).max(1) as u64;
+        let per_day = cal.per_day();
+        let mut exposure_how = vec![0u32; 168];
+        let mut exposure_bod = vec![0u32; per_day];
+        let seasons: Vec<Season> = (first..=last).map(|b| cal.season(b)).collect();
+        for s in &seasons {
+            exposure_how[s.how] += 1;
+            exposure_bod[s.bod] += 1;
+        }
+
+        // Merge the history of templates that generalised into the template they became.
+        let mut merged: BTreeMap<(u32, TemplateId), Series> = BTreeMap::new();
+        let mut series: Vec<_> = std::mem::take(&mut self.series).into_iter().collect();
+        series.sort_by_key(|(k, _)| *k);
+        let mut renamed: HashMap<(u32, TemplateId), (TemplateId, String)> = HashMap::new();
+        for ((svc, id), s) in series {
+            let fin = self.miner.resolve(id);
+            if fin != id {
+                renamed.insert((svc, id), (fin, s.text.clone()));
+            }
+            let text = self.miner.template(fin).unwrap_or(&s.text).to_string();
+            let e = merged.entry((svc, fin)).or_default();
+            e.text = text;
+            e.first_seen = match (e.first_seen, s.first_seen) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            e.points.extend(s.points);
+        }
+        for s in merged.values_mut() {
+            s.points = combine(std::mem::take(&mut s.points));
+        }
+
+        let templates = self.miner.templates();
+        let patterns = PatternModel::fit(&templates, &self.vectorize, &self.patterns);
+
+        let mut base = Baseline {
+            model_version: String::new(),
+            timezone: cal.tz.name().to_string(),
+            bucket_secs: cal.bucket_secs as u64,
+            trained_from: self.first_ts,
+            trained_to: self.last_ts,
+            lines: self.lines,
+            n_buckets,
+            exposure_how,
+            exposure_bod,
+            miner: TemplateMiner::default(),
+            patterns: PatternModel::default(),
+            profiles: Vec::new(),
+            slots: Vec::new(),
+        };
+
+        // Service and pattern series are sums of their templates' series.
+        let mut by_service: BTreeMap<u32, Series> = BTreeMap::new();
+        let mut by_pattern: BTreeMap<(u32, PatternId), Series> = BTreeMap::new();
+        for ((svc, id), s) in &merged {
+            let e = by_service.entry(*svc).or_default();
+            e.points.extend_from_slice(&s.points);
+            e.first_seen = min_opt(e.first_seen, s.first_seen);
+            if let Some(pid) = patterns.pattern_of(*id) {
+                let e = by_pattern.entry((*svc, pid)).or_default();
+                e.points.extend_from_slice(&s.points);
+                e.first_seen = min_opt(e.first_seen, s.first_seen);
+            }
+        }
+        let mut profiles = Vec::new();
+        for (svc, s) in by_service {
+            let s = Series {
+                points: combine(s.points),
+                ..s
+            };
+            profiles.push(self.profile_of(&base, &seasons, svc, Subject::Service, &s));
+        }
+        for ((svc, pid), s) in by_pattern {
+            let s = Series {
+                points: combine(s.points),
+                ..s
+            };
+            profiles.push(self.profile_of(&base, &seasons, svc, Subject::Pattern(pid), &s));
+        }
+        for ((svc, id), s) in &merged {
+            profiles.push(self.profile_of(&base, &seasons, *svc, Subject::Template(*id), s));
+        }
+        profiles.sort_by(|a, b| (&a.service, a.subject).cmp(&(&b.service, b.subject)));
+        base.profiles = profiles;
+
+        // Slot models follow their template's final id; slots are re-indexed by position.
+        let mut slots: BTreeMap<(String, TemplateId, usize), SlotEntry> = BTreeMap::new();
+        let mut slot_list: Vec<_> = std::mem::take(&mut self.slots).into_iter().collect();
+        slot_list.sort_by_key(|(k, _)| *k);
+        for ((svc, id, slot), st) in slot_list {
+            let (fin, slot) = match renamed.get(&(svc, id)) {
+                None => (id, Some(slot)),
+                Some((fin, old)) => {
+                    let new = self.miner.template(*fin).unwrap_or_default();
+                    (*fin, remap_slot(Some(old), new, slot))
+                }
+            };
+            let Some(slot) = slot else { continue };
+            let service = self.services[svc as usize].clone();
+            let name = self.miner.slot_name(fin, slot);
+            let key = (service.clone(), fin, slot);
+            let keep = slots.get(&key).is_none_or(|e| e.values < st.values);
+            if keep {
+                slots.insert(
+                    key,
+                    SlotEntry {
+                        service,
+                        template: fin,
+                        slot,
+                        name,
+                        values: st.values,
+                        model: st.model,
+                    },
+                );
+            }
+        }
+        base.slots = slots.into_values().collect();
+
+        let version = content_id(&[
+            &base
+                .trained_from
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default(),
+            &base.trained_to.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            &base.lines.to_string(),
+            &base.profiles.len().to_string(),
+            &templates.len().to_string(),
+            &base.bucket_secs.to_string(),
+            &base.timezone,
+        ]);
+        base.model_version = format!("m{}", &version[..12]);
+        base.miner = self.miner;
+        base.patterns = patterns;
+        base
+    }
+
+    fn profile_of(
+        &self,
+        base: &Baseline,
+        seasons: &[Season],
+        svc: u32,
+        subject: Subject,
+        s: &Series,
+    ) -> KeyProfile {
+        let total: u64 = s.points.iter().map(|p| u64::from(p.1)).sum();
+        let errors: u64 = s.points.iter().map(|p| u64::from(p.2)).sum();
+        let mut shares: Vec<f64> = s
+            .points
+            .iter()
+            .filter(|p| p.1 >= 20)
+            .map(|p| f64::from(p.2) / f64::from(p.1))
+            .collect();
+        let smoothed = (errors as f64 + 0.5) / (total as f64 + 1.0);
+        let error_share_hi = if shares.len() >= 5 {
+            shares.sort_by(f64::total_cmp);
+            shares[((shares.len() - 1) as f64 * 0.95).round() as usize].max(smoothed)
+        } else {
+            smoothed
+        };
+        let mut p = KeyProfile {
+            service: self.services[svc as usize].clone(),
+            subject,
+            total,
+            errors,
+            buckets_present: s.points.len() as u64,
+            sum_how: Vec::new(),
+            sum_bod: Vec::new(),
+            dispersion: self.cfg.min_dispersion,
+            error_share_hi,
+            first_seen: s.first_seen,
+        };
+        let rare = matches!(subject, Subject::Template(_)) && total <= self.cfg.rare_max_count;
+        if rare {
+            return p;
+        }
+        let mut sum_how = vec![0.0; 168];
+        let mut sum_bod = vec![0.0; base.exposure_bod.len()];
+        for &(rel, c, _) in &s.points {
+            if let Some(season) = seasons.get(rel as usize) {
+                sum_how[season.how] += f64::from(c);
+                sum_bod[season.bod] += f64::from(c);
+            }
+        }
+        p.sum_how = sum_how;
+        p.sum_bod = sum_bod;
+        // Method-of-moments overdispersion over every training bucket (absent = zero).
+        let mut counts = vec![0u32; seasons.len()];
+        for &(rel, c, _) in &s.points {
+            if let Some(slot) = counts.get_mut(rel as usize) {
+                *slot = c;
+            }
+        }
+        let (mut num, mut den) = (0.0, 0.0);
+        for (season, &c) in seasons.iter().zip(&counts) {
+            let (mu, _) = base.expected(&p, *season, &self.cfg);
+            let d = f64::from(c) - mu;
+            num += d * d - mu;
+            den += mu * mu;
+        }
+        if den > 0.0 {
+            p.dispersion = (num / den).clamp(self.cfg.min_dispersion, 5.0);
+        }
+        p
+    }
+}
+
+fn min_opt(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Sort sparse points by bucket and add up those of the same bucket.
+fn combine(mut points: Vec<(u32, u32, u32)>) -> Vec<(u32, u32, u32)> {
+    points.sort_by_key(|p| p.0);
+    let mut out: Vec<(u32, u32, u32)> = Vec::with_capacity(points.len());
+    for p in points {
+        match out.last_mut() {
+            Some(last) if last.0 == p.0 => {
+                last.1 = last.1.saturating_add(p.1);
+                last.2 = last.2.saturating_add(p.2);
+            }
+            _ => out.push(p),
+        }
+    }
+    out
+}
+
+/// Map variable slot `slot` of template `old` to the slot at the same token position in
+/// `new`; `None` when the token counts differ or the position is no longer a variable.
+fn remap_slot(old: Option<&str>, new: &str, slot: usize) -> Option<usize> {
+    let old = old?;
+    let o: Vec<&str> = old.split_whitespace().collect();
+    let n: Vec<&str> = new.split_whitespace().collect();
+    if o.len() != n.len() {
+        return None;
+    }
+    let pos = o
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.contains("<*>"))
+        .nth(slot)?
+        .0;
+    if !n[pos].contains("<*>") {
+        return None;
+    }
+    Some(n[..pos].iter().filter(|t| t.contains("<*>")).count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seasons_follow_local_time_across_dst() {
+        let cal = Calendar::new(chrono_tz::Europe::Berlin, 600);
+        // 2026-03-29 is the spring DST change in Berlin: 09:00 local is 08:00 UTC before
+        // and 07:00 UTC after.
+        let before = "2026-03-28T08:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let after = "2026-03-30T07:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let sb = cal.season(cal.bucket_of(before));
+        let sa = cal.season(cal.bucket_of(after));
+        assert_eq!(sb.hod, 9);
+        assert_eq!(sa.hod, 9);
+        assert_eq!(sb.bod, sa.bod);
+        assert_eq!(sb.how, 5 * 24 + 9, "Saturday 09:00");
+        assert_eq!(sa.how, 9, "Monday 09:00");
+    }
+
+    #[test]
+    fn slots_remap_by_token_position() {
+        let old = "took <*> ms for user bob id <*>";
+        let new = "took <*> ms for user <*> id <*>";
+        assert_eq!(remap_slot(Some(old), new, 0), Some(0));
+        assert_eq!(remap_slot(Some(old), new, 1), Some(2));
+        assert_eq!(remap_slot(Some(old), "took <*>", 0), None);
+    }
+
+    #[test]
+    fn combine_adds_points_of_one_bucket() {
+        let c = combine(vec![(3, 1, 0), (1, 2, 1), (3, 4, 2)]);
+        assert_eq!(c, vec![(1, 2, 1), (3, 5, 2)]);
+    }
+}

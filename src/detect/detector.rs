@@ -1,0 +1,949 @@
+//! The [`Detector`]: counts new records per bucket and key, and when a bucket closes runs the
+//! seven detectors against the [`Baseline`].
+//!
+//! Invariants:
+//! - buckets close in time order; a late record counts in the open bucket;
+//! - every detector's tail probability is compared with `alpha / tests per bucket`
+//!   (Bonferroni over all the keys the baseline watches), so a quiet day produces nothing;
+//! - a new template is reported once; a drop once per episode of silence;
+//! - anomaly ids derive from (tenant, type, service, pattern id, window start, slot), so the
+//!   same input gives the same ids.
+
+use super::baseline::{Baseline, Calendar, KeyProfile, Season, Subject};
+use super::drift::SlotKey;
+use super::stats::{binom_sf, nbinom_cdf, nbinom_sf};
+use crate::config::Config;
+use crate::incidents::{self, ScoreInputs};
+use crate::model::{
+    content_id, ecs_severity, Anomaly, AnomalyBody, AnomalyType, EventRef, FeedbackRef,
+    ForecastRef, IncidentRef, LogRecord, ModelRef, ParameterRef, PatternRef, ServiceRef,
+    TemplateId, Window,
+};
+use chrono::{DateTime, TimeZone, Utc};
+use std::collections::{BTreeMap, HashMap};
+
+/// Per-key state carried across buckets.
+#[derive(Debug, Clone, Default)]
+struct KeyState {
+    spike_streak: u32,
+    drop_len: u32,
+    drop_start: i64,
+    drop_ln_p: f64,
+    drop_observed: u64,
+    drop_expected: f64,
+    drop_reported: bool,
+}
+
+/// Counts of one key in the open bucket.
+#[derive(Debug, Clone, Default)]
+struct Cell {
+    count: u64,
+    errors: u64,
+    examples: Vec<String>,
+    error_examples: Vec<String>,
+}
+
+/// A template not in the baseline, seen during detection.
+#[derive(Debug, Clone)]
+struct Novel {
+    template: TemplateId,
+    text: String,
+    count: u64,
+    errors: u64,
+    in_bucket: u64,
+    first_seen: DateTime<Utc>,
+    examples: Vec<String>,
+    outlier: f64,
+    similarity: f64,
+    reported: bool,
+}
+
+/// Counters of what a detector has seen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DetectStats {
+    /// Records pushed.
+    pub records: u64,
+    /// Records of templates the baseline knows (or near variants of them).
+    pub known: u64,
+    /// Records of templates the baseline does not know.
+    pub novel: u64,
+    /// Distinct new (service, template) pairs seen.
+    pub novel_templates: u64,
+    /// Buckets closed.
+    pub buckets: u64,
+}
+
+/// A finding before it becomes an anomaly document.
+#[derive(Debug, Clone)]
+struct Finding {
+    kind: AnomalyType,
+    service: String,
+    pattern_id: String,
+    template: String,
+    cluster_id: Option<String>,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    observed: f64,
+    expected: f64,
+    unit: String,
+    probability: f64,
+    magnitude: f64,
+    error_level: bool,
+    persistence: u32,
+    examples: Vec<String>,
+    explanation: String,
+    id_extra: String,
+    parameter: Option<ParameterRef>,
+    forecast: Option<ForecastRef>,
+}
+
+/// Runs the detectors over new records against a [`Baseline`].
+#[derive(Debug)]
+pub struct Detector {
+    config: Config,
+    cal: Calendar,
+    base: Baseline,
+    confidence: f64,
+    n_tests: f64,
+    index: HashMap<String, HashMap<Subject, usize>>,
+    slot_index: HashMap<String, HashMap<(TemplateId, usize), usize>>,
+    alias: HashMap<TemplateId, TemplateId>,
+    states: Vec<KeyState>,
+    current: Option<i64>,
+    open: HashMap<usize, Cell>,
+    touched_slots: Vec<usize>,
+    novel: BTreeMap<(String, TemplateId), Novel>,
+    stats: DetectStats,
+}
+
+impl Detector {
+    /// A detector for `config` against `baseline`.
+    pub fn new(baseline: Baseline, config: &Config) -> Self {
+        let bucket_secs = if baseline.bucket_secs > 0 {
+            baseline.bucket_secs
+        } else {
+            config.detect.bucket_secs
+        };
+        // Seasons must be read in the zone they were learned in.
+        let tz = baseline
+            .timezone
+            .parse::<chrono_tz::Tz>()
+            .unwrap_or(config.timezone.0);
+        let cal = Calendar::new(tz, bucket_secs);
+        let mut base = baseline;
+        if base.bucket_secs == 0 {
+            base.bucket_secs = bucket_secs;
+        }
+        let mut d = Detector {
+            config: config.clone(),
+            cal,
+            confidence: base.confidence(&config.detect),
+            n_tests: 1.0,
+            index: HashMap::new(),
+            slot_index: HashMap::new(),
+            alias: HashMap::new(),
+            states: Vec::new(),
+            current: None,
+            open: HashMap::new(),
+            touched_slots: Vec::new(),
+            novel: BTreeMap::new(),
+            stats: DetectStats::default(),
+            base,
+        };
+        d.reindex();
+        d
+    }
+
+    fn reindex(&mut self) {
+        self.index.clear();
+        self.slot_index.clear();
+        let mut tests = 0.0f64;
+        for (i, p) in self.base.profiles.iter().enumerate() {
+            self.index
+                .entry(p.service.clone())
+                .or_default()
+                .insert(p.subject, i);
+            tests += match p.subject {
+                Subject::Service => 1.0,
+                _ if p.is_rare() => 1.0,
+                // Spike, drop, and the template's own error share.
+                _ => 3.0,
+            };
+        }
+        for (i, s) in self.base.slots.iter().enumerate() {
+            self.slot_index
+                .entry(s.service.clone())
+                .or_default()
+                .insert((s.template, s.slot), i);
+        }
+        self.n_tests = tests.max(1.0);
+        self.states = vec![KeyState::default(); self.base.profiles.len()];
+    }
+
+    /// What this detector has seen so far.
+    pub fn stats(&self) -> &DetectStats {
+        &self.stats
+    }
+
+    /// The baseline's model version.
+    pub fn model_version(&self) -> &str {
+        &self.base.model_version
+    }
+
+    /// Number of templates the miner knows (trained plus new ones).
+    pub fn templates(&self) -> usize {
+        self.base.miner.templates().len()
+    }
+
+    fn threshold(&self) -> f64 {
+        self.config.detect.alpha * self.confidence.max(0.05) / self.n_tests
+    }
+
+    /// Feed one record; returns the anomalies of any buckets this record closed.
+    pub fn push(&mut self, record: &LogRecord) -> Vec<Anomaly> {
+        self.stats.records += 1;
+        let b = self.cal.bucket_of(record.timestamp);
+        let mut out = Vec::new();
+        match self.current {
+            None => self.current = Some(b),
+            Some(c) if b > c => {
+                // Close the open bucket and the empty ones in a gap (at most a day of them:
+                // longer silences have been reported by then).
+                let gap_limit = self.cal.per_day() as i64;
+                let mut k = c;
+                while k < b {
+                    out.extend(self.close_bucket(k));
+                    k = if b - k > gap_limit && k == c {
+                        b - gap_limit
+                    } else {
+                        k + 1
+                    };
+                }
+                self.current = Some(b);
+            }
+            Some(_) => {}
+        }
+        self.account(record);
+        self.finish_batch(out)
+    }
+
+    /// Close the open buckets and return their anomalies (end of input).
+    pub fn finish(&mut self) -> Vec<Anomaly> {
+        let out = match self.current.take() {
+            Some(c) => self.close_bucket(c),
+            None => Vec::new(),
+        };
+        self.finish_batch(out)
+    }
+
+    /// The baseline with what detection learned (for saving after a run): the miner with the
+    /// new templates, the slot models' state, and new templates as rare known ones.
+    pub fn into_baseline(mut self) -> Baseline {
+        for ((service, _), n) in std::mem::take(&mut self.novel) {
+            self.base.profiles.push(KeyProfile {
+                service,
+                subject: Subject::Template(n.template),
+                total: n.count,
+                errors: n.errors,
+                buckets_present: 1,
+                sum_how: Vec::new(),
+                sum_bod: Vec::new(),
+                dispersion: self.config.detect.min_dispersion,
+                error_share_hi: (n.errors as f64 + 0.5) / (n.count as f64 + 1.0),
+                first_seen: Some(n.first_seen),
+            });
+        }
+        self.base
+            .profiles
+            .sort_by(|a, b| (&a.service, a.subject).cmp(&(&b.service, b.subject)));
+        self.base
+            .profiles
+            .dedup_by(|a, b| a.service == b.service && a.subject == b.subject);
+        self.base
+    }
+
+    fn finish_batch(&self, mut out: Vec<Anomaly>) -> Vec<Anomaly> {
+        if !out.is_empty() {
+            incidents::suppress_and_group(&mut out, &self.config.incidents, self.config.timezone.0);
+        }
+        out
+    }
+
+    fn profile_of(&self, service: &str, subject: Subject) -> Option<usize> {
+        self.index.get(service)?.get(&subject).copied()
+    }
+
+    /// The known template a detection-time template id counts as, if any.
+    fn known_template(&mut self, service: &str, id: TemplateId) -> Option<TemplateId> {
+        if self.profile_of(service, Subject::Template(id)).is_some() {
+            return Some(id);
+        }
+        if let Some(&a) = self.alias.get(&id) {
+            if self.profile_of(service, Subject::Template(a)).is_some() {
+                return Some(a);
+            }
+        }
+        None
+    }
+
+    fn account(&mut self, record: &LogRecord) {
+        let max_examples = self.config.detect.max_examples;
+        let parsed = match self.base.miner.match_message(&record.message) {
+            Some(p) => p,
+            None => self.base.miner.add(&record.message),
+        };
+        let id = self.base.miner.resolve(parsed.template_id);
+        let service = record.service.as_str();
+        let is_error = record.is_error();
+        let known = match self.known_template(service, id) {
+            Some(k) => Some(k),
+            None if self.novel.contains_key(&(service.to_string(), id)) => None,
+            None => self.classify_new(service, id),
+        };
+        let Some(tid) = known else {
+            self.stats.novel += 1;
+            let text = self.base.miner.template(id).unwrap_or_default().to_string();
+            let key = (service.to_string(), id);
+            if !self.novel.contains_key(&key) {
+                self.stats.novel_templates += 1;
+                let a = self.base.patterns.assign(&text);
+                self.novel.insert(
+                    key.clone(),
+                    Novel {
+                        template: id,
+                        text,
+                        count: 0,
+                        errors: 0,
+                        in_bucket: 0,
+                        first_seen: record.timestamp,
+                        examples: Vec::new(),
+                        outlier: a.outlier_score,
+                        similarity: a.similarity,
+                        reported: false,
+                    },
+                );
+            }
+            if let Some(n) = self.novel.get_mut(&key) {
+                n.count += 1;
+                n.in_bucket += 1;
+                n.errors += u64::from(is_error);
+                if n.examples.len() < max_examples {
+                    n.examples.push(record.message.clone());
+                }
+            }
+            return;
+        };
+        self.stats.known += 1;
+        let mut keys = vec![Subject::Template(tid), Subject::Service];
+        if let Some(pid) = self.base.patterns.pattern_of(tid) {
+            keys.push(Subject::Pattern(pid));
+        }
+        for subject in keys {
+            if let Some(i) = self.profile_of(service, subject) {
+                let cell = self.open.entry(i).or_default();
+                cell.count += 1;
+                cell.errors += u64::from(is_error);
+                if cell.examples.len() < max_examples {
+                    cell.examples.push(record.message.clone());
+                }
+                // Error lines explain an error share better than the first lines.
+                if is_error && cell.error_examples.len() < max_examples {
+                    cell.error_examples.push(record.message.clone());
+                }
+            }
+        }
+        if parsed.params.is_empty() {
+            return;
+        }
+        if let Some(slots) = self.slot_index.get(service) {
+            for p in &parsed.params {
+                if !p.value.is_finite() {
+                    continue;
+                }
+                if let Some(&i) = slots.get(&(tid, p.slot)) {
+                    self.base.slots[i].model.observe(p.value);
+                    if !self.touched_slots.contains(&i) {
+                        self.touched_slots.push(i);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Decide whether a template the baseline does not know is a variant of a known one
+    /// (or a known one that generalised); returns the known template it counts as.
+    fn classify_new(&mut self, service: &str, id: TemplateId) -> Option<TemplateId> {
+        // A known template that generalised during detection now resolves to `id`.
+        if let Some(subjects) = self.index.get(service) {
+            let mut found = None;
+            for s in subjects.keys() {
+                if let Subject::Template(k) = s {
+                    if *k != id && self.base.miner.resolve(*k) == id {
+                        found = Some(*k);
+                        break;
+                    }
+                }
+            }
+            if let Some(k) = found {
+                self.alias.insert(id, k);
+                return Some(k);
+            }
+        }
+        let text = self.base.miner.template(id)?.to_string();
+        let a = self.base.patterns.assign(&text);
+        let nearest = a.nearest?;
+        if a.similarity >= self.config.detect.new_variant_similarity
+            && self
+                .profile_of(service, Subject::Template(nearest))
+                .is_some()
+        {
+            self.alias.insert(id, nearest);
+            return Some(nearest);
+        }
+        None
+    }
+
+    fn template_text(&self, subject: Subject) -> (String, String, Option<String>) {
+        match subject {
+            Subject::Service => ("service".to_string(), "*".to_string(), None),
+            Subject::Template(t) => (
+                t.to_string(),
+                self.base.miner.template(t).unwrap_or_default().to_string(),
+                self.base.patterns.pattern_of(t).map(|p| p.to_string()),
+            ),
+            Subject::Pattern(p) => {
+                let text = self
+                    .base
+                    .profiles
+                    .iter()
+                    .filter_map(|q| match q.subject {
+                        Subject::Template(t) if self.base.patterns.pattern_of(t) == Some(p) => {
+                            self.base.miner.template(t)
+                        }
+                        _ => None,
+                    })
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                (p.to_string(), text, Some(p.to_string()))
+            }
+        }
+    }
+
+    fn season_words(&self, s: Season) -> String {
+        const DAYS: [&str; 7] = [
+            "Mondays",
+            "Tuesdays",
+            "Wednesdays",
+            "Thursdays",
+            "Fridays",
+            "Saturdays",
+            "Sundays",
+        ];
+        format!(
+            "on {} {:02}:00-{:02}:00",
+            DAYS[(s.how / 24).min(6)],
+            s.hod,
+            (s.hod + 1) % 24
+        )
+    }
+
+    fn local_hm(&self, t: DateTime<Utc>) -> String {
+        self.cal
+            .tz
+            .from_utc_datetime(&t.naive_utc())
+            .format("%H:%M")
+            .to_string()
+    }
+
+    fn minutes(&self, buckets: i64) -> String {
+        let m = buckets * self.cal.bucket_secs / 60;
+        if m % 60 == 0 && m >= 60 {
+            format!("{} h", m / 60)
+        } else {
+            format!("{m} min")
+        }
+    }
+
+    fn close_bucket(&mut self, bucket: i64) -> Vec<Anomaly> {
+        self.stats.buckets += 1;
+        let cfg = self.config.detect.clone();
+        let season = self.cal.season(bucket);
+        let start = self.cal.start(bucket);
+        let end = self.cal.start(bucket + 1);
+        let thr = self.threshold();
+        let open = std::mem::take(&mut self.open);
+        let mut findings: Vec<Finding> = Vec::new();
+        let mut service_error_fired: Vec<String> = Vec::new();
+        let mut template_error: Vec<(String, Finding)> = Vec::new();
+        let empty = Cell::default();
+        let bucket_words = self.minutes(1);
+
+        for i in 0..self.base.profiles.len() {
+            let cell = open.get(&i).unwrap_or(&empty);
+            let p = &self.base.profiles[i];
+            let obs = cell.count;
+            let (mu, disp) = self.base.expected(p, season, &cfg);
+            let sd = (mu + disp * mu * mu).sqrt();
+            let (pid, text, cluster) = self.template_text(p.subject);
+            let svc = p.service.clone();
+            // Error share: services, and templates with enough history.
+            let error_eligible = match p.subject {
+                Subject::Service => true,
+                Subject::Template(_) => !p.is_rare() && p.total >= 50,
+                Subject::Pattern(_) => false,
+            };
+            if error_eligible && cell.errors >= cfg.error_min_errors && obs > 0 {
+                let share = cell.errors as f64 / obs as f64;
+                let base_share = p.error_share();
+                if share >= base_share * cfg.error_min_factor
+                    && share - base_share >= cfg.error_min_delta
+                {
+                    let pv = binom_sf(cell.errors, obs, p.error_share_hi.max(base_share));
+                    if pv < thr {
+                        let what = if p.subject == Subject::Service {
+                            format!("{svc}: {:.0}% of lines are errors", share * 100.0)
+                        } else {
+                            format!(
+                                "{svc}: '{text}' is at error level {:.0}% of the time",
+                                share * 100.0
+                            )
+                        };
+                        let f = Finding {
+                            kind: AnomalyType::ErrorRatio,
+                            service: svc.clone(),
+                            pattern_id: pid.clone(),
+                            template: text.clone(),
+                            cluster_id: cluster.clone(),
+                            start,
+                            end,
+                            observed: share,
+                            expected: base_share,
+                            unit: "ratio".to_string(),
+                            probability: pv,
+                            magnitude: share / base_share.max(1e-3) - 1.0,
+                            error_level: true,
+                            persistence: 1,
+                            examples: cell.error_examples.clone(),
+                            explanation: format!(
+                                "{what} in {bucket_words} ({} of {obs}), usually {:.1}%",
+                                cell.errors,
+                                base_share * 100.0
+                            ),
+                            id_extra: String::new(),
+                            parameter: None,
+                            forecast: None,
+                        };
+                        if p.subject == Subject::Service {
+                            service_error_fired.push(svc.clone());
+                            findings.push(f);
+                        } else {
+                            template_error.push((svc.clone(), f));
+                        }
+                    }
+                }
+            }
+            if p.subject == Subject::Service {
+                continue;
+            }
+            if p.is_rare() {
+                if obs >= cfg.rare_min_count {
+                    let pv = nbinom_sf(obs, mu.max(1e-9), disp);
+                    if pv < thr {
+                        let days =
+                            self.base.n_buckets as f64 * self.cal.bucket_secs as f64 / 86_400.0;
+                        findings.push(Finding {
+                            kind: AnomalyType::RarePattern,
+                            service: svc.clone(),
+                            pattern_id: pid.clone(),
+                            template: text.clone(),
+                            cluster_id: cluster.clone(),
+                            start,
+                            end,
+                            observed: obs as f64,
+                            expected: mu,
+                            unit: "count".to_string(),
+                            probability: pv,
+                            magnitude: obs as f64 / mu.max(1e-3) - 1.0,
+                            error_level: cell.errors > 0,
+                            persistence: 1,
+                            examples: cell.examples.clone(),
+                            explanation: format!(
+                                "{svc}: rare '{text}' {obs} times in {bucket_words}, seen {} times in {days:.0} days of history",
+                                p.total
+                            ),
+                            id_extra: String::new(),
+                            parameter: None,
+                            forecast: None,
+                        });
+                    }
+                }
+                continue;
+            }
+            // Spike.
+            let mut spiked = false;
+            if obs >= cfg.spike_min_count && obs as f64 >= cfg.spike_min_ratio * mu {
+                let pv = nbinom_sf(obs, mu.max(1e-9), disp);
+                if pv < thr {
+                    spiked = true;
+                    let st = &mut self.states[i];
+                    st.spike_streak += 1;
+                    let persistence = st.spike_streak;
+                    findings.push(Finding {
+                        kind: AnomalyType::VolumeSpike,
+                        service: svc.clone(),
+                        pattern_id: pid.clone(),
+                        template: text.clone(),
+                        cluster_id: cluster.clone(),
+                        start,
+                        end,
+                        observed: obs as f64,
+                        expected: mu,
+                        unit: "count".to_string(),
+                        probability: pv,
+                        magnitude: obs as f64 / mu.max(0.5) - 1.0,
+                        error_level: cell.errors * 2 > obs,
+                        persistence,
+                        examples: cell.examples.clone(),
+                        explanation: format!(
+                            "{svc}: '{text}' {obs} times in {bucket_words}, usually {mu:.0} ± {sd:.0} {}",
+                            self.season_words(season)
+                        ),
+                        id_extra: String::new(),
+                        parameter: None,
+                        forecast: None,
+                    });
+                }
+            }
+            if !spiked {
+                self.states[i].spike_streak = 0;
+            }
+            // Drop: consecutive low buckets where much was expected.
+            let st = &mut self.states[i];
+            if mu >= cfg.drop_min_expected && obs as f64 <= cfg.drop_max_ratio * mu {
+                if st.drop_len == 0 {
+                    st.drop_start = bucket;
+                    st.drop_ln_p = 0.0;
+                    st.drop_observed = 0;
+                    st.drop_expected = 0.0;
+                    st.drop_reported = false;
+                }
+                st.drop_len += 1;
+                st.drop_ln_p += nbinom_cdf(obs, mu, disp).max(1e-300).ln();
+                st.drop_observed += obs;
+                st.drop_expected += mu;
+                let pv = st.drop_ln_p.exp();
+                if st.drop_len >= cfg.drop_min_buckets && pv < thr && !st.drop_reported {
+                    st.drop_reported = true;
+                    let len = st.drop_len;
+                    let (o, e, ds) = (st.drop_observed, st.drop_expected, st.drop_start);
+                    let dsd = (e + disp * e * e / f64::from(len)).sqrt();
+                    let dstart = self.cal.start(ds);
+                    findings.push(Finding {
+                        kind: AnomalyType::VolumeDrop,
+                        service: svc.clone(),
+                        pattern_id: pid.clone(),
+                        template: text.clone(),
+                        cluster_id: cluster.clone(),
+                        start: dstart,
+                        end,
+                        observed: o as f64,
+                        expected: e,
+                        unit: "count".to_string(),
+                        probability: pv,
+                        magnitude: e / (o as f64).max(1.0) - 1.0,
+                        error_level: false,
+                        persistence: len,
+                        examples: Vec::new(),
+                        explanation: format!(
+                            "{svc}: '{text}' {o} times in the {} since {}, usually {e:.0} ± {dsd:.0} {}",
+                            self.minutes(i64::from(len)),
+                            self.local_hm(dstart),
+                            self.season_words(season)
+                        ),
+                        id_extra: String::new(),
+                        parameter: None,
+                        forecast: None,
+                    });
+                }
+            } else {
+                st.drop_len = 0;
+            }
+        }
+        for (svc, f) in template_error {
+            if !service_error_fired.contains(&svc) {
+                findings.push(f);
+            }
+        }
+        // A pattern spike adds nothing when one of its templates spiked.
+        let spiked_templates: Vec<(String, Option<String>)> = findings
+            .iter()
+            .filter(|f| f.kind == AnomalyType::VolumeSpike && f.pattern_id.starts_with('t'))
+            .map(|f| (f.service.clone(), f.cluster_id.clone()))
+            .collect();
+        findings.retain(|f| {
+            !(f.kind == AnomalyType::VolumeSpike
+                && f.pattern_id.starts_with('p')
+                && spiked_templates
+                    .iter()
+                    .any(|(s, c)| *s == f.service && c.as_deref() == Some(f.pattern_id.as_str())))
+        });
+
+        self.close_novel(start, end, &mut findings);
+        self.close_slots(season, start, end, &mut findings);
+        self.open.clear();
+
+        let mut out: Vec<Anomaly> = findings.into_iter().map(|f| self.anomaly(f)).collect();
+        out.sort_by(|a, b| {
+            (
+                a.timestamp,
+                a.anomaly.kind,
+                &a.service.name,
+                &a.pattern.id,
+                &a.anomaly.id,
+            )
+                .cmp(&(
+                    b.timestamp,
+                    b.anomaly.kind,
+                    &b.service.name,
+                    &b.pattern.id,
+                    &b.anomaly.id,
+                ))
+        });
+        out
+    }
+
+    fn close_novel(
+        &mut self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        findings: &mut Vec<Finding>,
+    ) {
+        let cfg = &self.config.detect;
+        let per_bucket = 1.0 / (self.base.n_buckets as f64 + 2.0);
+        let bucket_words = self.minutes(1);
+        for ((svc, _), n) in self.novel.iter_mut() {
+            if n.in_bucket == 0 {
+                continue;
+            }
+            n.in_bucket = 0;
+            if n.reported {
+                continue;
+            }
+            let real = n.errors > 0
+                || n.count >= cfg.new_min_count
+                || (n.outlier >= cfg.new_far_outlier && n.count >= 2);
+            if !real {
+                continue;
+            }
+            n.reported = true;
+            let probability = per_bucket.powi(n.count.min(3) as i32);
+            let level = if n.errors > 0 {
+                format!(" ({} at error level)", n.errors)
+            } else {
+                String::new()
+            };
+            let local = self
+                .cal
+                .tz
+                .from_utc_datetime(&n.first_seen.naive_utc())
+                .format("%H:%M");
+            findings.push(Finding {
+                kind: AnomalyType::NewPattern,
+                service: svc.clone(),
+                pattern_id: n.template.to_string(),
+                template: n.text.clone(),
+                cluster_id: None,
+                start,
+                end,
+                observed: n.count as f64,
+                expected: 0.0,
+                unit: "count".to_string(),
+                probability,
+                magnitude: n.count as f64,
+                error_level: n.errors > 0,
+                persistence: 1,
+                examples: n.examples.clone(),
+                explanation: format!(
+                    "{svc}: new message '{}' {} times{level} since {local}, never seen before (nearest known template similarity {:.2}, {bucket_words} buckets)",
+                    n.text, n.count, n.similarity
+                ),
+                id_extra: String::new(),
+                parameter: None,
+                forecast: None,
+            });
+        }
+    }
+
+    fn close_slots(
+        &mut self,
+        season: Season,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        findings: &mut Vec<Finding>,
+    ) {
+        let touched = std::mem::take(&mut self.touched_slots);
+        let drift_cfg = self.config.detect.drift.clone();
+        for i in touched {
+            let (service, template, slot, name) = {
+                let s = &self.base.slots[i];
+                (s.service.clone(), s.template, s.slot, s.name.clone())
+            };
+            let text = self
+                .base
+                .miner
+                .template(template)
+                .unwrap_or_default()
+                .to_string();
+            let key = SlotKey {
+                service: &service,
+                template: &text,
+                slot_name: &name,
+            };
+            let (drift, forecast) = self.base.slots[i]
+                .model
+                .close_bucket(&drift_cfg, &key, start, end, season.how);
+            let cluster_id = self
+                .base
+                .patterns
+                .pattern_of(template)
+                .map(|p| p.to_string());
+            if let Some(d) = drift {
+                let pct = d.magnitude * 100.0;
+                findings.push(Finding {
+                    kind: AnomalyType::ParameterDrift,
+                    service: service.clone(),
+                    pattern_id: template.to_string(),
+                    template: text.clone(),
+                    cluster_id: cluster_id.clone(),
+                    start,
+                    end,
+                    observed: d.current,
+                    expected: d.baseline,
+                    unit: name.clone(),
+                    probability: d.probability,
+                    magnitude: d.magnitude,
+                    error_level: false,
+                    persistence: d.persistence,
+                    examples: Vec::new(),
+                    explanation: format!(
+                        "{service}: '{text}' {name} p{:.0} is {:.4} vs usually {:.4} ({pct:+.0}%) over the last {}",
+                        d.quantile * 100.0,
+                        d.current,
+                        d.baseline,
+                        self.minutes(i64::from(d.persistence.max(1)))
+                    ),
+                    id_extra: format!("{slot}/{}", d.quantile),
+                    parameter: Some(ParameterRef {
+                        slot,
+                        name: name.clone(),
+                        quantile: d.quantile,
+                        baseline: d.baseline,
+                        current: d.current,
+                    }),
+                    forecast: None,
+                });
+            }
+            if let Some(f) = forecast {
+                let probability = (1.0 - f.confidence.clamp(0.0, 1.0)).max(1e-12) * 1e-3;
+                findings.push(Finding {
+                    kind: AnomalyType::ForecastBreach,
+                    service: service.clone(),
+                    pattern_id: template.to_string(),
+                    template: text.clone(),
+                    cluster_id: cluster_id.clone(),
+                    start,
+                    end,
+                    observed: f.level,
+                    expected: f.threshold,
+                    unit: name.clone(),
+                    probability,
+                    magnitude: (f.threshold - f.level).abs() / f.level.abs().max(1e-9),
+                    error_level: false,
+                    persistence: 1,
+                    examples: Vec::new(),
+                    explanation: format!(
+                        "{service}: '{text}' {name} at {:.4} rising {:.4}/h, projected to cross {:.4} at {} ({:.1} h)",
+                        f.level,
+                        f.trend_per_hour,
+                        f.threshold,
+                        self.local_hm(f.breach_at),
+                        f.hours_to_breach
+                    ),
+                    id_extra: format!("{slot}/forecast"),
+                    parameter: None,
+                    forecast: Some(ForecastRef {
+                        threshold: f.threshold,
+                        breach_at: f.breach_at,
+                        hours_to_breach: f.hours_to_breach,
+                        horizon_hours: f.horizon_hours,
+                        level: f.level,
+                        trend_per_hour: f.trend_per_hour,
+                    }),
+                });
+            }
+        }
+    }
+
+    fn anomaly(&self, f: Finding) -> Anomaly {
+        let score = incidents::score(&ScoreInputs {
+            probability: f.probability,
+            magnitude: f.magnitude,
+            error_level: f.error_level,
+            persistence: f.persistence,
+            criticality: self.config.criticality(&f.service),
+            confidence: self.confidence,
+        });
+        let severity = self.config.severity.tier(score);
+        let tenant = self.config.tenant.0.clone();
+        let id = content_id(&[
+            &tenant,
+            f.kind.as_str(),
+            &f.service,
+            &f.pattern_id,
+            &f.start.to_rfc3339(),
+            &f.id_extra,
+        ]);
+        Anomaly {
+            timestamp: f.start,
+            anomaly: AnomalyBody {
+                id: id.clone(),
+                kind: f.kind,
+                severity,
+                score,
+                window: Window {
+                    start: f.start,
+                    end: f.end,
+                },
+                observed: f.observed,
+                expected: f.expected,
+                unit: f.unit,
+                confidence: self.confidence,
+                probability: f.probability,
+                explanation: f.explanation,
+            },
+            service: ServiceRef { name: f.service },
+            pattern: PatternRef {
+                id: f.pattern_id,
+                template: f.template,
+                cluster_id: f.cluster_id,
+                examples: f.examples,
+            },
+            incident: IncidentRef { id },
+            model: ModelRef {
+                version: self.base.model_version.clone(),
+            },
+            feedback: FeedbackRef::default(),
+            tenant,
+            event: EventRef {
+                kind: "alert".to_string(),
+                start: f.start,
+                end: f.end,
+                severity: ecs_severity(severity),
+                risk_score: score,
+            },
+            parameter: f.parameter,
+            forecast: f.forecast,
+        }
+    }
+}

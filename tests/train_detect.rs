@@ -1,0 +1,503 @@
+//! Train on two weeks of realistic synthetic logs (a few services, daily and weekly
+//! seasonality in Europe/Berlin across a DST change, a daily 14:00 rolling deploy), then run
+//! the detectors over a third week with and without injected incidents.
+
+use chrono::{DateTime, Duration, TimeZone, Timelike, Utc};
+use logwarden::config::Config;
+use logwarden::detect::{Baseline, Detector, Trainer};
+use logwarden::model::{Anomaly, AnomalyType, LogRecord, Severity};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, Poisson};
+use std::sync::OnceLock;
+
+const TZ: chrono_tz::Tz = chrono_tz::Europe::Berlin;
+const DECLINED: &str = "Payment declined for order <*>";
+const HEARTBEAT: &str = "scheduler heartbeat ok";
+const DEPLOY: &str = "Rolling restart of pod <*> started";
+
+fn config() -> Config {
+    Config::from_yaml(
+        "timezone: Europe/Berlin\ntenant: shop\nservices:\n  checkout:\n    criticality: high\n",
+    )
+    .unwrap()
+}
+
+fn local(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    TZ.with_ymd_and_hms(y, m, d, h, min, 0)
+        .single()
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// Training starts Monday 2026-10-12 00:00 Berlin; the DST change is on 2026-10-25.
+fn train_start() -> DateTime<Utc> {
+    local(2026, 10, 12, 0, 0)
+}
+
+/// The held-out week starts Monday 2026-10-26 00:00 Berlin.
+fn week_start() -> DateTime<Utc> {
+    local(2026, 10, 26, 0, 0)
+}
+
+/// Traffic shape by local time: low at night, high in office hours, lower at weekends.
+fn traffic(t: DateTime<Utc>) -> f64 {
+    let l = TZ.from_utc_datetime(&t.naive_utc());
+    let h = l.hour() as f64 + l.minute() as f64 / 60.0;
+    let daily = 0.15 + 0.85 * (-(h - 13.0).powi(2) / 18.0).exp();
+    let weekend = matches!(l.format("%a").to_string().as_str(), "Sat" | "Sun");
+    daily * if weekend { 0.5 } else { 1.0 }
+}
+
+fn rec(t: DateTime<Utc>, service: &str, level: &str, message: String) -> LogRecord {
+    LogRecord {
+        timestamp: t,
+        message,
+        service: service.to_string(),
+        level: Some(level.to_string()),
+        host: Some("node-1".to_string()),
+    }
+}
+
+fn poisson(rng: &mut StdRng, mean: f64) -> u64 {
+    if mean <= 0.0 {
+        return 0;
+    }
+    Poisson::new(mean).unwrap().sample(rng) as u64
+}
+
+/// Normal logs from `start` for `minutes`, in time order.
+fn normal(start: DateTime<Utc>, minutes: i64, seed: u64) -> Vec<LogRecord> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut out = Vec::new();
+    for m in 0..minutes {
+        let t0 = start + Duration::minutes(m);
+        let f = traffic(t0);
+        let mut minute: Vec<LogRecord> = Vec::new();
+        let at = |rng: &mut StdRng| t0 + Duration::milliseconds(rng.random_range(0..60_000));
+        for _ in 0..poisson(&mut rng, 8.0 * f) {
+            let ms = 20 + rng.random_range(0..60);
+            let item = rng.random_range(1..5000);
+            minute.push(rec(
+                at(&mut rng),
+                "api",
+                "info",
+                format!("GET /api/items/{item} 200 {ms}ms"),
+            ));
+        }
+        for _ in 0..poisson(&mut rng, 4.0 * f) {
+            let ms = 100 + rng.random_range(0..200);
+            let order = rng.random_range(10_000..99_999);
+            minute.push(rec(
+                at(&mut rng),
+                "checkout",
+                "info",
+                format!("Payment accepted for order {order} in {ms}ms"),
+            ));
+        }
+        for _ in 0..poisson(&mut rng, 0.25 * f) {
+            let order = rng.random_range(10_000..99_999);
+            minute.push(rec(
+                at(&mut rng),
+                "checkout",
+                "warn",
+                format!("Payment declined for order {order}"),
+            ));
+        }
+        for _ in 0..poisson(&mut rng, 3.0 * f) {
+            let user = rng.random_range(1..900);
+            minute.push(rec(
+                at(&mut rng),
+                "auth",
+                "info",
+                format!("User {user} logged in"),
+            ));
+        }
+        for _ in 0..poisson(&mut rng, 0.02 * f) {
+            let user = rng.random_range(1..900);
+            minute.push(rec(
+                at(&mut rng),
+                "auth",
+                "error",
+                format!("Token validation failed for user {user}"),
+            ));
+        }
+        // A steady heartbeat, whatever the time.
+        minute.push(rec(
+            t0 + Duration::seconds(1),
+            "api",
+            "info",
+            HEARTBEAT.to_string(),
+        ));
+        // The daily rolling deploy at 14:00 local, every day.
+        let l = TZ.from_utc_datetime(&t0.naive_utc());
+        if l.hour() == 14 && l.minute() < 5 {
+            for _ in 0..(8 + rng.random_range(0..5)) {
+                let pod = rng.random_range(1..60);
+                minute.push(rec(
+                    at(&mut rng),
+                    "deployer",
+                    "info",
+                    format!("Rolling restart of pod {pod} started"),
+                ));
+            }
+        }
+        minute.sort_by_key(|r| r.timestamp);
+        out.extend(minute);
+    }
+    out
+}
+
+fn trained() -> &'static Baseline {
+    static BASE: OnceLock<Baseline> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let mut t = Trainer::new(&config());
+        for r in normal(train_start(), 14 * 24 * 60, 1) {
+            t.add(&r);
+        }
+        t.finish()
+    })
+}
+
+fn detect(records: &[LogRecord], base: &Baseline) -> Vec<Anomaly> {
+    let mut d = Detector::new(base.clone(), &config());
+    let mut out = Vec::new();
+    for r in records {
+        out.extend(d.push(r));
+    }
+    out.extend(d.finish());
+    out
+}
+
+fn insert(records: &mut Vec<LogRecord>, extra: Vec<LogRecord>) {
+    records.extend(extra);
+    records.sort_by_key(|r| r.timestamp);
+}
+
+fn describe(a: &[Anomaly]) -> String {
+    a.iter()
+        .map(|a| {
+            format!(
+                "{} {} {} {:.0} {}",
+                a.anomaly.kind,
+                a.anomaly.severity,
+                a.timestamp,
+                a.anomaly.score,
+                a.anomaly.explanation
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn serious(a: &[Anomaly]) -> Vec<Anomaly> {
+    a.iter()
+        .filter(|a| a.anomaly.severity >= Severity::Moderate)
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_normal_week_raises_no_moderate_alert_and_the_daily_deploy_nothing() {
+    let base = trained();
+    let week = normal(week_start(), 7 * 24 * 60, 2);
+    let found = detect(&week, base);
+    eprintln!(
+        "normal week: {} findings\n{}",
+        found.len(),
+        describe(&found)
+    );
+    let serious = serious(&found);
+    assert!(
+        serious.is_empty(),
+        "moderate+ on a normal week:\n{}",
+        describe(&serious)
+    );
+    // Low-tier findings are allowed but must stay rare (0.1-1% of windows at most).
+    assert!(
+        found.len() <= 10,
+        "{} findings:\n{}",
+        found.len(),
+        describe(&found)
+    );
+    let deploy: Vec<_> = found
+        .iter()
+        .filter(|a| a.pattern.template == DEPLOY)
+        .cloned()
+        .collect();
+    assert!(
+        deploy.is_empty(),
+        "the daily deploy alerted:\n{}",
+        describe(&deploy)
+    );
+}
+
+#[test]
+fn a_spike_of_one_template_is_a_volume_spike_for_that_service_and_template() {
+    let base = trained();
+    let start = local(2026, 10, 27, 0, 0);
+    let mut records = normal(start, 2 * 24 * 60, 3);
+    let burst_at = local(2026, 10, 27, 15, 0);
+    let mut rng = StdRng::seed_from_u64(9);
+    let extra = (0..150)
+        .map(|i| {
+            let order = rng.random_range(10_000..99_999);
+            rec(
+                burst_at + Duration::seconds(i * 4),
+                "checkout",
+                "warn",
+                format!("Payment declined for order {order}"),
+            )
+        })
+        .collect();
+    insert(&mut records, extra);
+    let found = detect(&records, base);
+    let spikes: Vec<_> = found
+        .iter()
+        .filter(|a| {
+            a.anomaly.kind == AnomalyType::VolumeSpike
+                && a.service.name == "checkout"
+                && a.pattern.template == DECLINED
+        })
+        .collect();
+    assert!(!spikes.is_empty(), "no spike:\n{}", describe(&found));
+    let first = spikes[0];
+    assert_eq!(first.anomaly.window.start, burst_at);
+    assert!(
+        first.anomaly.severity >= Severity::Moderate,
+        "{}",
+        describe(&found)
+    );
+    assert!(first.anomaly.observed > 5.0 * first.anomaly.expected);
+    assert!(first.pattern.id.starts_with('t'));
+    assert_eq!(first.pattern.examples.len(), 3);
+    assert!(first.pattern.examples[0].starts_with("Payment declined for order "));
+    assert!(
+        first
+            .anomaly
+            .explanation
+            .starts_with("checkout: 'Payment declined for order <*>'"),
+        "{}",
+        first.anomaly.explanation
+    );
+    assert!(
+        first
+            .anomaly
+            .explanation
+            .contains("on Tuesdays 15:00-16:00"),
+        "{}",
+        first.anomaly.explanation
+    );
+    assert_eq!(first.tenant, "shop");
+    assert_eq!(first.model.version, base.model_version);
+    assert_eq!(first.event.kind, "alert");
+    assert_eq!(first.event.risk_score, first.anomaly.score);
+    // Nothing else serious besides the injected burst.
+    let others: Vec<_> = serious(&found)
+        .into_iter()
+        .filter(|a| a.pattern.template != DECLINED && a.service.name != "checkout")
+        .collect();
+    assert!(others.is_empty(), "{}", describe(&others));
+}
+
+#[test]
+fn a_silent_heartbeat_is_a_volume_drop() {
+    let base = trained();
+    let start = local(2026, 10, 28, 0, 0);
+    let mut records = normal(start, 2 * 24 * 60, 4);
+    let (from, to) = (local(2026, 10, 28, 10, 0), local(2026, 10, 28, 11, 0));
+    records.retain(|r| !(r.message == HEARTBEAT && r.timestamp >= from && r.timestamp < to));
+    let found = detect(&records, base);
+    let drops: Vec<_> = found
+        .iter()
+        .filter(|a| a.anomaly.kind == AnomalyType::VolumeDrop && a.pattern.template == HEARTBEAT)
+        .collect();
+    assert_eq!(drops.len(), 1, "{}", describe(&found));
+    let d = drops[0];
+    assert_eq!(d.service.name, "api");
+    assert_eq!(d.anomaly.window.start, from);
+    assert!(d.anomaly.window.end <= from + Duration::minutes(30));
+    assert_eq!(d.anomaly.observed, 0.0);
+    assert!(d.anomaly.expected >= 15.0, "{}", d.anomaly.expected);
+    assert!(
+        d.anomaly.severity >= Severity::Moderate,
+        "{}",
+        describe(&found)
+    );
+}
+
+#[test]
+fn an_error_burst_raises_the_error_ratio_of_the_service() {
+    let base = trained();
+    let start = local(2026, 10, 29, 0, 0);
+    let mut records = normal(start, 24 * 60, 5);
+    let at = local(2026, 10, 29, 11, 20);
+    let extra = (0..60)
+        .map(|i| {
+            rec(
+                at + Duration::seconds(i * 9),
+                "auth",
+                "error",
+                format!("Token validation failed for user {}", 100 + i),
+            )
+        })
+        .collect();
+    insert(&mut records, extra);
+    let found = detect(&records, base);
+    let ratio: Vec<_> = found
+        .iter()
+        .filter(|a| a.anomaly.kind == AnomalyType::ErrorRatio && a.service.name == "auth")
+        .collect();
+    assert!(!ratio.is_empty(), "{}", describe(&found));
+    let r = ratio[0];
+    assert_eq!(r.anomaly.window.start, at - Duration::minutes(0));
+    assert_eq!(r.pattern.id, "service");
+    assert_eq!(r.anomaly.unit, "ratio");
+    assert!(
+        r.anomaly.observed > 0.3 && r.anomaly.expected < 0.05,
+        "{}",
+        describe(&found)
+    );
+    assert!(r.pattern.examples[0].starts_with("Token validation failed"));
+    assert!(
+        r.anomaly.severity >= Severity::Moderate,
+        "{}",
+        describe(&found)
+    );
+}
+
+#[test]
+fn an_unseen_error_message_is_a_new_pattern_reported_once() {
+    let base = trained();
+    let start = local(2026, 10, 30, 0, 0);
+    let mut records = normal(start, 24 * 60, 6);
+    let at = local(2026, 10, 30, 9, 42);
+    let extra = (0..4)
+        .map(|i| {
+            rec(
+                at + Duration::minutes(i * 7),
+                "checkout",
+                "error",
+                "Stripe webhook signature mismatch".to_string(),
+            )
+        })
+        .collect();
+    insert(&mut records, extra);
+    let found = detect(&records, base);
+    let new: Vec<_> = found
+        .iter()
+        .filter(|a| a.anomaly.kind == AnomalyType::NewPattern)
+        .collect();
+    assert_eq!(new.len(), 1, "{}", describe(&found));
+    let n = new[0];
+    assert_eq!(n.service.name, "checkout");
+    assert_eq!(n.pattern.template, "Stripe webhook signature mismatch");
+    assert_eq!(n.anomaly.window.start, local(2026, 10, 30, 9, 40));
+    // The two lines of the first bucket (09:42 and 09:49) are its examples.
+    assert_eq!(
+        n.pattern.examples,
+        vec!["Stripe webhook signature mismatch".to_string(); 2]
+    );
+    assert_eq!(n.anomaly.observed, 2.0);
+    assert!(
+        n.anomaly.severity >= Severity::Moderate,
+        "{}",
+        describe(&found)
+    );
+}
+
+#[test]
+fn the_same_input_twice_gives_the_same_ids() {
+    let base = trained();
+    let start = local(2026, 10, 27, 12, 0);
+    let mut records = normal(start, 6 * 60, 7);
+    let at = local(2026, 10, 27, 15, 0);
+    insert(
+        &mut records,
+        (0..80)
+            .map(|i| {
+                rec(
+                    at + Duration::seconds(i * 5),
+                    "checkout",
+                    "warn",
+                    format!("Payment declined for order {}", 5000 + i),
+                )
+            })
+            .collect(),
+    );
+    insert(
+        &mut records,
+        vec![rec(at, "auth", "error", "LDAP bind refused".to_string())],
+    );
+    let a = detect(&records, base);
+    let b = detect(&records, base);
+    assert!(a.len() >= 2, "{}", describe(&a));
+    let ids = |v: &[Anomaly]| v.iter().map(|x| x.anomaly.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&a), ids(&b));
+    assert_eq!(a, b);
+    let mut unique = ids(&a);
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), a.len(), "ids are distinct");
+}
+
+#[test]
+fn cold_start_from_one_day_finds_a_large_spike_and_says_it_is_unsure() {
+    let mut t = Trainer::new(&config());
+    for r in normal(local(2026, 10, 26, 0, 0), 24 * 60, 8) {
+        t.add(&r);
+    }
+    let base = t.finish();
+    let start = local(2026, 10, 27, 0, 0);
+    let mut records = normal(start, 24 * 60, 10);
+    let at = local(2026, 10, 27, 16, 0);
+    insert(
+        &mut records,
+        (0..300)
+            .map(|i| {
+                rec(
+                    at + Duration::seconds(i * 2),
+                    "checkout",
+                    "warn",
+                    format!("Payment declined for order {}", 7000 + i),
+                )
+            })
+            .collect(),
+    );
+    let found = detect(&records, &base);
+    let spike = found
+        .iter()
+        .find(|a| a.anomaly.kind == AnomalyType::VolumeSpike && a.pattern.template == DECLINED)
+        .unwrap_or_else(|| panic!("{}", describe(&found)));
+    assert!(
+        spike.anomaly.confidence < 0.1,
+        "{}",
+        spike.anomaly.confidence
+    );
+    let serious = serious(&found);
+    assert!(
+        serious.iter().all(|a| a.service.name == "checkout"),
+        "{}",
+        describe(&serious)
+    );
+}
+
+#[test]
+fn the_model_survives_a_save_and_load() {
+    let base = trained();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.json");
+    logwarden::state::save(&path, &base.model_version, base).unwrap();
+    let (header, loaded): (_, Baseline) = logwarden::state::load(&path).unwrap();
+    assert_eq!(header.model_version, base.model_version);
+    assert_eq!(loaded.profiles.len(), base.profiles.len());
+    for (a, b) in loaded.profiles.iter().zip(&base.profiles) {
+        assert_eq!(
+            (&a.service, a.subject, a.total, a.errors),
+            (&b.service, b.subject, b.total, b.errors)
+        );
+        assert_eq!(a.sum_how, b.sum_how);
+        assert!((a.dispersion - b.dispersion).abs() < 1e-12);
+    }
+    assert_eq!(loaded.n_buckets, 14 * 144);
+}
