@@ -571,6 +571,14 @@ impl SlotModel {
         how: usize,
     ) -> Option<ForecastFinding> {
         let fc = &cfg.forecast;
+        // Cheap gate first: a persistent upward shift on some quantile.
+        if self
+            .trackers
+            .iter()
+            .all(|t| t.up.s < cfg.cusum_threshold / 2.0)
+        {
+            return None;
+        }
         let top = self
             .quantiles
             .iter()
