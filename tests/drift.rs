@@ -462,3 +462,22 @@ fn config_validation_names_the_key() {
         .to_string()
         .contains("unknown field `cusum`"));
 }
+
+#[test]
+fn a_damaged_model_file_does_not_panic_and_learns_again() {
+    let cfg = DriftConfig::default();
+    let model = train(&cfg, 61, false);
+    let mut json: serde_json::Value = serde_json::to_value(&model).unwrap();
+    // Arrays cut short, as a truncated or hand-edited file might have them.
+    json["mean"] = serde_json::json!([1.0, 2.0]);
+    let mut m: SlotModel = serde_json::from_value(json).unwrap();
+    let found = detect(&mut m, &cfg, &mut Gen::new(62), detect_start(), 24);
+    assert!(found.is_empty(), "{found:?}");
+    // It forgot the damaged statistics and learned from the first buckets it saw: the
+    // first 48 (the cold start, 00:00-08:00), then the first two of each hour of the day
+    // it had not seen yet (08:00-24:00).
+    assert_eq!(m.trained_buckets(), 48 + 16 * 2);
+    let mut d = SlotModel::default();
+    assert_eq!(d.quantiles(), &[0.5, 0.95]);
+    d.learn_bucket_end(500);
+}

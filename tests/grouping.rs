@@ -228,3 +228,19 @@ fn unknown_keys_and_types_are_rejected() {
     ));
     assert!(bad.unwrap_err().to_string().contains("spike"));
 }
+
+#[test]
+fn extreme_times_and_gaps_do_not_panic() {
+    let cfg = IncidentsConfig {
+        gap_minutes: u64::MAX,
+        ..IncidentsConfig::default()
+    };
+    let mut a = vec![
+        anomaly("api", "2026-11-03T10:00:00Z", AnomalyType::VolumeSpike),
+        anomaly("api", "9999-12-31T23:50:00Z", AnomalyType::VolumeSpike),
+    ];
+    a[1].anomaly.window.end = DateTime::<Utc>::MAX_UTC;
+    group(&mut a, &cfg);
+    // A gap of (at most) ten years does not reach the year 9999.
+    assert_ne!(a[0].incident.id, a[1].incident.id);
+}

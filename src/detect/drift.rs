@@ -291,7 +291,7 @@ impl Moments {
 }
 
 /// The learned distribution of one numeric slot of one (service, template), and its detectors.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SlotModel {
     /// The tracked quantiles (fixed when the model is created).
     quantiles: Vec<f64>,
@@ -320,6 +320,12 @@ pub struct SlotModel {
     last_end: Option<DateTime<Utc>>,
 }
 
+impl Default for SlotModel {
+    fn default() -> Self {
+        SlotModel::new(&DriftConfig::default())
+    }
+}
+
 impl SlotModel {
     /// A new, empty slot model.
     pub fn new(cfg: &DriftConfig) -> Self {
@@ -337,7 +343,40 @@ impl SlotModel {
             quantiles,
             bucket: QuantileSketch::new(cfg.sketch_accuracy),
             min_values: cfg.min_bucket_values.max(1),
-            ..SlotModel::default()
+            trained: 0,
+            n: Vec::new(),
+            count_mean: Vec::new(),
+            mean: Vec::new(),
+            m2: Vec::new(),
+            in_drift: false,
+            forecast_sent: false,
+            last_end: None,
+        }
+    }
+
+    /// Make a model read from a damaged file safe to use: statistics whose array lengths do
+    /// not fit the tracked quantiles are forgotten (the slot then learns again, as in a cold
+    /// start) instead of being indexed out of bounds.
+    fn repair(&mut self) {
+        if self.quantiles.is_empty() || self.quantiles.iter().any(|q| !(*q > 0.0 && *q < 1.0)) {
+            self.quantiles = DriftConfig::default().quantiles;
+            self.n.clear();
+        }
+        let nq = self.quantiles.len();
+        let fits = self.n.is_empty() && self.count_mean.is_empty() && self.mean.is_empty()
+            || self.n.len() == HOURS_PER_WEEK
+                && self.count_mean.len() == HOURS_PER_WEEK
+                && self.mean.len() == HOURS_PER_WEEK * nq
+                && self.m2.len() == HOURS_PER_WEEK * nq;
+        if !fits || self.n.is_empty() {
+            self.n.clear();
+            self.count_mean.clear();
+            self.mean.clear();
+            self.m2.clear();
+            self.trained = 0;
+        }
+        if self.trackers.len() != nq {
+            self.trackers = vec![Tracker::default(); nq];
         }
     }
 
@@ -387,7 +426,11 @@ impl SlotModel {
     }
 
     fn learn_quantiles(&mut self, how: usize, qs: &[f64], count: u64) {
+        self.repair();
         let nq = self.quantiles.len();
+        if qs.len() != nq {
+            return;
+        }
         if self.n.is_empty() {
             self.n = vec![0; HOURS_PER_WEEK];
             self.count_mean = vec![0.0; HOURS_PER_WEEK];
@@ -409,8 +452,10 @@ impl SlotModel {
     }
 
     /// The seasonal estimate of quantile `qi` at hour-of-week `how`: the hour-of-week cell
-    /// shrunk towards its hour-of-day, or the whole week when the hour was never seen.
-    fn season(&self, how: usize, qi: usize, prior: f64) -> Option<Season> {
+    /// shrunk towards its hour-of-day (the seven cells of that hour), whose variance is in
+    /// turn shrunk towards the whole week's. `None` when the hour of day has fewer than two
+    /// trained buckets, unless `or_week`, which then falls back to the whole week.
+    fn season(&self, how: usize, qi: usize, prior: f64, or_week: bool) -> Option<Season> {
         if self.n.is_empty() {
             return None;
         }
@@ -423,27 +468,31 @@ impl SlotModel {
                 f64::from(self.m2[i]),
             )
         };
-        let mut hod = Moments::default();
-        let mut counts = 0.0;
-        for h in (how % 24..HOURS_PER_WEEK).step_by(24) {
+        let (mut hod, mut week) = (Moments::default(), Moments::default());
+        let (mut hod_counts, mut week_counts) = (0.0, 0.0);
+        for h in 0..HOURS_PER_WEEK {
             let (n, mean, m2) = cell(h);
-            hod.merge(n, mean, m2);
-            counts += n * f64::from(self.count_mean[h]);
-        }
-        let mut wide = hod;
-        if hod.n < 2.0 {
-            wide = Moments::default();
-            counts = 0.0;
-            for h in 0..HOURS_PER_WEEK {
-                let (n, mean, m2) = cell(h);
-                wide.merge(n, mean, m2);
-                counts += n * f64::from(self.count_mean[h]);
+            let counts = n * f64::from(self.count_mean[h]);
+            week.merge(n, mean, m2);
+            week_counts += counts;
+            if h % 24 == how % 24 {
+                hod.merge(n, mean, m2);
+                hod_counts += counts;
             }
         }
-        let wide_var = wide.var()?;
+        // The week's variance includes the gaps between hours: a wide, safe prior.
+        let week_var = week.var()?;
+        let (wide, wide_var, counts) = if hod.n >= 2.0 {
+            let var = (hod.m2 + prior * week_var) / (hod.n - 1.0 + prior);
+            (hod, var, hod_counts)
+        } else if or_week {
+            (week, week_var, week_counts)
+        } else {
+            return None;
+        };
         let (n_w, mean_w, m2_w) = cell(how);
         let var_w = if n_w >= 2.0 {
-            m2_w / (n_w - 1.0)
+            (m2_w + prior * wide_var) / (n_w - 1.0 + prior)
         } else {
             wide_var
         };
@@ -478,15 +527,18 @@ impl SlotModel {
         how: usize,
     ) -> (Option<DriftFinding>, Option<ForecastFinding>) {
         let how = how % HOURS_PER_WEEK;
+        self.repair();
         let Some((qs, count)) = self.take_bucket() else {
             return (None, None);
         };
-        if self.trained < u64::from(cfg.min_training_buckets) {
+        // A cold start, or an hour of the day never seen: learn it rather than judge it.
+        if self.trained < u64::from(cfg.min_training_buckets)
+            || self
+                .season(how, 0, cfg.season_prior_buckets, false)
+                .is_none()
+        {
             self.learn_quantiles(how, &qs, count);
             return (None, None);
-        }
-        if self.trackers.len() != self.quantiles.len() {
-            self.trackers = vec![Tracker::default(); self.quantiles.len()];
         }
         let dt = match self.last_end {
             Some(last) if end > last => (end - last).num_seconds() as f64 / 3600.0,
@@ -496,7 +548,7 @@ impl SlotModel {
         let h = cfg.cusum_threshold.max(1e-6);
         let mut fired: Option<(usize, bool, f64)> = None;
         for (qi, &x) in qs.iter().enumerate() {
-            let Some(season) = self.season(how, qi, cfg.season_prior_buckets) else {
+            let Some(season) = self.season(how, qi, cfg.season_prior_buckets, false) else {
                 continue;
             };
             let mu = season.mean;
@@ -590,7 +642,7 @@ impl SlotModel {
         if configured.is_empty() {
             if fc.default_threshold_factor > 0.0 {
                 let highest = (0..HOURS_PER_WEEK)
-                    .filter_map(|h| self.season(h, top, cfg.season_prior_buckets))
+                    .filter_map(|h| self.season(h, top, cfg.season_prior_buckets, false))
                     .map(|s| from_scale(s.mean))
                     .fold(f64::NEG_INFINITY, f64::max);
                 if highest > 0.0 {
@@ -630,7 +682,7 @@ impl SlotModel {
                 // h hours after the bucket end; the Holt level is at the bucket's middle.
                 let ahead = h + lag;
                 let cell = (how + (into_hour + ahead).floor() as usize) % HOURS_PER_WEEK;
-                self.season(cell, qi, cfg.season_prior_buckets)
+                self.season(cell, qi, cfg.season_prior_buckets, true)
                     .map_or(f64::NAN, |s| s.mean + tr.holt.project(ahead))
             };
             let Some(hours) = first_crossing(scaled_limit, fc.horizon_hours, step, value) else {
@@ -640,14 +692,19 @@ impl SlotModel {
                 continue;
             }
             let now_season = self
-                .season(how, qi, cfg.season_prior_buckets)
+                .season(how, qi, cfg.season_prior_buckets, false)
                 .map_or(0.0, |s| s.mean);
             let level_scaled = now_season + tr.holt.level;
             let level = from_scale(level_scaled);
             let trend_per_hour = from_scale(level_scaled + tr.holt.trend) - level;
+            let Some(breach_at) =
+                end.checked_add_signed(Duration::milliseconds((hours * 3_600_000.0) as i64))
+            else {
+                continue;
+            };
             best = Some(ForecastFinding {
                 threshold: limit,
-                breach_at: end + Duration::milliseconds((hours * 3_600_000.0) as i64),
+                breach_at,
                 hours_to_breach: hours,
                 horizon_hours: fc.horizon_hours,
                 level,
