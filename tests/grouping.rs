@@ -228,3 +228,32 @@ fn unknown_keys_and_types_are_rejected() {
     ));
     assert!(bad.unwrap_err().to_string().contains("spike"));
 }
+
+#[test]
+fn extreme_times_and_gaps_do_not_panic() {
+    let cfg = IncidentsConfig {
+        gap_minutes: u64::MAX,
+        ..IncidentsConfig::default()
+    };
+    let mut a = vec![
+        anomaly("api", "2026-11-03T10:00:00Z", AnomalyType::VolumeSpike),
+        anomaly("api", "9999-12-31T23:50:00Z", AnomalyType::VolumeSpike),
+    ];
+    a[1].anomaly.window.end = DateTime::<Utc>::MAX_UTC;
+    group(&mut a, &cfg);
+    // A gap of (at most) ten years does not reach the year 9999.
+    assert_ne!(a[0].incident.id, a[1].incident.id);
+}
+
+#[test]
+fn service_names_in_yaml_keep_their_case() {
+    let cfg = config("related_services:\n  Checkout: [Payments]\n");
+    let mut a = vec![
+        anomaly("Checkout", "2026-11-03T14:00:00Z", AnomalyType::VolumeSpike),
+        anomaly("Payments", "2026-11-03T14:05:00Z", AnomalyType::ErrorRatio),
+        anomaly("payments", "2026-11-03T14:05:00Z", AnomalyType::ErrorRatio),
+    ];
+    group(&mut a, &cfg);
+    assert_eq!(a[0].incident.id, a[1].incident.id);
+    assert_ne!(a[0].incident.id, a[2].incident.id);
+}

@@ -235,8 +235,8 @@ pub fn group(anomalies: &mut [Anomaly], cfg: &IncidentsConfig) {
             .cmp(&y.timestamp)
             .then_with(|| x.anomaly.id.cmp(&y.anomaly.id))
     });
-    let gap =
-        chrono::Duration::minutes(i64::try_from(cfg.gap_minutes).unwrap_or(i64::MAX / 120_000));
+    // Capped at ten years so that adding it to a time span cannot overflow.
+    let gap = chrono::Duration::minutes(cfg.gap_minutes.min(10 * 366 * 24 * 60) as i64);
     let end_of = |a: &Anomaly| a.anomaly.window.end.max(a.timestamp);
     let longest = anomalies
         .iter()
@@ -250,10 +250,14 @@ pub fn group(anomalies: &mut [Anomaly], cfg: &IncidentsConfig) {
             let earlier = &anomalies[j];
             // Sorted by start: once even the longest anomaly starting here ends too early,
             // nothing before it can link.
-            if earlier.timestamp + longest + gap < start {
+            // (An overflowing sum is later than any start.)
+            let reach = |t: chrono::DateTime<chrono::Utc>, d: chrono::Duration| {
+                t.checked_add_signed(d).is_none_or(|r| r >= start)
+            };
+            if !reach(earlier.timestamp, longest + gap) {
                 break;
             }
-            if end_of(earlier) + gap >= start
+            if reach(end_of(earlier), gap)
                 && cfg.related(&earlier.service.name, &anomalies[i].service.name)
             {
                 let (ri, rj) = (find(&mut parent, i), find(&mut parent, j));
