@@ -675,18 +675,17 @@ impl Detector {
                 findings.push(f);
             }
         }
-        // A pattern spike adds nothing when one of its templates spiked.
-        let spiked_templates: Vec<(String, Option<String>)> = findings
+        // A pattern spike or drop adds nothing when one of its templates has the same.
+        let by_template: Vec<(AnomalyType, String, Option<String>)> = findings
             .iter()
-            .filter(|f| f.kind == AnomalyType::VolumeSpike && f.pattern_id.starts_with('t'))
-            .map(|f| (f.service.clone(), f.cluster_id.clone()))
+            .filter(|f| f.pattern_id.starts_with('t'))
+            .map(|f| (f.kind, f.service.clone(), f.cluster_id.clone()))
             .collect();
         findings.retain(|f| {
-            !(f.kind == AnomalyType::VolumeSpike
-                && f.pattern_id.starts_with('p')
-                && spiked_templates
-                    .iter()
-                    .any(|(s, c)| *s == f.service && c.as_deref() == Some(f.pattern_id.as_str())))
+            !(f.pattern_id.starts_with('p')
+                && by_template.iter().any(|(k, s, c)| {
+                    *k == f.kind && *s == f.service && c.as_deref() == Some(f.pattern_id.as_str())
+                }))
         });
 
         self.close_novel(start, end, &mut findings);

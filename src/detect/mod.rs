@@ -84,6 +84,9 @@ pub struct DetectConfig {
     pub new_far_outlier: f64,
     /// Example lines per anomaly (default 3).
     pub max_examples: usize,
+    /// Training keeps at most this many days of history, the most recent (default 120).
+    /// Bounds the model's work when a stray timestamp stretches the span.
+    pub max_history_days: u32,
     /// Parameter drift and forecast settings.
     pub drift: drift::DriftConfig,
 }
@@ -111,6 +114,7 @@ impl Default for DetectConfig {
             new_min_count: 3,
             new_far_outlier: 0.95,
             max_examples: 3,
+            max_history_days: 120,
             drift: drift::DriftConfig::default(),
         }
     }
@@ -231,6 +235,12 @@ impl DetectConfig {
             1.0,
         );
         p.range(format!("{path}.max_examples"), self.max_examples, 0, 100);
+        p.range(
+            format!("{path}.max_history_days"),
+            self.max_history_days,
+            1,
+            3650,
+        );
     }
 }
 
