@@ -195,9 +195,23 @@ impl Baseline {
             n_h += f64::from(self.exposure_how[d * 24 + s.hod]);
         }
         let m_hod = (s_h + 2.0 * m_all) / (n_h + 2.0);
+        // Day-of-week level (e.g. quieter weekends), from the whole day's buckets.
+        let day = (s.how / 24).min(6);
+        let (mut s_d, mut n_d) = (0.0, 0.0);
+        for h in 0..24 {
+            s_d += p.sum_how[day * 24 + h];
+            n_d += f64::from(self.exposure_how[day * 24 + h]);
+        }
+        let dow = if m_all > 0.0 {
+            ((s_d + 24.0 * m_all) / (n_d + 24.0)) / m_all
+        } else {
+            1.0
+        };
+        // Hour-of-week, shrunk towards hour-of-day times day-of-week.
+        let prior = m_hod * dow;
         let k = cfg.weekly_prior_buckets;
         let m_week =
-            (p.sum_how[s.how] + k * m_hod) / (f64::from(self.exposure_how[s.how]) + k).max(1e-9);
+            (p.sum_how[s.how] + k * prior) / (f64::from(self.exposure_how[s.how]) + k).max(1e-9);
         let mut expected = m_week;
         if m_hod > 0.0 && s.bod < p.sum_bod.len() && s.bod < self.exposure_bod.len() {
             let k3 = cfg.shape_prior_days;

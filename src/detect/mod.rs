@@ -7,8 +7,8 @@
 //! How it works, in one paragraph: records are cut into fixed buckets (`bucket_secs`, aligned
 //! to the epoch) and counted per (service, template), per (service, pattern) and per service.
 //! The baseline ([`baseline`]) keeps, for each of those keys, the mean count per local
-//! hour-of-week shrunk towards hour-of-day (so two weeks of history suffice and one day still
-//! works), times the shape of the bucket within its hour learned per bucket-of-day (so a
+//! hour-of-week shrunk towards hour-of-day times day-of-week (so two weeks of history
+//! suffice and one day still works), times the shape of the bucket within its hour learned per bucket-of-day (so a
 //! burst every day at 14:00 is expected at 14:00), and an overdispersion estimated on the
 //! training buckets. The detectors ([`detector`]) compare each closed bucket with that
 //! expectation through negative binomial and binomial tail probabilities ([`stats`]), keep
@@ -39,8 +39,9 @@ pub struct DetectConfig {
     /// Family-wise false alarm probability per bucket (default 0.001): a test fires when its
     /// tail probability is below `alpha / tests in the bucket` (Bonferroni).
     pub alpha: f64,
-    /// How many buckets of hour-of-day evidence an hour-of-week mean is shrunk towards
-    /// (default 12): with thin weekly history the expectation follows the daily profile.
+    /// How many buckets of prior evidence an hour-of-week mean is shrunk with (default 6);
+    /// the prior is the hour-of-day mean times the day-of-week level, so with thin weekly
+    /// history the expectation follows the daily profile scaled to the weekday.
     pub weekly_prior_buckets: f64,
     /// How many samples of the hour's mean the bucket-of-day shape is shrunk towards
     /// (default 3).
@@ -96,7 +97,7 @@ impl Default for DetectConfig {
         DetectConfig {
             bucket_secs: 600,
             alpha: 0.001,
-            weekly_prior_buckets: 12.0,
+            weekly_prior_buckets: 6.0,
             shape_prior_days: 3.0,
             min_dispersion: 0.05,
             full_confidence_days: 14.0,
