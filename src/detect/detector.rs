@@ -526,9 +526,9 @@ impl Detector {
                             persistence: 1,
                             examples: cell.error_examples.clone(),
                             explanation: format!(
-                                "{what} in {bucket_words} ({} of {obs}), usually {:.1}%",
+                                "{what} in {bucket_words} ({} of {obs}), usually {}",
                                 cell.errors,
-                                base_share * 100.0
+                                percent(base_share)
                             ),
                             id_extra: String::new(),
                             parameter: None,
@@ -736,7 +736,10 @@ impl Detector {
                 continue;
             }
             n.reported = true;
-            let probability = per_bucket.powi(n.count.min(3) as i32);
+            // A template unseen in `n` buckets has a chance of about 1/n per bucket; one far
+            // from every known template is rarer still (up to 1/n²). The count adds
+            // magnitude, not surprise, so a chatty new info line stays low until it is many.
+            let probability = per_bucket.powf(1.0 + n.outlier.clamp(0.0, 1.0));
             let level = if n.errors > 0 {
                 format!(" ({} at error level)", n.errors)
             } else {
@@ -944,5 +947,17 @@ impl Detector {
             parameter: f.parameter,
             forecast: f.forecast,
         }
+    }
+}
+
+/// A share as a readable percentage.
+fn percent(share: f64) -> String {
+    let pc = share * 100.0;
+    if pc > 0.0 && pc < 0.1 {
+        "under 0.1%".to_string()
+    } else if pc < 10.0 {
+        format!("{pc:.1}%")
+    } else {
+        format!("{pc:.0}%")
     }
 }
