@@ -501,3 +501,38 @@ fn the_model_survives_a_save_and_load() {
     }
     assert_eq!(loaded.n_buckets, 14 * 144);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// Any records, in any order, at any time: training and detection never panic and every
+    /// anomaly is well formed.
+    #[test]
+    fn arbitrary_records_never_panic(
+        train in proptest::collection::vec((0i64..40 * 86_400, "[a-z0-9 /=:.-]{0,40}", 0usize..3, proptest::bool::ANY), 0..200),
+        test in proptest::collection::vec((-86_400i64..80 * 86_400, "[a-z0-9 /=:.-]{0,40}", 0usize..4, proptest::bool::ANY), 0..200),
+    ) {
+        let services = ["a", "b", "", "ünïcode"];
+        let origin = "2026-01-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let mk = |(secs, msg, svc, err): &(i64, String, usize, bool)| LogRecord {
+            timestamp: origin + Duration::seconds(*secs),
+            message: msg.clone(),
+            service: services[*svc].to_string(),
+            level: Some(if *err { "error" } else { "info" }.to_string()),
+            host: None,
+        };
+        let mut t = Trainer::new(&config());
+        for r in train.iter().map(mk) {
+            t.add(&r);
+        }
+        let base = t.finish();
+        let found = detect(&test.iter().map(mk).collect::<Vec<_>>(), &base);
+        for a in &found {
+            proptest::prop_assert!((0.0..=100.0).contains(&a.anomaly.score));
+            proptest::prop_assert!((0.0..=1.0).contains(&a.anomaly.probability));
+            proptest::prop_assert!(a.anomaly.window.start < a.anomaly.window.end);
+            proptest::prop_assert!(!a.anomaly.explanation.is_empty());
+            proptest::prop_assert!(a.pattern.examples.len() <= 3);
+        }
+    }
+}
