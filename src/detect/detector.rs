@@ -109,6 +109,8 @@ pub struct Detector {
     slot_index: HashMap<String, HashMap<(TemplateId, usize), usize>>,
     alias: HashMap<TemplateId, TemplateId>,
     states: Vec<KeyState>,
+    /// Per profile: (pattern.id, pattern.template, pattern.cluster_id), computed once.
+    labels: Vec<(String, String, Option<String>)>,
     current: Option<i64>,
     open: HashMap<usize, Cell>,
     touched_slots: Vec<usize>,
@@ -143,6 +145,7 @@ impl Detector {
             slot_index: HashMap::new(),
             alias: HashMap::new(),
             states: Vec::new(),
+            labels: Vec::new(),
             current: None,
             open: HashMap::new(),
             touched_slots: Vec::new(),
@@ -178,6 +181,40 @@ impl Detector {
         }
         self.n_tests = tests.max(1.0);
         self.states = vec![KeyState::default(); self.base.profiles.len()];
+        // A pattern is shown by the text of its most frequent template.
+        let mut pattern_text: HashMap<crate::model::PatternId, (u64, TemplateId)> = HashMap::new();
+        for p in &self.base.profiles {
+            if let Subject::Template(t) = p.subject {
+                if let Some(pid) = self.base.patterns.pattern_of(t) {
+                    let e = pattern_text.entry(pid).or_insert((p.total, t));
+                    if p.total > e.0 {
+                        *e = (p.total, t);
+                    }
+                }
+            }
+        }
+        let text_of = |t: TemplateId| self.base.miner.template(t).unwrap_or_default().to_string();
+        self.labels = self
+            .base
+            .profiles
+            .iter()
+            .map(|p| match p.subject {
+                Subject::Service => ("service".to_string(), "*".to_string(), None),
+                Subject::Template(t) => (
+                    t.to_string(),
+                    text_of(t),
+                    self.base.patterns.pattern_of(t).map(|c| c.to_string()),
+                ),
+                Subject::Pattern(c) => (
+                    c.to_string(),
+                    pattern_text
+                        .get(&c)
+                        .map(|e| text_of(e.1))
+                        .unwrap_or_default(),
+                    Some(c.to_string()),
+                ),
+            })
+            .collect();
     }
 
     /// What this detector has seen so far.
@@ -352,7 +389,9 @@ impl Detector {
                 }
             }
         }
-        if parsed.params.is_empty() {
+        // A variant's slots need not line up with the known template's: only exact matches
+        // feed the slot models.
+        if parsed.params.is_empty() || tid != id {
             return;
         }
         if let Some(slots) = self.slot_index.get(service) {
@@ -401,33 +440,6 @@ impl Detector {
             return Some(nearest);
         }
         None
-    }
-
-    fn template_text(&self, subject: Subject) -> (String, String, Option<String>) {
-        match subject {
-            Subject::Service => ("service".to_string(), "*".to_string(), None),
-            Subject::Template(t) => (
-                t.to_string(),
-                self.base.miner.template(t).unwrap_or_default().to_string(),
-                self.base.patterns.pattern_of(t).map(|p| p.to_string()),
-            ),
-            Subject::Pattern(p) => {
-                let text = self
-                    .base
-                    .profiles
-                    .iter()
-                    .filter_map(|q| match q.subject {
-                        Subject::Template(t) if self.base.patterns.pattern_of(t) == Some(p) => {
-                            self.base.miner.template(t)
-                        }
-                        _ => None,
-                    })
-                    .next()
-                    .unwrap_or_default()
-                    .to_string();
-                (p.to_string(), text, Some(p.to_string()))
-            }
-        }
     }
 
     fn season_words(&self, s: Season) -> String {
@@ -485,8 +497,8 @@ impl Detector {
             let obs = cell.count;
             let (mu, disp) = self.base.expected(p, season, &cfg);
             let sd = (mu + disp * mu * mu).sqrt();
-            let (pid, text, cluster) = self.template_text(p.subject);
-            let svc = p.service.clone();
+            let (pid, text, cluster) = &self.labels[i];
+            let svc = &p.service;
             // Error share: services, and templates with enough history.
             let error_eligible = match p.subject {
                 Subject::Service => true,
