@@ -799,9 +799,9 @@ impl Detector {
         let touched = std::mem::take(&mut self.touched_slots);
         let drift_cfg = self.config.detect.drift.clone();
         for i in touched {
-            let (service, template, slot, name) = {
+            let (service, template, name) = {
                 let s = &self.base.slots[i];
-                (s.service.clone(), s.template, s.slot, s.name.clone())
+                (s.service.clone(), s.template, s.name.clone())
             };
             let text = self
                 .base
@@ -817,18 +817,37 @@ impl Detector {
             let (drift, forecast) = self.base.slots[i]
                 .model
                 .close_bucket(&drift_cfg, &key, start, end, season.how);
-            let cluster_id = self
-                .base
-                .patterns
-                .pattern_of(template)
-                .map(|p| p.to_string());
-            if let Some(d) = drift {
-                let pct = d.magnitude * 100.0;
-                findings.push(Finding {
+            findings.extend(self.slot_findings(i, &text, drift, forecast, start, end));
+        }
+    }
+
+    /// Turn a slot model's drift and forecast findings into anomaly findings.
+    fn slot_findings(
+        &self,
+        i: usize,
+        text: &str,
+        drift: Option<super::drift::DriftFinding>,
+        forecast: Option<super::forecast::ForecastFinding>,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        let (service, template, slot, name) = {
+            let s = &self.base.slots[i];
+            (s.service.clone(), s.template, s.slot, s.name.clone())
+        };
+        let cluster_id = self
+            .base
+            .patterns
+            .pattern_of(template)
+            .map(|p| p.to_string());
+        if let Some(d) = drift {
+            let pct = d.magnitude * 100.0;
+            findings.push(Finding {
                     kind: AnomalyType::ParameterDrift,
                     service: service.clone(),
                     pattern_id: template.to_string(),
-                    template: text.clone(),
+                    template: text.to_string(),
                     cluster_id: cluster_id.clone(),
                     start,
                     end,
@@ -857,14 +876,14 @@ impl Detector {
                     }),
                     forecast: None,
                 });
-            }
-            if let Some(f) = forecast {
-                let probability = (1.0 - f.confidence.clamp(0.0, 1.0)).max(1e-12) * 1e-3;
-                findings.push(Finding {
+        }
+        if let Some(f) = forecast {
+            let probability = (1.0 - f.confidence.clamp(0.0, 1.0)).max(1e-12) * 1e-3;
+            findings.push(Finding {
                     kind: AnomalyType::ForecastBreach,
                     service: service.clone(),
                     pattern_id: template.to_string(),
-                    template: text.clone(),
+                    template: text.to_string(),
                     cluster_id: cluster_id.clone(),
                     start,
                     end,
@@ -895,8 +914,8 @@ impl Detector {
                         trend_per_hour: f.trend_per_hour,
                     }),
                 });
-            }
         }
+        findings
     }
 
     fn anomaly(&self, f: Finding) -> Anomaly {
@@ -971,5 +990,114 @@ fn percent(share: f64) -> String {
         format!("{pc:.1}%")
     } else {
         format!("{pc:.0}%")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::baseline::SlotEntry;
+    use crate::detect::drift::{DriftFinding, SlotModel};
+    use crate::detect::forecast::ForecastFinding;
+    use crate::model::Severity;
+
+    fn detector() -> Detector {
+        let config =
+            Config::from_yaml("tenant: ops\nservices:\n  pay:\n    criticality: critical\n")
+                .unwrap();
+        let mut t = crate::detect::Trainer::new(&config);
+        let t0 = "2026-11-02T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        for m in 0..14 * 24 * 60 {
+            t.add(&LogRecord {
+                timestamp: t0 + chrono::Duration::minutes(m),
+                message: format!("charge took {} ms", 100 + m % 7),
+                service: "pay".to_string(),
+                level: Some("info".to_string()),
+                host: None,
+            });
+        }
+        let mut base = t.finish();
+        if base.slots.is_empty() {
+            // The miner found no numeric slot: watch slot 0 of the only template.
+            let template = base.miner.templates()[0].0;
+            base.slots.push(SlotEntry {
+                service: "pay".to_string(),
+                template,
+                slot: 0,
+                name: "took".to_string(),
+                values: 1,
+                model: SlotModel::new(&config.detect.drift),
+            });
+        }
+        Detector::new(base, &config)
+    }
+
+    #[test]
+    fn drift_and_forecast_findings_become_full_anomalies() {
+        let d = detector();
+        let start = "2026-11-17T10:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let end = start + chrono::Duration::minutes(10);
+        let drift = DriftFinding {
+            quantile: 0.95,
+            baseline: 106.0,
+            current: 160.0,
+            probability: 1e-14,
+            magnitude: 0.51,
+            persistence: 6,
+        };
+        let forecast = ForecastFinding {
+            threshold: 500.0,
+            breach_at: end + chrono::Duration::hours(5),
+            hours_to_breach: 5.0,
+            horizon_hours: 12.0,
+            level: 160.0,
+            trend_per_hour: 68.0,
+            confidence: 0.9,
+        };
+        let text = d
+            .base
+            .miner
+            .template(d.base.slots[0].template)
+            .unwrap()
+            .to_string();
+        let f = d.slot_findings(0, &text, Some(drift), Some(forecast), start, end);
+        assert_eq!(f.len(), 2);
+        let a: Vec<Anomaly> = f.into_iter().map(|f| d.anomaly(f)).collect();
+        let drift = &a[0];
+        assert_eq!(drift.anomaly.kind, AnomalyType::ParameterDrift);
+        let p = drift.parameter.as_ref().unwrap();
+        assert_eq!((p.quantile, p.baseline, p.current), (0.95, 106.0, 160.0));
+        assert_eq!(drift.anomaly.observed, 160.0);
+        assert_eq!(drift.anomaly.expected, 106.0);
+        assert!(
+            drift.anomaly.explanation.contains("p95"),
+            "{}",
+            drift.anomaly.explanation
+        );
+        assert!(
+            drift.anomaly.explanation.contains("+51%"),
+            "{}",
+            drift.anomaly.explanation
+        );
+        assert_eq!(drift.tenant, "ops");
+        assert_eq!(drift.service.name, "pay");
+        // Critical service, very improbable, persistent: at least moderate.
+        assert!(
+            drift.anomaly.severity >= Severity::Moderate,
+            "{}",
+            drift.anomaly.score
+        );
+        let fc = &a[1];
+        assert_eq!(fc.anomaly.kind, AnomalyType::ForecastBreach);
+        let r = fc.forecast.as_ref().unwrap();
+        assert_eq!(r.hours_to_breach, 5.0);
+        assert_eq!(r.breach_at, end + chrono::Duration::hours(5));
+        assert!(
+            fc.anomaly.explanation.contains("projected to cross 500"),
+            "{}",
+            fc.anomaly.explanation
+        );
+        assert_ne!(drift.anomaly.id, fc.anomaly.id);
+        assert_eq!(fc.event.severity, ecs_severity(fc.anomaly.severity));
     }
 }
