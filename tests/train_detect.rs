@@ -536,3 +536,40 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_threefold_rise_of_a_busy_template_for_half_an_hour_is_found() {
+    let base = trained();
+    let start = local(2026, 10, 27, 0, 0);
+    let mut records = normal(start, 24 * 60, 11);
+    let at = local(2026, 10, 27, 11, 0);
+    let mut rng = StdRng::seed_from_u64(12);
+    // The GET line runs at about 7 a minute at 11:00 on a Tuesday; add 14 a minute.
+    let extra = (0..30 * 14)
+        .map(|i| {
+            let t = at + Duration::milliseconds(i * 60_000 / 14);
+            let item = rng.random_range(1..5000);
+            rec(t, "api", "info", format!("GET /api/items/{item} 200 33ms"))
+        })
+        .collect();
+    insert(&mut records, extra);
+    let found = detect(&records, base);
+    let spikes: Vec<_> = found
+        .iter()
+        .filter(|a| {
+            a.anomaly.kind == AnomalyType::VolumeSpike
+                && a.service.name == "api"
+                && a.pattern.template.starts_with("GET ")
+        })
+        .collect();
+    assert!(!spikes.is_empty(), "{}", describe(&found));
+    assert_eq!(spikes[0].anomaly.window.start, at);
+    assert!(spikes.len() <= 3, "{}", describe(&found));
+    // Persistence raises the score of the later windows.
+    let last = spikes.last().unwrap();
+    assert!(
+        last.anomaly.score >= spikes[0].anomaly.score,
+        "{}",
+        describe(&found)
+    );
+}
