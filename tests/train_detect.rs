@@ -501,3 +501,75 @@ fn the_model_survives_a_save_and_load() {
     }
     assert_eq!(loaded.n_buckets, 14 * 144);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// Any records, in any order, at any time: training and detection never panic and every
+    /// anomaly is well formed.
+    #[test]
+    fn arbitrary_records_never_panic(
+        train in proptest::collection::vec((0i64..40 * 86_400, "[a-z0-9 /=:.-]{0,40}", 0usize..3, proptest::bool::ANY), 0..200),
+        test in proptest::collection::vec((-86_400i64..80 * 86_400, "[a-z0-9 /=:.-]{0,40}", 0usize..4, proptest::bool::ANY), 0..200),
+    ) {
+        let services = ["a", "b", "", "ünïcode"];
+        let origin = "2026-01-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let mk = |(secs, msg, svc, err): &(i64, String, usize, bool)| LogRecord {
+            timestamp: origin + Duration::seconds(*secs),
+            message: msg.clone(),
+            service: services[*svc].to_string(),
+            level: Some(if *err { "error" } else { "info" }.to_string()),
+            host: None,
+        };
+        let mut t = Trainer::new(&config());
+        for r in train.iter().map(mk) {
+            t.add(&r);
+        }
+        let base = t.finish();
+        let found = detect(&test.iter().map(mk).collect::<Vec<_>>(), &base);
+        for a in &found {
+            proptest::prop_assert!((0.0..=100.0).contains(&a.anomaly.score));
+            proptest::prop_assert!((0.0..=1.0).contains(&a.anomaly.probability));
+            proptest::prop_assert!(a.anomaly.window.start < a.anomaly.window.end);
+            proptest::prop_assert!(!a.anomaly.explanation.is_empty());
+            proptest::prop_assert!(a.pattern.examples.len() <= 3);
+        }
+    }
+}
+
+#[test]
+fn a_threefold_rise_of_a_busy_template_for_half_an_hour_is_found() {
+    let base = trained();
+    let start = local(2026, 10, 27, 0, 0);
+    let mut records = normal(start, 24 * 60, 11);
+    let at = local(2026, 10, 27, 11, 0);
+    let mut rng = StdRng::seed_from_u64(12);
+    // The GET line runs at about 7 a minute at 11:00 on a Tuesday; add 14 a minute.
+    let extra = (0..30 * 14)
+        .map(|i| {
+            let t = at + Duration::milliseconds(i * 60_000 / 14);
+            let item = rng.random_range(1..5000);
+            rec(t, "api", "info", format!("GET /api/items/{item} 200 33ms"))
+        })
+        .collect();
+    insert(&mut records, extra);
+    let found = detect(&records, base);
+    let spikes: Vec<_> = found
+        .iter()
+        .filter(|a| {
+            a.anomaly.kind == AnomalyType::VolumeSpike
+                && a.service.name == "api"
+                && a.pattern.template.starts_with("GET ")
+        })
+        .collect();
+    assert!(!spikes.is_empty(), "{}", describe(&found));
+    assert_eq!(spikes[0].anomaly.window.start, at);
+    assert!(spikes.len() <= 3, "{}", describe(&found));
+    // Persistence raises the score of the later windows.
+    let last = spikes.last().unwrap();
+    assert!(
+        last.anomaly.score >= spikes[0].anomaly.score,
+        "{}",
+        describe(&found)
+    );
+}

@@ -195,9 +195,23 @@ impl Baseline {
             n_h += f64::from(self.exposure_how[d * 24 + s.hod]);
         }
         let m_hod = (s_h + 2.0 * m_all) / (n_h + 2.0);
+        // Day-of-week level (e.g. quieter weekends), from the whole day's buckets.
+        let day = (s.how / 24).min(6);
+        let (mut s_d, mut n_d) = (0.0, 0.0);
+        for h in 0..24 {
+            s_d += p.sum_how[day * 24 + h];
+            n_d += f64::from(self.exposure_how[day * 24 + h]);
+        }
+        let dow = if m_all > 0.0 {
+            ((s_d + 24.0 * m_all) / (n_d + 24.0)) / m_all
+        } else {
+            1.0
+        };
+        // Hour-of-week, shrunk towards hour-of-day times day-of-week.
+        let prior = m_hod * dow;
         let k = cfg.weekly_prior_buckets;
         let m_week =
-            (p.sum_how[s.how] + k * m_hod) / (f64::from(self.exposure_how[s.how]) + k).max(1e-9);
+            (p.sum_how[s.how] + k * prior) / (f64::from(self.exposure_how[s.how]) + k).max(1e-9);
         let mut expected = m_week;
         if m_hod > 0.0 && s.bod < p.sum_bod.len() && s.bod < self.exposure_bod.len() {
             let k3 = cfg.shape_prior_days;
@@ -364,7 +378,7 @@ impl Trainer {
             self.close_bucket(c);
         }
         let cal = self.cal;
-        let (Some(first), Some(last)) = (self.first_bucket, self.current) else {
+        let (Some(mut first), Some(last)) = (self.first_bucket, self.current) else {
             return Baseline {
                 model_version: "m-empty".to_string(),
                 timezone: cal.tz.name().to_string(),
@@ -373,6 +387,20 @@ impl Trainer {
                 ..Baseline::default()
             };
         };
+        // Keep only the most recent `max_history_days`.
+        let cap = i64::from(self.cfg.max_history_days) * cal.per_day() as i64;
+        let offset = (last - first + 1 - cap).max(0);
+        if offset > 0 {
+            let off = u32::try_from(offset).unwrap_or(u32::MAX);
+            for s in self.series.values_mut() {
+                s.points.retain(|p| p.0 >= off);
+                for p in &mut s.points {
+                    p.0 -= off;
+                }
+            }
+            self.series.retain(|_, s| !s.points.is_empty());
+            first += offset;
+        }
         let n_buckets = (last - first + 1).max(1) as u64;
         let per_day = cal.per_day();
         let mut exposure_how = vec![0u32; 168];
@@ -651,6 +679,44 @@ mod tests {
         assert_eq!(remap_slot(Some(old), new, 0), Some(0));
         assert_eq!(remap_slot(Some(old), new, 1), Some(2));
         assert_eq!(remap_slot(Some(old), "took <*>", 0), None);
+    }
+
+    fn record(t: DateTime<Utc>, message: &str) -> LogRecord {
+        LogRecord {
+            timestamp: t,
+            message: message.to_string(),
+            service: "svc".to_string(),
+            level: Some("info".to_string()),
+            host: None,
+        }
+    }
+
+    #[test]
+    fn a_stray_old_timestamp_does_not_stretch_the_history() {
+        let cfg = Config::default();
+        let mut t = Trainer::new(&cfg);
+        t.add(&record(DateTime::UNIX_EPOCH, "booted at epoch"));
+        let start = "2026-11-02T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        for m in 0..3 * 24 * 60 {
+            t.add(&record(start + chrono::Duration::minutes(m), "tick"));
+        }
+        let b = t.finish();
+        assert_eq!(b.n_buckets, 120 * 144);
+        let tick_id = b.miner.match_message("tick").unwrap().template_id;
+        let tick = b
+            .profiles
+            .iter()
+            .find(|p| p.subject == Subject::Template(tick_id))
+            .unwrap();
+        assert_eq!(tick.total, 3 * 24 * 60);
+        assert!(
+            !b.profiles.iter().any(|p| p.total == 1),
+            "the stray line is dropped"
+        );
+        assert_eq!(
+            b.exposure_how.iter().map(|&n| u64::from(n)).sum::<u64>(),
+            b.n_buckets
+        );
     }
 
     #[test]

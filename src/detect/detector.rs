@@ -109,6 +109,8 @@ pub struct Detector {
     slot_index: HashMap<String, HashMap<(TemplateId, usize), usize>>,
     alias: HashMap<TemplateId, TemplateId>,
     states: Vec<KeyState>,
+    /// Per profile: (pattern.id, pattern.template, pattern.cluster_id), computed once.
+    labels: Vec<(String, String, Option<String>)>,
     current: Option<i64>,
     open: HashMap<usize, Cell>,
     touched_slots: Vec<usize>,
@@ -143,6 +145,7 @@ impl Detector {
             slot_index: HashMap::new(),
             alias: HashMap::new(),
             states: Vec::new(),
+            labels: Vec::new(),
             current: None,
             open: HashMap::new(),
             touched_slots: Vec::new(),
@@ -178,6 +181,40 @@ impl Detector {
         }
         self.n_tests = tests.max(1.0);
         self.states = vec![KeyState::default(); self.base.profiles.len()];
+        // A pattern is shown by the text of its most frequent template.
+        let mut pattern_text: HashMap<crate::model::PatternId, (u64, TemplateId)> = HashMap::new();
+        for p in &self.base.profiles {
+            if let Subject::Template(t) = p.subject {
+                if let Some(pid) = self.base.patterns.pattern_of(t) {
+                    let e = pattern_text.entry(pid).or_insert((p.total, t));
+                    if p.total > e.0 {
+                        *e = (p.total, t);
+                    }
+                }
+            }
+        }
+        let text_of = |t: TemplateId| self.base.miner.template(t).unwrap_or_default().to_string();
+        self.labels = self
+            .base
+            .profiles
+            .iter()
+            .map(|p| match p.subject {
+                Subject::Service => ("service".to_string(), "*".to_string(), None),
+                Subject::Template(t) => (
+                    t.to_string(),
+                    text_of(t),
+                    self.base.patterns.pattern_of(t).map(|c| c.to_string()),
+                ),
+                Subject::Pattern(c) => (
+                    c.to_string(),
+                    pattern_text
+                        .get(&c)
+                        .map(|e| text_of(e.1))
+                        .unwrap_or_default(),
+                    Some(c.to_string()),
+                ),
+            })
+            .collect();
     }
 
     /// What this detector has seen so far.
@@ -352,7 +389,9 @@ impl Detector {
                 }
             }
         }
-        if parsed.params.is_empty() {
+        // A variant's slots need not line up with the known template's: only exact matches
+        // feed the slot models.
+        if parsed.params.is_empty() || tid != id {
             return;
         }
         if let Some(slots) = self.slot_index.get(service) {
@@ -401,33 +440,6 @@ impl Detector {
             return Some(nearest);
         }
         None
-    }
-
-    fn template_text(&self, subject: Subject) -> (String, String, Option<String>) {
-        match subject {
-            Subject::Service => ("service".to_string(), "*".to_string(), None),
-            Subject::Template(t) => (
-                t.to_string(),
-                self.base.miner.template(t).unwrap_or_default().to_string(),
-                self.base.patterns.pattern_of(t).map(|p| p.to_string()),
-            ),
-            Subject::Pattern(p) => {
-                let text = self
-                    .base
-                    .profiles
-                    .iter()
-                    .filter_map(|q| match q.subject {
-                        Subject::Template(t) if self.base.patterns.pattern_of(t) == Some(p) => {
-                            self.base.miner.template(t)
-                        }
-                        _ => None,
-                    })
-                    .next()
-                    .unwrap_or_default()
-                    .to_string();
-                (p.to_string(), text, Some(p.to_string()))
-            }
-        }
     }
 
     fn season_words(&self, s: Season) -> String {
@@ -485,8 +497,8 @@ impl Detector {
             let obs = cell.count;
             let (mu, disp) = self.base.expected(p, season, &cfg);
             let sd = (mu + disp * mu * mu).sqrt();
-            let (pid, text, cluster) = self.template_text(p.subject);
-            let svc = p.service.clone();
+            let (pid, text, cluster) = &self.labels[i];
+            let svc = &p.service;
             // Error share: services, and templates with enough history.
             let error_eligible = match p.subject {
                 Subject::Service => true,
@@ -526,9 +538,9 @@ impl Detector {
                             persistence: 1,
                             examples: cell.error_examples.clone(),
                             explanation: format!(
-                                "{what} in {bucket_words} ({} of {obs}), usually {:.1}%",
+                                "{what} in {bucket_words} ({} of {obs}), usually {}",
                                 cell.errors,
-                                base_share * 100.0
+                                percent(base_share)
                             ),
                             id_extra: String::new(),
                             parameter: None,
@@ -675,18 +687,17 @@ impl Detector {
                 findings.push(f);
             }
         }
-        // A pattern spike adds nothing when one of its templates spiked.
-        let spiked_templates: Vec<(String, Option<String>)> = findings
+        // A pattern spike or drop adds nothing when one of its templates has the same.
+        let by_template: Vec<(AnomalyType, String, Option<String>)> = findings
             .iter()
-            .filter(|f| f.kind == AnomalyType::VolumeSpike && f.pattern_id.starts_with('t'))
-            .map(|f| (f.service.clone(), f.cluster_id.clone()))
+            .filter(|f| f.pattern_id.starts_with('t'))
+            .map(|f| (f.kind, f.service.clone(), f.cluster_id.clone()))
             .collect();
         findings.retain(|f| {
-            !(f.kind == AnomalyType::VolumeSpike
-                && f.pattern_id.starts_with('p')
-                && spiked_templates
-                    .iter()
-                    .any(|(s, c)| *s == f.service && c.as_deref() == Some(f.pattern_id.as_str())))
+            !(f.pattern_id.starts_with('p')
+                && by_template.iter().any(|(k, s, c)| {
+                    *k == f.kind && *s == f.service && c.as_deref() == Some(f.pattern_id.as_str())
+                }))
         });
 
         self.close_novel(start, end, &mut findings);
@@ -737,7 +748,10 @@ impl Detector {
                 continue;
             }
             n.reported = true;
-            let probability = per_bucket.powi(n.count.min(3) as i32);
+            // A template unseen in `n` buckets has a chance of about 1/n per bucket; one far
+            // from every known template is rarer still (up to 1/n²). The count adds
+            // magnitude, not surprise, so a chatty new info line stays low until it is many.
+            let probability = per_bucket.powf(1.0 + n.outlier.clamp(0.0, 1.0));
             let level = if n.errors > 0 {
                 format!(" ({} at error level)", n.errors)
             } else {
@@ -785,9 +799,9 @@ impl Detector {
         let touched = std::mem::take(&mut self.touched_slots);
         let drift_cfg = self.config.detect.drift.clone();
         for i in touched {
-            let (service, template, slot, name) = {
+            let (service, template, name) = {
                 let s = &self.base.slots[i];
-                (s.service.clone(), s.template, s.slot, s.name.clone())
+                (s.service.clone(), s.template, s.name.clone())
             };
             let text = self
                 .base
@@ -803,18 +817,37 @@ impl Detector {
             let (drift, forecast) = self.base.slots[i]
                 .model
                 .close_bucket(&drift_cfg, &key, start, end, season.how);
-            let cluster_id = self
-                .base
-                .patterns
-                .pattern_of(template)
-                .map(|p| p.to_string());
-            if let Some(d) = drift {
-                let pct = d.magnitude * 100.0;
-                findings.push(Finding {
+            findings.extend(self.slot_findings(i, &text, drift, forecast, start, end));
+        }
+    }
+
+    /// Turn a slot model's drift and forecast findings into anomaly findings.
+    fn slot_findings(
+        &self,
+        i: usize,
+        text: &str,
+        drift: Option<super::drift::DriftFinding>,
+        forecast: Option<super::forecast::ForecastFinding>,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        let (service, template, slot, name) = {
+            let s = &self.base.slots[i];
+            (s.service.clone(), s.template, s.slot, s.name.clone())
+        };
+        let cluster_id = self
+            .base
+            .patterns
+            .pattern_of(template)
+            .map(|p| p.to_string());
+        if let Some(d) = drift {
+            let pct = d.magnitude * 100.0;
+            findings.push(Finding {
                     kind: AnomalyType::ParameterDrift,
                     service: service.clone(),
                     pattern_id: template.to_string(),
-                    template: text.clone(),
+                    template: text.to_string(),
                     cluster_id: cluster_id.clone(),
                     start,
                     end,
@@ -843,14 +876,14 @@ impl Detector {
                     }),
                     forecast: None,
                 });
-            }
-            if let Some(f) = forecast {
-                let probability = (1.0 - f.confidence.clamp(0.0, 1.0)).max(1e-12) * 1e-3;
-                findings.push(Finding {
+        }
+        if let Some(f) = forecast {
+            let probability = (1.0 - f.confidence.clamp(0.0, 1.0)).max(1e-12) * 1e-3;
+            findings.push(Finding {
                     kind: AnomalyType::ForecastBreach,
                     service: service.clone(),
                     pattern_id: template.to_string(),
-                    template: text.clone(),
+                    template: text.to_string(),
                     cluster_id: cluster_id.clone(),
                     start,
                     end,
@@ -881,8 +914,8 @@ impl Detector {
                         trend_per_hour: f.trend_per_hour,
                     }),
                 });
-            }
         }
+        findings
     }
 
     fn anomaly(&self, f: Finding) -> Anomaly {
@@ -945,5 +978,126 @@ impl Detector {
             parameter: f.parameter,
             forecast: f.forecast,
         }
+    }
+}
+
+/// A share as a readable percentage.
+fn percent(share: f64) -> String {
+    let pc = share * 100.0;
+    if pc > 0.0 && pc < 0.1 {
+        "under 0.1%".to_string()
+    } else if pc < 10.0 {
+        format!("{pc:.1}%")
+    } else {
+        format!("{pc:.0}%")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::baseline::SlotEntry;
+    use crate::detect::drift::{DriftFinding, SlotModel};
+    use crate::detect::forecast::ForecastFinding;
+    use crate::model::Severity;
+
+    fn detector() -> Detector {
+        let config =
+            Config::from_yaml("tenant: ops\nservices:\n  pay:\n    criticality: critical\n")
+                .unwrap();
+        let mut t = crate::detect::Trainer::new(&config);
+        let t0 = "2026-11-02T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        for m in 0..14 * 24 * 60 {
+            t.add(&LogRecord {
+                timestamp: t0 + chrono::Duration::minutes(m),
+                message: format!("charge took {} ms", 100 + m % 7),
+                service: "pay".to_string(),
+                level: Some("info".to_string()),
+                host: None,
+            });
+        }
+        let mut base = t.finish();
+        if base.slots.is_empty() {
+            // The miner found no numeric slot: watch slot 0 of the only template.
+            let template = base.miner.templates()[0].0;
+            base.slots.push(SlotEntry {
+                service: "pay".to_string(),
+                template,
+                slot: 0,
+                name: "took".to_string(),
+                values: 1,
+                model: SlotModel::new(&config.detect.drift),
+            });
+        }
+        Detector::new(base, &config)
+    }
+
+    #[test]
+    fn drift_and_forecast_findings_become_full_anomalies() {
+        let d = detector();
+        let start = "2026-11-17T10:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let end = start + chrono::Duration::minutes(10);
+        let drift = DriftFinding {
+            quantile: 0.95,
+            baseline: 106.0,
+            current: 160.0,
+            probability: 1e-14,
+            magnitude: 0.51,
+            persistence: 6,
+        };
+        let forecast = ForecastFinding {
+            threshold: 500.0,
+            breach_at: end + chrono::Duration::hours(5),
+            hours_to_breach: 5.0,
+            horizon_hours: 12.0,
+            level: 160.0,
+            trend_per_hour: 68.0,
+            confidence: 0.9,
+        };
+        let text = d
+            .base
+            .miner
+            .template(d.base.slots[0].template)
+            .unwrap()
+            .to_string();
+        let f = d.slot_findings(0, &text, Some(drift), Some(forecast), start, end);
+        assert_eq!(f.len(), 2);
+        let a: Vec<Anomaly> = f.into_iter().map(|f| d.anomaly(f)).collect();
+        let drift = &a[0];
+        assert_eq!(drift.anomaly.kind, AnomalyType::ParameterDrift);
+        let p = drift.parameter.as_ref().unwrap();
+        assert_eq!((p.quantile, p.baseline, p.current), (0.95, 106.0, 160.0));
+        assert_eq!(drift.anomaly.observed, 160.0);
+        assert_eq!(drift.anomaly.expected, 106.0);
+        assert!(
+            drift.anomaly.explanation.contains("p95"),
+            "{}",
+            drift.anomaly.explanation
+        );
+        assert!(
+            drift.anomaly.explanation.contains("+51%"),
+            "{}",
+            drift.anomaly.explanation
+        );
+        assert_eq!(drift.tenant, "ops");
+        assert_eq!(drift.service.name, "pay");
+        // Critical service, very improbable, persistent: at least moderate.
+        assert!(
+            drift.anomaly.severity >= Severity::Moderate,
+            "{}",
+            drift.anomaly.score
+        );
+        let fc = &a[1];
+        assert_eq!(fc.anomaly.kind, AnomalyType::ForecastBreach);
+        let r = fc.forecast.as_ref().unwrap();
+        assert_eq!(r.hours_to_breach, 5.0);
+        assert_eq!(r.breach_at, end + chrono::Duration::hours(5));
+        assert!(
+            fc.anomaly.explanation.contains("projected to cross 500"),
+            "{}",
+            fc.anomaly.explanation
+        );
+        assert_ne!(drift.anomaly.id, fc.anomaly.id);
+        assert_eq!(fc.event.severity, ecs_severity(fc.anomaly.severity));
     }
 }

@@ -7,8 +7,8 @@
 //! How it works, in one paragraph: records are cut into fixed buckets (`bucket_secs`, aligned
 //! to the epoch) and counted per (service, template), per (service, pattern) and per service.
 //! The baseline ([`baseline`]) keeps, for each of those keys, the mean count per local
-//! hour-of-week shrunk towards hour-of-day (so two weeks of history suffice and one day still
-//! works), times the shape of the bucket within its hour learned per bucket-of-day (so a
+//! hour-of-week shrunk towards hour-of-day times day-of-week (so two weeks of history
+//! suffice and one day still works), times the shape of the bucket within its hour learned per bucket-of-day (so a
 //! burst every day at 14:00 is expected at 14:00), and an overdispersion estimated on the
 //! training buckets. The detectors ([`detector`]) compare each closed bucket with that
 //! expectation through negative binomial and binomial tail probabilities ([`stats`]), keep
@@ -40,8 +40,9 @@ pub struct DetectConfig {
     /// Family-wise false alarm probability per bucket (default 0.001): a test fires when its
     /// tail probability is below `alpha / tests in the bucket` (Bonferroni).
     pub alpha: f64,
-    /// How many buckets of hour-of-day evidence an hour-of-week mean is shrunk towards
-    /// (default 12): with thin weekly history the expectation follows the daily profile.
+    /// How many buckets of prior evidence an hour-of-week mean is shrunk with (default 6);
+    /// the prior is the hour-of-day mean times the day-of-week level, so with thin weekly
+    /// history the expectation follows the daily profile scaled to the weekday.
     pub weekly_prior_buckets: f64,
     /// How many samples of the hour's mean the bucket-of-day shape is shrunk towards
     /// (default 3).
@@ -85,6 +86,9 @@ pub struct DetectConfig {
     pub new_far_outlier: f64,
     /// Example lines per anomaly (default 3).
     pub max_examples: usize,
+    /// Training keeps at most this many days of history, the most recent (default 120).
+    /// Bounds the model's work when a stray timestamp stretches the span.
+    pub max_history_days: u32,
     /// Parameter drift and forecast settings.
     pub drift: drift::DriftConfig,
 }
@@ -94,7 +98,7 @@ impl Default for DetectConfig {
         DetectConfig {
             bucket_secs: 600,
             alpha: 0.001,
-            weekly_prior_buckets: 12.0,
+            weekly_prior_buckets: 6.0,
             shape_prior_days: 3.0,
             min_dispersion: 0.05,
             full_confidence_days: 14.0,
@@ -112,6 +116,7 @@ impl Default for DetectConfig {
             new_min_count: 3,
             new_far_outlier: 0.95,
             max_examples: 3,
+            max_history_days: 120,
             drift: drift::DriftConfig::default(),
         }
     }
@@ -232,6 +237,12 @@ impl DetectConfig {
             1.0,
         );
         p.range(format!("{path}.max_examples"), self.max_examples, 0, 100);
+        p.range(
+            format!("{path}.max_history_days"),
+            self.max_history_days,
+            1,
+            3650,
+        );
     }
 }
 
