@@ -481,3 +481,41 @@ fn a_damaged_model_file_does_not_panic_and_learns_again() {
     assert_eq!(d.quantiles(), &[0.5, 0.95]);
     d.learn_bucket_end(500);
 }
+
+#[test]
+fn a_step_that_stays_below_the_threshold_is_a_drift_but_not_a_forecast() {
+    let mut cfg = DriftConfig::default();
+    cfg.forecast.thresholds = vec![Threshold {
+        slot: "latency_ms".to_string(),
+        above: 450.0,
+        service: None,
+        quantile: None,
+    }];
+    for (seed, step) in [(71, 1.4), (73, 1.6), (75, 1.7)] {
+        let mut m = train(&cfg, seed, false);
+        // A step: all values x`step` from 30 h on, then flat. The highest p95 is then
+        // 120 * 1.25 * 1.64 * step, below 450 for these steps.
+        let mut flat = Gen::new(seed + 1);
+        let mut found = Vec::new();
+        let mut at = detect_start();
+        while at < detect_start() + Duration::days(4) {
+            let values = if at >= detect_start() + Duration::hours(30) {
+                flat.bucket(at).into_iter().map(|v| v * step).collect()
+            } else {
+                flat.bucket(at)
+            };
+            for v in values {
+                m.observe(v);
+            }
+            let end = at + Duration::minutes(BUCKET_MIN);
+            let (d, f) = m.close_bucket(&cfg, &KEY, at, end, how(at));
+            if d.is_some() || f.is_some() {
+                found.push((end, d, f));
+            }
+            at = end;
+        }
+        assert!(found.iter().any(|f| f.1.is_some()), "step {step}: no drift");
+        let forecasts: Vec<_> = found.iter().filter(|f| f.2.is_some()).collect();
+        assert!(forecasts.is_empty(), "step {step}: {forecasts:?}");
+    }
+}

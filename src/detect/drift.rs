@@ -21,19 +21,26 @@
 //!   reaches `cusum_threshold`; once per episode: the slot re-arms when all sums have fallen
 //!   back below a quarter of the threshold.
 //! - The deseasonalised residual of each quantile also feeds Holt's linear trend and a weighted
-//!   trend fit ([`super::forecast`]); with a persistent upward shift and a significant trend,
-//!   the projection (residual trend plus the seasonal profile) is checked against the slot's
-//!   threshold within the horizon, once per episode.
+//!   trend fit ([`super::forecast`]). A forecast needs a persistent upward shift (the upward
+//!   CUSUM at half its threshold), a significant weighted trend, and a rising trend *after the
+//!   change point*: a Mann-Kendall test on the residuals since the upward CUSUM last left zero
+//!   (its classic change-point estimate). The last one is what tells a creep from a step: any
+//!   smoothed trend sees a step as a slope for hours, but after the step the values are flat.
+//!   Then the projection (residual trend plus the seasonal profile) is checked against the
+//!   slot's threshold within the horizon, once per episode.
 //!
 //! The baseline is not updated during detection (retraining is scheduled), except in a cold
 //! start: a model with fewer than `min_training_buckets` trained buckets learns the buckets it
 //! sees before it starts detecting.
 
-use super::forecast::{first_crossing, ForecastConfig, ForecastFinding, Holt, TrendFit};
+use super::forecast::{
+    first_crossing, mann_kendall_z, ForecastConfig, ForecastFinding, Holt, TrendFit,
+};
 use super::sketch::QuantileSketch;
 use crate::config::Problems;
 use chrono::{DateTime, Duration, Timelike, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
 
 /// Hours in a week: the number of seasonal cells.
 const HOURS_PER_WEEK: usize = 168;
@@ -254,7 +261,15 @@ struct Tracker {
     down: Cusum,
     holt: Holt,
     fit: TrendFit,
+    /// Residuals of the current upward run (the latest [`RUN_POINTS`]; empty at rest).
+    run: VecDeque<f32>,
 }
+
+/// Residuals kept of an upward run, for the trend test after the change point.
+const RUN_POINTS: usize = 144;
+
+/// An upward run needs this many buckets before its trend is tested.
+const MIN_RUN_POINTS: usize = 12;
 
 /// A seasonal estimate for one quantile.
 #[derive(Debug, Clone, Copy)]
@@ -563,6 +578,14 @@ impl SlotModel {
             }
             let tr = &mut self.trackers[qi];
             tr.up.update(z, x, mu, cfg.cusum_slack, 2.0 * h);
+            if tr.up.run == 0 {
+                tr.run.clear();
+            } else {
+                if tr.run.len() >= RUN_POINTS {
+                    tr.run.pop_front();
+                }
+                tr.run.push_back((x - mu) as f32);
+            }
             tr.down.update(-z, x, mu, cfg.cusum_slack, 2.0 * h);
             tr.holt.update(x - mu, dt, &cfg.forecast);
             tr.fit.update(x - mu, dt, cfg.forecast.trend_window_hours);
@@ -675,6 +698,12 @@ impl SlotModel {
                 continue;
             };
             if stats.t < fc.min_trend_t || stats.slope <= 0.0 {
+                continue;
+            }
+            // The trend must go on after the change point (where the run began): a step up
+            // is flat there, a creep keeps rising.
+            let run: Vec<f64> = tr.run.iter().map(|&r| f64::from(r)).collect();
+            if run.len() < MIN_RUN_POINTS || mann_kendall_z(&run) < fc.min_run_trend_z {
                 continue;
             }
             let scaled_limit = to_scale(limit);

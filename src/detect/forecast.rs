@@ -50,6 +50,9 @@ pub struct ForecastConfig {
     pub trend_window_hours: f64,
     /// A forecast needs the trend's t-statistic at least this high (default 4).
     pub min_trend_t: f64,
+    /// A forecast also needs the values since the shift began to rise, with a Mann-Kendall
+    /// z-score at least this high (default 3); this is what keeps a step from forecasting.
+    pub min_run_trend_z: f64,
     /// Thresholds by slot name (and optionally service and quantile).
     pub thresholds: Vec<Threshold>,
     /// Without a configured threshold, a slot's default threshold is this many times the
@@ -66,6 +69,7 @@ impl Default for ForecastConfig {
             trend_halflife_hours: 6.0,
             trend_window_hours: 6.0,
             min_trend_t: 4.0,
+            min_run_trend_z: 3.0,
             thresholds: Vec::new(),
             default_threshold_factor: 3.0,
         }
@@ -106,6 +110,12 @@ impl ForecastConfig {
             p.range(format!("{path}.{key}"), v, 0.05, 168.0);
         }
         p.range(format!("{path}.min_trend_t"), self.min_trend_t, 0.0, 100.0);
+        p.range(
+            format!("{path}.min_run_trend_z"),
+            self.min_run_trend_z,
+            0.0,
+            100.0,
+        );
         p.range(
             format!("{path}.default_threshold_factor"),
             self.default_threshold_factor,
@@ -299,6 +309,37 @@ impl TrendFit {
     }
 }
 
+/// The Mann-Kendall trend z-score of a series in time order (with continuity correction,
+/// no tie correction): about N(0, 1) without a trend, large and positive for a rising series.
+/// Robust: each pair of points counts at most one, so a few outliers or a short step at the
+/// start barely move it. 0 for fewer than three points.
+pub fn mann_kendall_z(values: &[f64]) -> f64 {
+    let n = values.len();
+    if n < 3 {
+        return 0.0;
+    }
+    let mut s: i64 = 0;
+    for (i, a) in values.iter().enumerate() {
+        for b in &values[i + 1..] {
+            s += match b.partial_cmp(a) {
+                Some(std::cmp::Ordering::Greater) => 1,
+                Some(std::cmp::Ordering::Less) => -1,
+                _ => 0,
+            };
+        }
+    }
+    let nf = n as f64;
+    let sd = (nf * (nf - 1.0) * (2.0 * nf + 5.0) / 18.0).sqrt();
+    let s = s as f64;
+    if s > 0.0 {
+        (s - 1.0) / sd
+    } else if s < 0.0 {
+        (s + 1.0) / sd
+    } else {
+        0.0
+    }
+}
+
 /// The first time within `horizon` hours at which `value(h)` (the projection `h` hours ahead,
 /// evaluated every `step` hours) reaches `limit`, linearly interpolated between steps.
 /// `None` when it is already there at `h = 0` or never within the horizon.
@@ -373,6 +414,25 @@ mod tests {
         assert!(f.t.abs() < 1.0, "{f:?}");
         assert!(f.r2 < 0.05, "{f:?}");
         assert!(TrendFit::default().stats().is_none());
+    }
+
+    #[test]
+    fn mann_kendall_sees_a_rise_but_not_a_step_at_the_start() {
+        let rising: Vec<f64> = (0..40)
+            .map(|i| i as f64 * 0.01 + [0.05, -0.05][i % 2])
+            .collect();
+        assert!(mann_kendall_z(&rising) > 5.0);
+        // Two low points, then flat noise: a step the run caught just before it began.
+        let mut step = vec![-0.5, -0.5];
+        step.extend((0..38).map(|i| ((i * 7919) % 13) as f64 * 0.01));
+        let z = mann_kendall_z(&step);
+        assert!(z.abs() < 2.0, "{z}");
+        let falling: Vec<f64> = rising.iter().rev().copied().collect();
+        assert!((mann_kendall_z(&falling) + mann_kendall_z(&rising)).abs() < 1e-12);
+        assert_eq!(mann_kendall_z(&[1.0, 2.0]), 0.0);
+        // NaN pairs count as ties: S = 3 from the three rising pairs.
+        let z = mann_kendall_z(&[f64::NAN, 1.0, 2.0, 3.0]);
+        assert!((z - 2.0 / (4.0f64 * 3.0 * 13.0 / 18.0).sqrt()).abs() < 1e-12);
     }
 
     #[test]
