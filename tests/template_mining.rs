@@ -32,7 +32,8 @@ fn hdfs_templates_match_the_ground_truth_shapes() {
     for want in [
         "PacketResponder <*> for block <*> terminating",
         "Receiving block <*> src: <*> dest: <*>",
-        "BLOCK* NameSystem.allocateBlock: <*> <*>",
+        "BLOCK* NameSystem.allocateBlock: <*>. <*>",
+        "BLOCK* ask <*> to delete <*>",
     ] {
         assert!(texts.contains(&want), "missing `{want}` in {texts:#?}");
     }

@@ -35,28 +35,29 @@ pub fn mask_token(tok: &str, out: &mut String, vals: &mut Vec<Option<f64>>) -> b
         vals.push(None);
         return true;
     }
-    // A url swallows everything up to the trailing punctuation: it may hold `=`, `;`, `,`.
-    if let Some(pos) = tok.find("://") {
+    // A url, or a path that opens the token, swallows everything up to the trailing
+    // punctuation: it may hold `=`, `;`, `,` (query strings).
+    let lead = b
+        .iter()
+        .position(|&c| !matches!(c, b'"' | b'\'' | b'(' | b'[' | b'{' | b'<'))
+        .unwrap_or(b.len());
+    let url = tok.find("://").and_then(|pos| {
         let start = b[..pos]
             .iter()
             .rposition(|&c| is_delim(c))
             .map_or(0, |p| p + 1);
-        if start < pos && b[start..pos].iter().all(|c| c.is_ascii_alphanumeric()) {
-            let mut end = b.len();
-            while end > pos + 3
-                && matches!(
-                    b[end - 1],
-                    b')' | b']' | b'}' | b'>' | b'"' | b'\'' | b',' | b';' | b'.'
-                )
-            {
-                end -= 1;
-            }
-            out.push_str(&tok[..start]);
-            out.push_str(VAR);
-            vals.push(None);
-            out.push_str(&tok[end..]);
-            return true;
+        (start < pos && b[start..pos].iter().all(|c| c.is_ascii_alphanumeric())).then_some(start)
+    });
+    if let Some(lead) = url.or_else(|| is_path(&b[lead..]).then_some(lead)) {
+        let mut end = b.len();
+        while end > lead + 1 && is_closing(b[end - 1]) {
+            end -= 1;
         }
+        out.push_str(&tok[..lead]);
+        out.push_str(VAR);
+        vals.push(None);
+        out.push_str(&tok[end..]);
+        return true;
     }
     let mark = out.len();
     let nvals = vals.len();
@@ -73,8 +74,27 @@ pub fn mask_token(tok: &str, out: &mut String, vals: &mut Vec<Option<f64>>) -> b
     if !any {
         out.truncate(mark);
         vals.truncate(nvals);
+    } else if vals.len() - nvals > 1
+        && !out[mark..]
+            .replace(VAR, "")
+            .bytes()
+            .any(|c| c.is_ascii_alphanumeric())
+    {
+        // Only variables and punctuation (`1.2.3.4,5.6.7.8`, `R1:J2`): one variable.
+        out.truncate(mark);
+        vals.truncate(nvals);
+        out.push_str(VAR);
+        vals.push(None);
     }
     any
+}
+
+/// Punctuation that may close a token after a url or path.
+fn is_closing(c: u8) -> bool {
+    matches!(
+        c,
+        b')' | b']' | b'}' | b'>' | b'"' | b'\'' | b',' | b';' | b'.' | b':'
+    )
 }
 
 /// Bytes that separate the pieces of a token.
@@ -287,7 +307,9 @@ mod tests {
         assert_eq!(masked("10.251.42.84:50010"), "<*>");
         assert_eq!(masked("/10.250.19.102:54106"), "<*>");
         assert_eq!(masked("fe80::1ff:fe23:4567:890a"), "<*>");
-        assert_eq!(masked("db-7.prod.example.com:5432"), "<*>:<*>");
+        assert_eq!(masked("db-7.prod.example.com:5432"), "<*>");
+        assert_eq!(masked("10.0.0.1,10.0.0.2"), "<*>");
+        assert_eq!(masked("\"GET"), "\"GET");
         assert_eq!(masked("user@example.com"), "<*>");
         assert_eq!(masked("<alice@example.org>"), "<<*>>");
         assert_eq!(masked("mailto"), "mailto");
@@ -302,6 +324,7 @@ mod tests {
         assert_eq!(masked("./run.sh"), "<*>");
         assert_eq!(masked("C:\\Windows\\system32"), "<*>");
         assert_eq!(masked("/"), "/");
+        assert_eq!(masked("\"/v2/x?a=True&b=2017-05-16T00%3A00\""), "\"<*>\"");
         assert_eq!(masked("read/write"), "read/write");
     }
 
@@ -331,7 +354,8 @@ mod tests {
         assert_eq!(masked("job_1445144423722_0020"), "<*>");
         assert_eq!(masked("container_1445144423722_0020_01_000001"), "<*>");
         assert_eq!(m("user123"), ("<*>".into(), vec![None]));
-        assert_eq!(masked("R23-M1-N8-I:J18-U11"), "<*>:<*>");
+        assert_eq!(masked("R23-M1-N8-I:J18-U11"), "<*>");
+        assert_eq!(masked("J18-U11:ok"), "<*>:ok");
     }
 
     #[test]

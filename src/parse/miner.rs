@@ -231,21 +231,49 @@ fn check(st: &State) -> Result<(), String> {
     Ok(())
 }
 
-/// Share of positions where the template equals the message, and the number of `<*>` in the
-/// template; `fits` when the template equals the message wherever it is not `<*>`.
+/// How a template compares with a message, position by position.
+#[derive(Debug, Clone, Copy)]
+struct Score {
+    /// Positions where the template has the message's constant token.
+    eq: u32,
+    /// Positions where both have a variable.
+    vars: u32,
+    /// Positions where the template has `<*>` and the message a constant.
+    open: u32,
+    /// The template equals the message wherever it is not `<*>`.
+    fits: bool,
+}
+
 #[inline]
-fn score(tpl: &[u32], toks: &[Tok]) -> (u32, u32, bool) {
-    let (mut eq, mut wild, mut fits) = (0, 0, true);
+fn score(tpl: &[u32], toks: &[Tok]) -> Score {
+    let mut s = Score {
+        eq: 0,
+        vars: 0,
+        open: 0,
+        fits: true,
+    };
     for (&a, t) in tpl.iter().zip(toks) {
         if a == WILD {
-            wild += 1;
+            if t.masked || t.id == WILD {
+                s.vars += 1;
+            } else {
+                s.open += 1;
+            }
         } else if a == t.id {
-            eq += 1;
+            s.eq += 1;
         } else {
-            fits = false;
+            s.fits = false;
         }
     }
-    (eq, wild, fits)
+    s
+}
+
+impl Score {
+    /// Similarity in `0..=n`: the positions with the same constant. Shared variables do not
+    /// count (as in Drain): counting them merges distinct events that carry many values.
+    fn sim(&self) -> f64 {
+        f64::from(self.eq)
+    }
 }
 
 impl TemplateMiner {
@@ -390,6 +418,14 @@ impl TemplateMiner {
             } else {
                 self.lookup.get(s).copied().unwrap_or(TRANSIENT)
             };
+            if id == WILD {
+                if let Some(prev) = sc.toks.last_mut().filter(|p| p.id == WILD) {
+                    // A run of variables (`blk_1 blk_2 blk_3`) is one variable.
+                    prev.vals.end = sc.vals.len();
+                    sc.buf.truncate(b0);
+                    continue;
+                }
+            }
             sc.toks.push(Tok {
                 text,
                 masked,
@@ -419,26 +455,19 @@ impl TemplateMiner {
     fn find(&self, toks: &[Tok], fit_only: bool) -> Option<u32> {
         let leaf = self.leaf(toks)?;
         let n = toks.len().max(1) as f64;
-        let mut best_fit: Option<(u32, u32)> = None;
-        let mut best_sim: Option<(u32, u32, u32)> = None;
+        let mut best: Option<(f64, bool, u32, u32)> = None;
         for &ci in &self.st.nodes[leaf as usize].clusters {
-            let (eq, wild, fits) = score(&self.st.clusters[ci as usize].tokens, toks);
-            if fits {
-                if best_fit.is_none_or(|(e, _)| eq > e) {
-                    best_fit = Some((eq, ci));
-                }
-            } else if best_sim.is_none_or(|(e, w, _)| (eq, wild) > (e, w)) {
-                best_sim = Some((eq, wild, ci));
+            let s = score(&self.st.clusters[ci as usize].tokens, toks);
+            if fit_only && !s.fits {
+                continue;
+            }
+            let key = (s.sim(), s.fits, s.vars + s.open);
+            if best.is_none_or(|(a, b, c, _)| key > (a, b, c)) {
+                best = Some((key.0, key.1, key.2, ci));
             }
         }
-        if let Some((_, ci)) = best_fit {
-            return Some(ci);
-        }
-        if fit_only {
-            return None;
-        }
-        let (eq, _, ci) = best_sim?;
-        (f64::from(eq) / n >= self.st.config.similarity).then_some(ci)
+        let (sim, _, _, ci) = best?;
+        (fit_only || sim / n >= self.st.config.similarity).then_some(ci)
     }
 
     /// Generalises template `ci` to cover the message; returns the template that now holds it

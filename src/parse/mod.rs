@@ -36,7 +36,7 @@ pub struct ParseConfig {
 }
 
 fn default_similarity() -> f64 {
-    0.5
+    0.6
 }
 fn default_depth() -> usize {
     2
