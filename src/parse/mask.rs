@@ -19,17 +19,32 @@ pub const VAR: &str = "<*>";
 /// otherwise appends the masked token to `out` and, for each `<*>` written, its numeric value
 /// (if it is a number) to `vals`.
 pub fn mask_token(tok: &str, out: &mut String, vals: &mut Vec<Option<f64>>) -> bool {
-    let b = tok.as_bytes();
-    let mut interesting = false;
-    for &c in b {
-        if c.is_ascii_digit() || c == b'/' || c == b'\\' || c == b'@' || c == b':' {
-            interesting = true;
-            break;
-        }
+    let mut any = 0u8;
+    for &c in tok.as_bytes() {
+        any |= CLASS[c as usize];
     }
-    if !interesting {
+    mask_classified(tok, any, out, vals)
+}
+
+/// The union of the classes of a token's bytes, for [`mask_classified`].
+#[inline]
+pub(crate) fn class_of(c: u8) -> u8 {
+    CLASS[c as usize]
+}
+
+/// As [`mask_token`], with `any` the union of [`class_of`] over the token's bytes (computed
+/// by the caller while it splits the message).
+#[inline]
+pub(crate) fn mask_classified(
+    tok: &str,
+    any: u8,
+    out: &mut String,
+    vals: &mut Vec<Option<f64>>,
+) -> bool {
+    if any & (DIGIT | SPECIAL) == 0 {
         return false;
     }
+    let b = tok.as_bytes();
     if tok == VAR {
         out.push_str(VAR);
         vals.push(None);
@@ -41,7 +56,7 @@ pub fn mask_token(tok: &str, out: &mut String, vals: &mut Vec<Option<f64>>) -> b
         .iter()
         .position(|&c| !matches!(c, b'"' | b'\'' | b'(' | b'[' | b'{' | b'<'))
         .unwrap_or(b.len());
-    let url = tok.find("://").and_then(|pos| {
+    let url = find_scheme_sep(b, any).and_then(|pos| {
         let start = b[..pos]
             .iter()
             .rposition(|&c| is_delim(c))
@@ -97,6 +112,55 @@ fn is_closing(c: u8) -> bool {
     )
 }
 
+/// Byte classes, looked up once per byte.
+const DIGIT: u8 = 1;
+/// Hex digits and the punctuation of numbers, addresses, times and dates.
+const BLOB: u8 = 2;
+/// `/`, `\`, `@`, `:`: bytes of paths, urls, emails, addresses.
+const SPECIAL: u8 = 4;
+const COLON: u8 = 8;
+const AT: u8 = 16;
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        let mut k = 0;
+        if b.is_ascii_digit() {
+            k |= DIGIT;
+        }
+        if b.is_ascii_hexdigit()
+            || matches!(
+                b,
+                b'.' | b':' | b'-' | b'_' | b'+' | b'/' | b'x' | b'X' | b'T' | b'Z'
+            )
+        {
+            k |= BLOB;
+        }
+        if matches!(b, b'/' | b'\\' | b'@' | b':') {
+            k |= SPECIAL;
+        }
+        if b == b':' {
+            k |= COLON;
+        }
+        if b == b'@' {
+            k |= AT;
+        }
+        t[c] = k;
+        c += 1;
+    }
+    t
+};
+
+/// Where `://` is in the token, if it has a colon at all.
+fn find_scheme_sep(b: &[u8], any: u8) -> Option<usize> {
+    if any & COLON == 0 {
+        return None;
+    }
+    b.windows(3).position(|w| w == b"://")
+}
+
 /// Bytes that separate the pieces of a token.
 fn is_delim(c: u8) -> bool {
     matches!(
@@ -123,19 +187,20 @@ fn mask_piece(p: &str, out: &mut String, vals: &mut Vec<Option<f64>>) -> bool {
         return false;
     }
     let b = p.as_bytes();
-    let mut digit = false;
-    let mut blob = true;
-    let mut colon = false;
+    let (mut any, mut all) = (0u8, 0xffu8);
     for &c in b {
-        digit |= c.is_ascii_digit();
-        colon |= c == b':';
-        blob &= c.is_ascii_hexdigit()
-            || matches!(
-                c,
-                b'.' | b':' | b'-' | b'_' | b'+' | b'/' | b'x' | b'X' | b'T' | b'Z'
-            );
+        let k = CLASS[c as usize];
+        any |= k;
+        all &= k;
     }
-    if (digit && blob) || is_path(b) || is_email(b) {
+    let digit = any & DIGIT != 0;
+    let colon = any & COLON != 0;
+    let blob = all & BLOB != 0;
+    if !digit && any & SPECIAL == 0 {
+        out.push_str(p);
+        return false;
+    }
+    if (digit && blob) || is_path(b) || (any & AT != 0 && is_email(b)) {
         out.push_str(VAR);
         vals.push(if digit { number_value(p) } else { None });
         return true;
@@ -222,10 +287,17 @@ pub fn number_value(p: &str) -> Option<f64> {
         i += 1;
     }
     let digits_start = i;
+    let mut int: u64 = 0;
     while i < b.len() && b[i].is_ascii_digit() {
+        int = int.wrapping_mul(10).wrapping_add(u64::from(b[i] - b'0'));
         i += 1;
     }
     let mut seen = i > digits_start;
+    if seen && i == b.len() && i - digits_start <= 15 {
+        // A plain integer (the common case): exact in f64, no float parsing needed.
+        let v = int as f64;
+        return Some(if b[0] == b'-' { -v } else { v });
+    }
     if i < b.len() && b[i] == b'.' {
         i += 1;
         let f = i;

@@ -14,7 +14,7 @@
 //! template. Tokens are interned as `u32`; tokens of a message that match no template are
 //! not interned, so memory grows with the templates, not with the lines.
 
-use super::mask::{mask_token, VAR};
+use super::mask::{class_of, mask_classified, VAR};
 use super::{Param, ParseConfig, Parsed};
 use crate::model::TemplateId;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -402,15 +402,29 @@ impl TemplateMiner {
             end -= 1;
         }
         let msg = &message[..end];
-        let base = msg.as_ptr() as usize;
-        for tok in msg.split_ascii_whitespace().take(cfg.max_tokens) {
+        let bytes = msg.as_bytes();
+        let mut i = 0;
+        let mut raw_tokens = 0;
+        while i < bytes.len() && raw_tokens < cfg.max_tokens {
+            if bytes[i].is_ascii_whitespace() {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let mut any = 0u8;
+            while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+                any |= class_of(bytes[i]);
+                i += 1;
+            }
+            raw_tokens += 1;
+            // Whitespace is ASCII, so these are char boundaries.
+            let tok = &msg[start..i];
             let v0 = sc.vals.len();
             let b0 = sc.buf.len();
-            let (text, masked) = if mask_token(tok, &mut sc.buf, &mut sc.vals) {
+            let (text, masked) = if mask_classified(tok, any, &mut sc.buf, &mut sc.vals) {
                 (b0..sc.buf.len(), true)
             } else {
-                let s = tok.as_ptr() as usize - base;
-                (s..s + tok.len(), false)
+                (start..i, false)
             };
             let s = if masked { &sc.buf[text.clone()] } else { tok };
             let id = if s == VAR {
