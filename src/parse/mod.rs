@@ -1,25 +1,87 @@
 //! Templates: mask the variables in a message and mine templates online.
 //!
-//! Owns: [`ParseConfig`], the masking rules, and [`TemplateMiner`], an online miner whose
-//! template ids are stable (derived from the template text) and which maps an old id to its
-//! new one when a template generalises. Numeric values in variable slots are returned as
-//! parameters, since they carry drift.
+//! Owns: [`ParseConfig`], the masking rules ([`mask`]), and [`TemplateMiner`], an online
+//! miner whose template ids are stable (derived from the template text) and which maps an old
+//! id to its new one when a template generalises. Numeric values in variable slots are
+//! returned as parameters, since they carry drift; [`TemplateMiner::slot_name`] names them.
 //!
 //! Sits between `source` (which yields messages) and `vectorize`/`detect` (which work per
 //! template). Pure: no I/O, no clock.
+
+pub mod mask;
+mod miner;
+mod slots;
+
+pub use miner::TemplateMiner;
 
 use crate::config::Problems;
 use crate::model::TemplateId;
 use serde::{Deserialize, Serialize};
 
 /// Template mining settings. One default for all log sources.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct ParseConfig {}
+pub struct ParseConfig {
+    /// Share of a template's positions (0 to 1) that must hold the same token as a message
+    /// for the message to join it; the positions that differ then become `<*>`.
+    pub similarity: f64,
+    /// Number of leading tokens the template tree routes on (after the token count).
+    pub depth: usize,
+    /// Most children a tree node keeps per token; further tokens share the wildcard branch.
+    pub max_children: usize,
+    /// Tokens of a message past this many are ignored.
+    pub max_tokens: usize,
+    /// Bytes of a message past this many are ignored.
+    pub max_message_bytes: usize,
+}
+
+fn default_similarity() -> f64 {
+    0.6
+}
+fn default_depth() -> usize {
+    2
+}
+fn default_max_children() -> usize {
+    100
+}
+fn default_max_tokens() -> usize {
+    512
+}
+fn default_max_message_bytes() -> usize {
+    64 * 1024
+}
+
+impl Default for ParseConfig {
+    fn default() -> Self {
+        ParseConfig {
+            similarity: default_similarity(),
+            depth: default_depth(),
+            max_children: default_max_children(),
+            max_tokens: default_max_tokens(),
+            max_message_bytes: default_max_message_bytes(),
+        }
+    }
+}
 
 impl ParseConfig {
     /// Report problems under `path`.
-    pub fn validate(&self, _path: &str, _p: &mut Problems) {}
+    pub fn validate(&self, path: &str, p: &mut Problems) {
+        p.range(format!("{path}.similarity"), self.similarity, 0.0, 1.0);
+        p.range(format!("{path}.depth"), self.depth, 0, 16);
+        p.range(
+            format!("{path}.max_children"),
+            self.max_children,
+            1,
+            1 << 20,
+        );
+        p.range(format!("{path}.max_tokens"), self.max_tokens, 1, 1 << 16);
+        p.range(
+            format!("{path}.max_message_bytes"),
+            self.max_message_bytes,
+            1,
+            1 << 26,
+        );
+    }
 }
 
 /// A numeric value found in a template's variable slot.
@@ -40,81 +102,5 @@ pub struct Parsed {
     pub params: Vec<Param>,
 }
 
-/// Online template miner.
-///
-/// PLACEHOLDER (to be replaced by the real miner): tokens containing a digit become `<*>`,
-/// and each distinct masked token sequence is a template.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct TemplateMiner {
-    templates: std::collections::BTreeMap<TemplateId, (String, u64)>,
-}
-
-fn mask(message: &str) -> (String, Vec<Param>) {
-    let mut out = Vec::new();
-    let mut params = Vec::new();
-    let mut slot = 0;
-    for tok in message.split_whitespace() {
-        if tok.bytes().any(|b| b.is_ascii_digit()) {
-            if let Ok(v) = tok.trim_end_matches("ms").parse::<f64>() {
-                params.push(Param { slot, value: v });
-            }
-            slot += 1;
-            out.push("<*>");
-        } else {
-            out.push(tok);
-        }
-    }
-    (out.join(" "), params)
-}
-
-impl TemplateMiner {
-    /// A new, empty miner.
-    pub fn new(_cfg: ParseConfig) -> Self {
-        TemplateMiner::default()
-    }
-
-    /// Learn from one message and return its template and parameters.
-    pub fn add(&mut self, message: &str) -> Parsed {
-        let (t, params) = mask(message);
-        let id = TemplateId::of(&t);
-        self.templates.entry(id).or_insert((t, 0)).1 += 1;
-        Parsed {
-            template_id: id,
-            params,
-        }
-    }
-
-    /// Match a message without learning; `None` when no template fits.
-    pub fn match_message(&self, message: &str) -> Option<Parsed> {
-        let (t, params) = mask(message);
-        let id = TemplateId::of(&t);
-        self.templates.contains_key(&id).then_some(Parsed {
-            template_id: id,
-            params,
-        })
-    }
-
-    /// The current id of a template id that may have been generalised since.
-    pub fn resolve(&self, id: TemplateId) -> TemplateId {
-        id
-    }
-
-    /// The text of a template (`<*>` for variables), by current or old id.
-    pub fn template(&self, id: TemplateId) -> Option<&str> {
-        self.templates.get(&id).map(|(t, _)| t.as_str())
-    }
-
-    /// A readable name for a variable slot (e.g. from the token before it).
-    pub fn slot_name(&self, id: TemplateId, slot: usize) -> String {
-        let _ = id;
-        format!("slot{slot}")
-    }
-
-    /// All current templates with the number of messages each matched.
-    pub fn templates(&self) -> Vec<(TemplateId, &str, u64)> {
-        self.templates
-            .iter()
-            .map(|(id, (t, n))| (*id, t.as_str(), *n))
-            .collect()
-    }
-}
+#[cfg(test)]
+mod tests;

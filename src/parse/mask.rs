@@ -1,0 +1,473 @@
+//! Masking: the variable parts of one whitespace-separated token become `<*>`.
+//!
+//! A token is cut into pieces at delimiters (`=`, `,`, `;`, brackets, quotes, `|`), so
+//! `latency=250ms` keeps its key and masks its value, and `(blk_1,` keeps its punctuation.
+//! A piece is a variable when it holds a digit (numbers with or without units, hex, hashes,
+//! uuids, IPv4/IPv6, host:port, times and dates, ids such as `job_1445144423722_0020` or
+//! `user123`), or when it is a url, an email address or a file path. Words without digits
+//! are constants here: whether such a word varies is for the miner to learn, since words
+//! like `RUNNING` or `DataNode` are usually part of the message's shape.
+//!
+//! Hand-written byte scanning, no regex: this runs for every token of every line.
+//! Invariant: a token without a digit, `/`, `\`, `@` and `:` is never changed, and the
+//! masked text holds exactly one `<*>` per value pushed.
+
+/// The text of a variable.
+pub const VAR: &str = "<*>";
+
+/// Masks one token. Returns `false` (and writes nothing) when the token has no variable part;
+/// otherwise appends the masked token to `out` and, for each `<*>` written, its numeric value
+/// (if it is a number) to `vals`.
+pub fn mask_token(tok: &str, out: &mut String, vals: &mut Vec<Option<f64>>) -> bool {
+    let mut any = 0u8;
+    for &c in tok.as_bytes() {
+        any |= CLASS[c as usize];
+    }
+    mask_classified(tok, any, out, vals)
+}
+
+/// The union of the classes of a token's bytes, for [`mask_classified`].
+#[inline]
+pub(crate) fn class_of(c: u8) -> u8 {
+    CLASS[c as usize]
+}
+
+/// As [`mask_token`], with `any` the union of [`class_of`] over the token's bytes (computed
+/// by the caller while it splits the message).
+#[inline]
+pub(crate) fn mask_classified(
+    tok: &str,
+    any: u8,
+    out: &mut String,
+    vals: &mut Vec<Option<f64>>,
+) -> bool {
+    if any & (DIGIT | SPECIAL) == 0 {
+        return false;
+    }
+    let b = tok.as_bytes();
+    if tok == VAR {
+        out.push_str(VAR);
+        vals.push(None);
+        return true;
+    }
+    // A url, or a path that opens the token, swallows everything up to the trailing
+    // punctuation: it may hold `=`, `;`, `,` (query strings).
+    let lead = b
+        .iter()
+        .position(|&c| !matches!(c, b'"' | b'\'' | b'(' | b'[' | b'{' | b'<'))
+        .unwrap_or(b.len());
+    let url = find_scheme_sep(b, any).and_then(|pos| {
+        let start = b[..pos]
+            .iter()
+            .rposition(|&c| is_delim(c))
+            .map_or(0, |p| p + 1);
+        (start < pos && b[start..pos].iter().all(|c| c.is_ascii_alphanumeric())).then_some(start)
+    });
+    if let Some(lead) = url.or_else(|| is_path(&b[lead..]).then_some(lead)) {
+        let mut end = b.len();
+        while end > lead + 1 && is_closing(b[end - 1]) {
+            end -= 1;
+        }
+        out.push_str(&tok[..lead]);
+        out.push_str(VAR);
+        vals.push(None);
+        out.push_str(&tok[end..]);
+        return true;
+    }
+    let mark = out.len();
+    let nvals = vals.len();
+    let mut any = false;
+    let mut start = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if is_delim(c) {
+            any |= mask_piece(&tok[start..i], out, vals);
+            out.push(c as char);
+            start = i + 1;
+        }
+    }
+    any |= mask_piece(&tok[start..], out, vals);
+    if !any {
+        out.truncate(mark);
+        vals.truncate(nvals);
+    } else if vals.len() - nvals > 1
+        && !out[mark..]
+            .replace(VAR, "")
+            .bytes()
+            .any(|c| c.is_ascii_alphanumeric())
+    {
+        // Only variables and punctuation (`1.2.3.4,5.6.7.8`, `R1:J2`): one variable.
+        out.truncate(mark);
+        vals.truncate(nvals);
+        out.push_str(VAR);
+        vals.push(None);
+    }
+    any
+}
+
+/// Punctuation that may close a token after a url or path.
+fn is_closing(c: u8) -> bool {
+    matches!(
+        c,
+        b')' | b']' | b'}' | b'>' | b'"' | b'\'' | b',' | b';' | b'.' | b':'
+    )
+}
+
+/// Byte classes, looked up once per byte.
+const DIGIT: u8 = 1;
+/// Hex digits and the punctuation of numbers, addresses, times and dates.
+const BLOB: u8 = 2;
+/// `/`, `\`, `@`, `:`: bytes of paths, urls, emails, addresses.
+const SPECIAL: u8 = 4;
+const COLON: u8 = 8;
+const AT: u8 = 16;
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        let mut k = 0;
+        if b.is_ascii_digit() {
+            k |= DIGIT;
+        }
+        if b.is_ascii_hexdigit()
+            || matches!(
+                b,
+                b'.' | b':' | b'-' | b'_' | b'+' | b'/' | b'x' | b'X' | b'T' | b'Z'
+            )
+        {
+            k |= BLOB;
+        }
+        if matches!(b, b'/' | b'\\' | b'@' | b':') {
+            k |= SPECIAL;
+        }
+        if b == b':' {
+            k |= COLON;
+        }
+        if b == b'@' {
+            k |= AT;
+        }
+        t[c] = k;
+        c += 1;
+    }
+    t
+};
+
+/// Where `://` is in the token, if it has a colon at all.
+fn find_scheme_sep(b: &[u8], any: u8) -> Option<usize> {
+    if any & COLON == 0 {
+        return None;
+    }
+    b.windows(3).position(|w| w == b"://")
+}
+
+/// Bytes that separate the pieces of a token.
+fn is_delim(c: u8) -> bool {
+    matches!(
+        c,
+        b'=' | b','
+            | b';'
+            | b'('
+            | b')'
+            | b'['
+            | b']'
+            | b'{'
+            | b'}'
+            | b'"'
+            | b'\''
+            | b'<'
+            | b'>'
+            | b'|'
+    )
+}
+
+/// Masks one piece (no delimiters in it); always writes the piece or its mask.
+fn mask_piece(p: &str, out: &mut String, vals: &mut Vec<Option<f64>>) -> bool {
+    if p.is_empty() {
+        return false;
+    }
+    let b = p.as_bytes();
+    let (mut any, mut all) = (0u8, 0xffu8);
+    for &c in b {
+        let k = CLASS[c as usize];
+        any |= k;
+        all &= k;
+    }
+    let digit = any & DIGIT != 0;
+    let colon = any & COLON != 0;
+    let blob = all & BLOB != 0;
+    if !digit && any & SPECIAL == 0 {
+        out.push_str(p);
+        return false;
+    }
+    if (digit && blob) || is_path(b) || (any & AT != 0 && is_email(b)) {
+        out.push_str(VAR);
+        vals.push(if digit { number_value(p) } else { None });
+        return true;
+    }
+    if colon {
+        // `key:value`, `host:port`, `R23-M1:J18`: each side on its own.
+        let mut any = false;
+        for (i, part) in p.split(':').enumerate() {
+            if i > 0 {
+                out.push(':');
+            }
+            if part.bytes().any(|c| c.is_ascii_digit()) && !is_dotted_name(part.as_bytes()) {
+                out.push_str(VAR);
+                vals.push(number_value(part));
+                any = true;
+            } else {
+                out.push_str(part);
+            }
+        }
+        return any;
+    }
+    if digit && !is_dotted_name(b) {
+        out.push_str(VAR);
+        vals.push(number_value(p));
+        return true;
+    }
+    out.push_str(p);
+    false
+}
+
+/// A dotted name such as `org.apache.hadoop.mapreduce.v2.app.MRAppMaster` or
+/// `software.amazon.s3.Client`: three or more segments that start with a letter, where a
+/// segment with digits is short (a version or product tag, not a host or an id).
+fn is_dotted_name(b: &[u8]) -> bool {
+    let mut segments = 0;
+    for seg in b.split(|&c| c == b'.') {
+        let ok = seg.first().is_some_and(u8::is_ascii_alphabetic)
+            && seg
+                .iter()
+                .all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'$')
+            && (seg.len() <= 3 || !seg.iter().any(u8::is_ascii_digit));
+        if !ok {
+            return false;
+        }
+        segments += 1;
+    }
+    segments >= 3
+}
+
+/// `/a/b`, `./a`, `../a`, `~/a`, `C:\a`: a file path (a lone `/` is not).
+fn is_path(b: &[u8]) -> bool {
+    match b {
+        [b'/', rest @ ..] => rest.iter().any(|c| c.is_ascii_alphanumeric()),
+        [b'~' | b'.', b'/', ..] | [b'.', b'.', b'/', ..] => true,
+        [d, b':', b'\\', ..] => d.is_ascii_alphabetic(),
+        _ => false,
+    }
+}
+
+/// `name@domain.tld`.
+fn is_email(b: &[u8]) -> bool {
+    let Some(at) = b.iter().position(|&c| c == b'@') else {
+        return false;
+    };
+    at > 0
+        && b[at + 1..].contains(&b'.')
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'@' | b'.' | b'_' | b'-' | b'+'))
+}
+
+/// Units that may follow a number (`250ms`, `1.5s`, `10KB`, `3GiB`, `80%`).
+const UNITS: &[&str] = &[
+    "ns", "us", "µs", "ms", "s", "sec", "secs", "m", "min", "mins", "h", "hr", "hrs", "d", "b",
+    "k", "kb", "mb", "gb", "tb", "pb", "kib", "mib", "gib", "tib", "g", "t", "%", "x", "bytes",
+];
+
+/// The value of a number with an optional sign, fraction, exponent and unit; `None` for
+/// anything else (`0x1f`, `user123`, `1.2.3.4`).
+pub fn number_value(p: &str) -> Option<f64> {
+    let p = p.strip_suffix('.').unwrap_or(p);
+    let b = p.as_bytes();
+    let mut i = 0;
+    if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
+        i += 1;
+    }
+    let digits_start = i;
+    let mut int: u64 = 0;
+    while i < b.len() && b[i].is_ascii_digit() {
+        int = int.wrapping_mul(10).wrapping_add(u64::from(b[i] - b'0'));
+        i += 1;
+    }
+    let mut seen = i > digits_start;
+    if seen && i == b.len() && i - digits_start <= 15 {
+        // A plain integer (the common case): exact in f64, no float parsing needed.
+        let v = int as f64;
+        return Some(if b[0] == b'-' { -v } else { v });
+    }
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        let f = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        seen |= i > f;
+    }
+    if !seen {
+        return None;
+    }
+    if i + 1 < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        let mut j = i + 1;
+        if b[j] == b'-' || b[j] == b'+' {
+            j += 1;
+        }
+        let e = j;
+        while j < b.len() && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        if j > e {
+            i = j;
+        }
+    }
+    let unit = &p[i..];
+    if !unit.is_empty() && !UNITS.iter().any(|u| unit.eq_ignore_ascii_case(u)) {
+        return None;
+    }
+    p[..i].parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The masked form of `tok` and its values.
+    fn m(tok: &str) -> (String, Vec<Option<f64>>) {
+        let (mut out, mut vals) = (String::new(), Vec::new());
+        if mask_token(tok, &mut out, &mut vals) {
+            (out, vals)
+        } else {
+            (tok.to_string(), vals)
+        }
+    }
+
+    fn masked(tok: &str) -> String {
+        m(tok).0
+    }
+
+    #[test]
+    fn numbers_with_signs_fractions_and_units() {
+        assert_eq!(m("42"), ("<*>".into(), vec![Some(42.0)]));
+        assert_eq!(m("-17"), ("<*>".into(), vec![Some(-17.0)]));
+        assert_eq!(m("+3.25"), ("<*>".into(), vec![Some(3.25)]));
+        assert_eq!(m("1e-3"), ("<*>".into(), vec![Some(0.001)]));
+        assert_eq!(m("250ms"), ("<*>".into(), vec![Some(250.0)]));
+        assert_eq!(m("1.5s"), ("<*>".into(), vec![Some(1.5)]));
+        assert_eq!(m("10KB"), ("<*>".into(), vec![Some(10.0)]));
+        assert_eq!(m("3GiB"), ("<*>".into(), vec![Some(3.0)]));
+        assert_eq!(m("97%"), ("<*>".into(), vec![Some(97.0)]));
+        assert_eq!(m("12,"), ("<*>,".into(), vec![Some(12.0)]));
+        assert_eq!(m("(5)"), ("(<*>)".into(), vec![Some(5.0)]));
+    }
+
+    #[test]
+    fn hex_hashes_and_uuids() {
+        assert_eq!(m("0x7fff5fbff8c8"), ("<*>".into(), vec![None]));
+        assert_eq!(masked("d41d8cd98f00b204e9800998ecf8427e"), "<*>");
+        assert_eq!(masked("550e8400-e29b-41d4-a716-446655440000"), "<*>");
+        assert_eq!(masked("sha:3f2a9c"), "sha:<*>");
+        // Words made of hex letters only are words.
+        assert_eq!(masked("added"), "added");
+        assert_eq!(masked("deadbeef"), "deadbeef");
+    }
+
+    #[test]
+    fn addresses_hosts_and_ports() {
+        assert_eq!(m("10.251.42.84"), ("<*>".into(), vec![None]));
+        assert_eq!(masked("10.251.42.84:50010"), "<*>");
+        assert_eq!(masked("/10.250.19.102:54106"), "<*>");
+        assert_eq!(masked("fe80::1ff:fe23:4567:890a"), "<*>");
+        assert_eq!(masked("db-7.prod.example.com:5432"), "<*>");
+        assert_eq!(masked("10.0.0.1,10.0.0.2"), "<*>");
+        assert_eq!(masked("\"GET"), "\"GET");
+        assert_eq!(masked("user@example.com"), "<*>");
+        assert_eq!(masked("<alice@example.org>"), "<<*>>");
+        assert_eq!(masked("mailto"), "mailto");
+    }
+
+    #[test]
+    fn urls_and_paths() {
+        assert_eq!(masked("https://example.com/a?b=1&c=2"), "<*>");
+        assert_eq!(masked("url=http://x.org/y,"), "url=<*>,");
+        assert_eq!(masked("/var/log/syslog"), "<*>");
+        assert_eq!(masked("(/tmp/x.sock)"), "(<*>)");
+        assert_eq!(masked("./run.sh"), "<*>");
+        assert_eq!(masked("C:\\Windows\\system32"), "<*>");
+        assert_eq!(masked("/"), "/");
+        assert_eq!(masked("\"/v2/x?a=True&b=2017-05-16T00%3A00\""), "\"<*>\"");
+        assert_eq!(masked("read/write"), "read/write");
+    }
+
+    #[test]
+    fn key_values_keep_the_key() {
+        assert_eq!(
+            m("latency=250ms"),
+            ("latency=<*>".into(), vec![Some(250.0)])
+        );
+        assert_eq!(m("size:93.0"), ("size:<*>".into(), vec![Some(93.0)]));
+        assert_eq!(masked("state=RUNNING"), "state=RUNNING");
+        assert_eq!(masked("[pid=42,uid=0]"), "[pid=<*>,uid=<*>]");
+        assert_eq!(masked("\"abc123\""), "\"<*>\"");
+    }
+
+    #[test]
+    fn times_and_dates() {
+        assert_eq!(masked("2015-10-18T18:01:47.978+0800"), "<*>");
+        assert_eq!(masked("18:01:47"), "<*>");
+        assert_eq!(masked("2026-11-30"), "<*>");
+        assert_eq!(masked("[10:22:01.5]"), "[<*>]");
+    }
+
+    #[test]
+    fn identifiers_mixing_letters_and_digits() {
+        assert_eq!(masked("blk_-1608999687919862906"), "<*>");
+        assert_eq!(masked("job_1445144423722_0020"), "<*>");
+        assert_eq!(masked("container_1445144423722_0020_01_000001"), "<*>");
+        assert_eq!(m("user123"), ("<*>".into(), vec![None]));
+        assert_eq!(masked("R23-M1-N8-I:J18-U11"), "<*>");
+        assert_eq!(masked("J18-U11:ok"), "<*>:ok");
+    }
+
+    #[test]
+    fn constants_stay() {
+        for w in [
+            "ERROR",
+            "Connection",
+            "closed.",
+            "org.apache.hadoop.mapreduce.v2.app.MRAppMaster:",
+            "-",
+            "--",
+            "::",
+            "é",
+            "<*>x",
+        ] {
+            assert_eq!(masked(w), w, "{w}");
+        }
+    }
+
+    #[test]
+    fn one_value_per_variable() {
+        for tok in [
+            "a=1,b=2,c",
+            "x:1:2:y",
+            "[1][2](3)",
+            "0x1/0x2",
+            "é1é",
+            "\u{1}9",
+        ] {
+            let (out, vals) = m(tok);
+            assert_eq!(out.matches(VAR).count(), vals.len(), "{tok} -> {out}");
+        }
+    }
+
+    #[test]
+    fn number_value_rejects_non_numbers() {
+        for s in ["", "-", ".", "1.2.3.4", "0x1f", "12abc", "v2", "1e", "--1"] {
+            assert_eq!(number_value(s), None, "{s}");
+        }
+        assert_eq!(number_value("5."), Some(5.0));
+        assert_eq!(number_value("1E3"), Some(1000.0));
+    }
+}

@@ -1,0 +1,662 @@
+//! The online miner: a Drain-style fixed-depth tree over masked tokens.
+//!
+//! Messages are split on ASCII whitespace and masked ([`super::mask`]); the tree routes a
+//! message by its token count, then by its first `depth` tokens (variables and tokens unseen
+//! at a full node take the wildcard branch). In the leaf, a template that already fits the
+//! message (equal everywhere except at its `<*>`) wins, the most specific first; otherwise the
+//! most similar template (share of positions with equal tokens) takes the message when the
+//! share reaches `similarity`, and the positions that differ become `<*>`.
+//!
+//! Ids come from the template text, so they are the same on every instance. When a template
+//! generalises, its old id forwards to the new one; when the new text is that of another
+//! template (or of an id that already forwards), the two merge. Forwarding only ever points
+//! from a retired id to a newer one, so chains end and `resolve` always reaches a live
+//! template. Tokens are interned as `u32`; tokens of a message that match no template are
+//! not interned, so memory grows with the templates, not with the lines.
+
+use super::mask::{class_of, mask_classified, VAR};
+use super::{Param, ParseConfig, Parsed};
+use crate::model::TemplateId;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
+
+/// Token id of `<*>`.
+const WILD: u32 = 0;
+/// Token id of a message token that is in no template.
+const TRANSIENT: u32 = u32::MAX;
+
+/// A small multiplicative hasher: the keys are short strings and `u32`s of our own making,
+/// so resistance to chosen collisions is not needed and speed is.
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl Fx {
+    #[inline]
+    fn mix(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for Fx {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.mix(u64::from_le_bytes([
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+            ]));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.mix(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.mix(u64::from(i));
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.mix(u64::from(i));
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.mix(i);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.mix(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
+
+/// A tree node: children by token, a wildcard child, and (in leaves) templates.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Node {
+    children: FxMap<u32, u32>,
+    wild: Option<u32>,
+    clusters: Vec<u32>,
+}
+
+/// A template being learnt.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Cluster {
+    tokens: Vec<u32>,
+    count: u64,
+    id: u64,
+    node: u32,
+    live: bool,
+}
+
+/// What is known about a template id, current or retired.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct IdInfo {
+    text: String,
+    /// The id this one generalised into (retired ids only).
+    next: Option<u64>,
+    /// The template (live ids only).
+    cluster: Option<u32>,
+}
+
+/// Everything that is saved in the model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct State {
+    config: ParseConfig,
+    vocab: Vec<String>,
+    nodes: Vec<Node>,
+    roots: FxMap<u32, u32>,
+    clusters: Vec<Cluster>,
+    ids: FxMap<u64, IdInfo>,
+}
+
+/// One masked token of the message at hand.
+#[derive(Debug, Clone)]
+struct Tok {
+    /// Where the text is: in the message, or (masked) in the scratch buffer.
+    text: Range<usize>,
+    masked: bool,
+    id: u32,
+    vals: Range<usize>,
+}
+
+/// Per-message buffers, reused so the hot path does not allocate.
+#[derive(Debug, Clone, Default)]
+struct Scratch {
+    buf: String,
+    toks: Vec<Tok>,
+    vals: Vec<Option<f64>>,
+}
+
+impl Scratch {
+    fn text<'a>(&'a self, msg: &'a str, t: &Tok) -> &'a str {
+        if t.masked {
+            &self.buf[t.text.clone()]
+        } else {
+            &msg[t.text.clone()]
+        }
+    }
+}
+
+/// Online template miner.
+///
+/// Feed messages with [`TemplateMiner::add`]; ids returned earlier may have generalised since,
+/// so [`TemplateMiner::resolve`] them before comparing. Saved inside the model file.
+#[derive(Debug, Clone)]
+pub struct TemplateMiner {
+    st: State,
+    lookup: FxMap<Box<str>, u32>,
+    nvars: Vec<u32>,
+    scratch: Scratch,
+}
+
+impl Default for TemplateMiner {
+    fn default() -> Self {
+        TemplateMiner::new(ParseConfig::default())
+    }
+}
+
+impl Serialize for TemplateMiner {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.st.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for TemplateMiner {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let st = State::deserialize(d)?;
+        check(&st).map_err(|e| {
+            serde::de::Error::custom(format!("template miner state is inconsistent: {e}"))
+        })?;
+        Ok(TemplateMiner::from_state(st))
+    }
+}
+
+/// Checks that every index in a loaded state points somewhere, so no later lookup panics.
+fn check(st: &State) -> Result<(), String> {
+    if st.vocab.first().map(String::as_str) != Some(VAR) {
+        return Err("token 0 must be `<*>`".into());
+    }
+    let (nv, nn, nc) = (st.vocab.len(), st.nodes.len(), st.clusters.len());
+    for (i, n) in st.nodes.iter().enumerate() {
+        let bad_child = n
+            .children
+            .iter()
+            .any(|(&k, &v)| k as usize >= nv || v as usize >= nn);
+        if bad_child
+            || n.wild.is_some_and(|w| w as usize >= nn)
+            || n.clusters.iter().any(|&c| c as usize >= nc)
+        {
+            return Err(format!("node {i} points outside the tree"));
+        }
+    }
+    if st.roots.values().any(|&r| r as usize >= nn) {
+        return Err("a root points outside the tree".into());
+    }
+    for (i, c) in st.clusters.iter().enumerate() {
+        if c.tokens.iter().any(|&t| t as usize >= nv) || c.node as usize >= nn {
+            return Err(format!(
+                "template {i} points outside the vocabulary or tree"
+            ));
+        }
+        if c.live && st.ids.get(&c.id).and_then(|x| x.cluster) != Some(i as u32) {
+            return Err(format!("template {i} has no id"));
+        }
+    }
+    for (id, info) in &st.ids {
+        if info.cluster.is_some_and(|c| c as usize >= nc) {
+            return Err(format!("id {id:016x} points outside the templates"));
+        }
+        let mut cur = *id;
+        let mut steps = 0;
+        while let Some(next) = st.ids.get(&cur).and_then(|x| x.next) {
+            cur = next;
+            steps += 1;
+            if steps > st.ids.len() {
+                return Err(format!("id {id:016x} forwards in a cycle"));
+            }
+        }
+        if st.ids.get(&cur).and_then(|x| x.cluster).is_none() {
+            return Err(format!("id {id:016x} forwards to no template"));
+        }
+    }
+    Ok(())
+}
+
+/// How a template compares with a message, position by position.
+#[derive(Debug, Clone, Copy)]
+struct Score {
+    /// Positions where the template has the message's constant token.
+    eq: u32,
+    /// Positions where both have a variable.
+    vars: u32,
+    /// Positions where the template has `<*>` and the message a constant.
+    open: u32,
+    /// The template equals the message wherever it is not `<*>`.
+    fits: bool,
+}
+
+#[inline]
+fn score(tpl: &[u32], toks: &[Tok]) -> Score {
+    let mut s = Score {
+        eq: 0,
+        vars: 0,
+        open: 0,
+        fits: true,
+    };
+    for (&a, t) in tpl.iter().zip(toks) {
+        if a == WILD {
+            if t.masked || t.id == WILD {
+                s.vars += 1;
+            } else {
+                s.open += 1;
+            }
+        } else if a == t.id {
+            s.eq += 1;
+        } else {
+            s.fits = false;
+        }
+    }
+    s
+}
+
+impl Score {
+    /// Similarity in `0..=n`: the positions with the same constant. Shared variables do not
+    /// count (as in Drain): counting them merges distinct events that carry many values.
+    fn sim(&self) -> f64 {
+        f64::from(self.eq)
+    }
+}
+
+impl TemplateMiner {
+    /// A new, empty miner.
+    pub fn new(cfg: ParseConfig) -> Self {
+        let st = State {
+            config: cfg,
+            vocab: vec![VAR.to_string()],
+            nodes: Vec::new(),
+            roots: FxMap::default(),
+            clusters: Vec::new(),
+            ids: FxMap::default(),
+        };
+        TemplateMiner::from_state(st)
+    }
+
+    fn from_state(st: State) -> Self {
+        let lookup = st
+            .vocab
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (Box::from(s.as_str()), i as u32))
+            .collect();
+        let nvars = st
+            .vocab
+            .iter()
+            .map(|s| s.matches(VAR).count() as u32)
+            .collect();
+        TemplateMiner {
+            st,
+            lookup,
+            nvars,
+            scratch: Scratch::default(),
+        }
+    }
+
+    /// The settings this miner runs with.
+    pub fn config(&self) -> &ParseConfig {
+        &self.st.config
+    }
+
+    /// Learn from one message and return its template and parameters.
+    pub fn add(&mut self, message: &str) -> Parsed {
+        let mut sc = std::mem::take(&mut self.scratch);
+        let msg = self.tokenize(message, &mut sc);
+        let ci = match self.find(&sc.toks, false) {
+            Some(ci) => self.absorb(ci, &sc.toks),
+            None => self.create(msg, &sc),
+        };
+        let c = &mut self.st.clusters[ci as usize];
+        c.count += 1;
+        let parsed = Parsed {
+            template_id: TemplateId(c.id),
+            params: self.params(&self.st.clusters[ci as usize].tokens, &sc),
+        };
+        self.scratch = sc;
+        parsed
+    }
+
+    /// Match a message without learning; `None` when no template fits.
+    pub fn match_message(&self, message: &str) -> Option<Parsed> {
+        let mut sc = Scratch::default();
+        self.tokenize(message, &mut sc);
+        let ci = self.find(&sc.toks, true)?;
+        let c = &self.st.clusters[ci as usize];
+        Some(Parsed {
+            template_id: TemplateId(c.id),
+            params: self.params(&c.tokens, &sc),
+        })
+    }
+
+    /// The current id of a template id that may have been generalised since (unknown ids are
+    /// returned as they are).
+    pub fn resolve(&self, id: TemplateId) -> TemplateId {
+        let mut cur = id.0;
+        // Chains end (see the module doc); the bound only guards a corrupted state.
+        for _ in 0..=self.st.ids.len() {
+            match self.st.ids.get(&cur).and_then(|x| x.next) {
+                Some(next) => cur = next,
+                None => break,
+            }
+        }
+        TemplateId(cur)
+    }
+
+    /// The text of a template (`<*>` for variables), by current or old id.
+    pub fn template(&self, id: TemplateId) -> Option<&str> {
+        self.st.ids.get(&id.0).map(|x| x.text.as_str())
+    }
+
+    /// A readable name for a variable slot, from the words around it: `latency=<*>` gives
+    /// `latency`, `took <*> ms` gives `took_ms`; `slot3` when there is nothing to go by.
+    pub fn slot_name(&self, id: TemplateId, slot: usize) -> String {
+        let fallback = || format!("slot{slot}");
+        let Some(text) = self.template(self.resolve(id)) else {
+            return fallback();
+        };
+        let names = super::slots::slot_names(text);
+        names.get(slot).cloned().unwrap_or_else(fallback)
+    }
+
+    /// All current templates with the number of messages each matched.
+    pub fn templates(&self) -> Vec<(TemplateId, &str, u64)> {
+        let mut v: Vec<_> = self
+            .st
+            .clusters
+            .iter()
+            .filter(|c| c.live)
+            .map(|c| {
+                let text = self.st.ids.get(&c.id).map_or("", |x| x.text.as_str());
+                (TemplateId(c.id), text, c.count)
+            })
+            .collect();
+        v.sort_by_key(|x| x.0);
+        v
+    }
+
+    /// Splits and masks `message` into `sc`; returns the part of the message that was used.
+    fn tokenize<'m>(&self, message: &'m str, sc: &mut Scratch) -> &'m str {
+        sc.buf.clear();
+        sc.toks.clear();
+        sc.vals.clear();
+        let cfg = &self.st.config;
+        let mut end = message.len().min(cfg.max_message_bytes);
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        let msg = &message[..end];
+        let bytes = msg.as_bytes();
+        let mut i = 0;
+        let mut raw_tokens = 0;
+        while i < bytes.len() && raw_tokens < cfg.max_tokens {
+            if bytes[i].is_ascii_whitespace() {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let mut any = 0u8;
+            while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+                any |= class_of(bytes[i]);
+                i += 1;
+            }
+            raw_tokens += 1;
+            // Whitespace is ASCII, so these are char boundaries.
+            let tok = &msg[start..i];
+            let v0 = sc.vals.len();
+            let b0 = sc.buf.len();
+            let (text, masked) = if mask_classified(tok, any, &mut sc.buf, &mut sc.vals) {
+                (b0..sc.buf.len(), true)
+            } else {
+                (start..i, false)
+            };
+            let s = if masked { &sc.buf[text.clone()] } else { tok };
+            let id = if s == VAR {
+                WILD
+            } else {
+                self.lookup.get(s).copied().unwrap_or(TRANSIENT)
+            };
+            if id == WILD {
+                if let Some(prev) = sc.toks.last_mut().filter(|p| p.id == WILD) {
+                    // A run of variables (`blk_1 blk_2 blk_3`) is one variable.
+                    prev.vals.end = sc.vals.len();
+                    sc.buf.truncate(b0);
+                    continue;
+                }
+            }
+            sc.toks.push(Tok {
+                text,
+                masked,
+                id,
+                vals: v0..sc.vals.len(),
+            });
+        }
+        msg
+    }
+
+    /// The leaf for these tokens, if the tree has one.
+    fn leaf(&self, toks: &[Tok]) -> Option<u32> {
+        let mut node = *self.st.roots.get(&(toks.len() as u32))?;
+        for t in toks.iter().take(self.st.config.depth) {
+            let nd = &self.st.nodes[node as usize];
+            node = if t.masked || t.id == WILD {
+                nd.wild?
+            } else {
+                nd.children.get(&t.id).copied().or(nd.wild)?
+            };
+        }
+        Some(node)
+    }
+
+    /// The template for these tokens: one that fits (the most specific), else with
+    /// `fit_only` false the most similar above the threshold.
+    fn find(&self, toks: &[Tok], fit_only: bool) -> Option<u32> {
+        let leaf = self.leaf(toks)?;
+        let n = toks.len().max(1) as f64;
+        let mut best: Option<(f64, bool, u32, u32)> = None;
+        for &ci in &self.st.nodes[leaf as usize].clusters {
+            let s = score(&self.st.clusters[ci as usize].tokens, toks);
+            if fit_only && !s.fits {
+                continue;
+            }
+            let key = (s.sim(), s.fits, s.vars + s.open);
+            if best.is_none_or(|(a, b, c, _)| key > (a, b, c)) {
+                best = Some((key.0, key.1, key.2, ci));
+            }
+        }
+        let (sim, _, _, ci) = best?;
+        (fit_only || sim / n >= self.st.config.similarity).then_some(ci)
+    }
+
+    /// Generalises template `ci` to cover the message; returns the template that now holds it
+    /// (another one when the generalised text already exists).
+    fn absorb(&mut self, ci: u32, toks: &[Tok]) -> u32 {
+        let c = &mut self.st.clusters[ci as usize];
+        let mut changed = false;
+        for (a, t) in c.tokens.iter_mut().zip(toks) {
+            if *a != WILD && *a != t.id {
+                *a = WILD;
+                changed = true;
+            }
+        }
+        if !changed {
+            return ci;
+        }
+        let text = self.text_of(&self.st.clusters[ci as usize].tokens);
+        let old = self.st.clusters[ci as usize].id;
+        let new = TemplateId::of(&text).0;
+        if let Some(target) = self.live_cluster(new) {
+            // The generalised text is another template's: merge into it.
+            let count = std::mem::take(&mut self.st.clusters[ci as usize].count);
+            self.st.clusters[ci as usize].live = false;
+            let node = self.st.clusters[ci as usize].node as usize;
+            self.st.nodes[node].clusters.retain(|&x| x != ci);
+            self.st.clusters[target as usize].count += count;
+            self.retire(old, self.st.clusters[target as usize].id);
+            return target;
+        }
+        self.st.ids.insert(
+            new,
+            IdInfo {
+                text,
+                next: None,
+                cluster: Some(ci),
+            },
+        );
+        self.retire(old, new);
+        self.st.clusters[ci as usize].id = new;
+        ci
+    }
+
+    fn retire(&mut self, old: u64, new: u64) {
+        if let Some(info) = self.st.ids.get_mut(&old) {
+            info.next = Some(new);
+            info.cluster = None;
+        }
+    }
+
+    /// The live template an id is or forwards to.
+    fn live_cluster(&self, id: u64) -> Option<u32> {
+        let cur = self.resolve(TemplateId(id)).0;
+        self.st.ids.get(&cur).and_then(|x| x.cluster)
+    }
+
+    fn text_of(&self, tokens: &[u32]) -> String {
+        let mut s = String::new();
+        for (i, &t) in tokens.iter().enumerate() {
+            if i > 0 {
+                s.push(' ');
+            }
+            s.push_str(&self.st.vocab[t as usize]);
+        }
+        s
+    }
+
+    fn intern(&mut self, s: &str) -> u32 {
+        if s == VAR {
+            return WILD;
+        }
+        if let Some(&id) = self.lookup.get(s) {
+            return id;
+        }
+        let id = self.st.vocab.len() as u32;
+        self.st.vocab.push(s.to_string());
+        self.lookup.insert(Box::from(s), id);
+        self.nvars.push(s.matches(VAR).count() as u32);
+        id
+    }
+
+    /// A new template from the message (or the existing one with the same text).
+    fn create(&mut self, msg: &str, sc: &Scratch) -> u32 {
+        let tokens: Vec<u32> = sc
+            .toks
+            .iter()
+            .map(|t| match t.id {
+                TRANSIENT => self.intern(sc.text(msg, t)),
+                id => id,
+            })
+            .collect();
+        let text = self.text_of(&tokens);
+        let id = TemplateId::of(&text).0;
+        if let Some(ci) = self.live_cluster(id) {
+            return ci;
+        }
+        let depth = self.st.config.depth;
+        let max_children = self.st.config.max_children;
+        let n = tokens.len() as u32;
+        let nodes = &mut self.st.nodes;
+        let mut node = *self.st.roots.entry(n).or_insert_with(|| {
+            nodes.push(Node::default());
+            nodes.len() as u32 - 1
+        });
+        for (t, &tid) in sc.toks.iter().zip(&tokens).take(depth) {
+            let next_free = nodes.len() as u32;
+            let nd = &mut nodes[node as usize];
+            let next = if t.masked || tid == WILD {
+                None
+            } else if let Some(&c) = nd.children.get(&tid) {
+                Some(c)
+            } else if nd.children.len() < max_children {
+                nd.children.insert(tid, next_free);
+                nodes.push(Node::default());
+                Some(next_free)
+            } else {
+                None
+            };
+            node = match next {
+                Some(c) => c,
+                None => match nodes[node as usize].wild {
+                    Some(w) => w,
+                    None => {
+                        nodes[node as usize].wild = Some(next_free);
+                        nodes.push(Node::default());
+                        next_free
+                    }
+                },
+            };
+        }
+        let ci = self.st.clusters.len() as u32;
+        self.st.nodes[node as usize].clusters.push(ci);
+        self.st.clusters.push(Cluster {
+            tokens,
+            count: 0,
+            id,
+            node,
+            live: true,
+        });
+        self.st.ids.insert(
+            id,
+            IdInfo {
+                text,
+                next: None,
+                cluster: Some(ci),
+            },
+        );
+        ci
+    }
+
+    /// Numeric values of the message in the template's slots (the template fits the message).
+    fn params(&self, tpl: &[u32], sc: &Scratch) -> Vec<Param> {
+        let mut out = Vec::new();
+        let mut slot = 0;
+        for (&a, t) in tpl.iter().zip(&sc.toks) {
+            let vals = &sc.vals[t.vals.clone()];
+            if a == WILD {
+                if let [Some(v)] = vals {
+                    out.push(Param { slot, value: *v });
+                }
+                slot += 1;
+            } else {
+                // A constant of the template equals the message's token here (a fresh
+                // template's token may still read as unknown in `t.id`).
+                let n = self.nvars[a as usize] as usize;
+                for (k, v) in vals.iter().take(n).enumerate() {
+                    if let Some(v) = v {
+                        out.push(Param {
+                            slot: slot + k,
+                            value: *v,
+                        });
+                    }
+                }
+                slot += n;
+            }
+        }
+        out
+    }
+}

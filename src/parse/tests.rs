@@ -1,0 +1,229 @@
+//! Tests of the miner through its public API.
+
+use super::*;
+
+fn miner() -> TemplateMiner {
+    TemplateMiner::new(ParseConfig::default())
+}
+
+fn text(m: &TemplateMiner, id: TemplateId) -> String {
+    m.template(m.resolve(id)).unwrap().to_string()
+}
+
+#[test]
+fn ids_are_derived_from_the_template_text() {
+    let mut a = miner();
+    let mut b = miner();
+    let pa = a.add("Connection from 10.0.0.1 closed after 250ms");
+    b.add("unrelated first line");
+    let pb = b.add("Connection from 10.0.0.2 closed after 17ms");
+    assert_eq!(pa.template_id, pb.template_id);
+    assert_eq!(
+        pa.template_id,
+        TemplateId::of("Connection from <*> closed after <*>")
+    );
+    assert_eq!(
+        a.template(pa.template_id),
+        Some("Connection from <*> closed after <*>")
+    );
+}
+
+#[test]
+fn generalising_forwards_old_ids_in_chains() {
+    let mut m = miner();
+    let first = m.add("session opened for alice from web").template_id;
+    assert_eq!(m.template(first), Some("session opened for alice from web"));
+    let second = m.add("session opened for bob from web").template_id;
+    assert_eq!(m.template(second), Some("session opened for <*> from web"));
+    let third = m.add("session opened for carol from vpn").template_id;
+    assert_eq!(m.template(third), Some("session opened for <*> from <*>"));
+    assert_eq!(m.resolve(first), third);
+    assert_eq!(m.resolve(second), third);
+    assert_eq!(m.resolve(third), third);
+    // Old ids keep their text.
+    assert_eq!(m.template(first), Some("session opened for alice from web"));
+    let live: Vec<_> = m.templates().into_iter().map(|t| (t.1, t.2)).collect();
+    assert_eq!(live, vec![("session opened for <*> from <*>", 3)]);
+}
+
+#[test]
+fn the_same_message_lands_in_the_same_template() {
+    let mut m = miner();
+    let lines = [
+        "Starting task 3 of stage 1",
+        "Finished task 3 of stage 1 in 20 ms",
+        "Lost executor 7 on host-1",
+        "Starting task 4 of stage 1",
+    ];
+    let first: Vec<_> = lines.iter().map(|l| m.add(l).template_id).collect();
+    for _ in 0..3 {
+        for (l, id) in lines.iter().zip(&first) {
+            let again = m.add(l).template_id;
+            assert_eq!(m.resolve(again), m.resolve(*id), "{l}");
+        }
+    }
+    assert_eq!(m.templates().len(), 3);
+}
+
+#[test]
+fn different_events_stay_apart() {
+    let mut m = miner();
+    let a = m.add("Receiving block blk_1 src: /10.0.0.1:5 dest: /10.0.0.2:6");
+    let b = m.add("Deleting block blk_2 file /data/blk_2");
+    let c = m.add("Receiving block blk_3 src: /10.0.0.3:5 dest: /10.0.0.4:6");
+    assert_ne!(m.resolve(a.template_id), m.resolve(b.template_id));
+    assert_eq!(m.resolve(a.template_id), m.resolve(c.template_id));
+    assert_eq!(
+        text(&m, a.template_id),
+        "Receiving block <*> src: <*> dest: <*>"
+    );
+}
+
+#[test]
+fn params_carry_numeric_values_by_slot() {
+    let mut m = miner();
+    let p = m.add("request GET alice /api took 250ms status=200 size=1.5KB");
+    assert_eq!(
+        m.template(p.template_id),
+        Some("request GET alice <*> took <*> status=<*> size=<*>")
+    );
+    let slots: Vec<_> = p.params.iter().map(|x| (x.slot, x.value)).collect();
+    assert_eq!(slots, vec![(1, 250.0), (2, 200.0), (3, 1.5)]);
+    // After a word becomes a variable the slots count it.
+    m.add("request GET bob /b took 12ms status=201 size=3KB");
+    let p = m
+        .match_message("request GET carol /x took 7ms status=500 size=1KB")
+        .unwrap();
+    assert_eq!(
+        m.template(p.template_id),
+        Some("request GET <*> <*> took <*> status=<*> size=<*>")
+    );
+    let slots: Vec<_> = p.params.iter().map(|x| (x.slot, x.value)).collect();
+    assert_eq!(slots, vec![(2, 7.0), (3, 500.0), (4, 1.0)]);
+}
+
+#[test]
+fn slot_names_come_from_context() {
+    let mut m = miner();
+    let id = m
+        .add("request took 250 ms latency=12ms queue: 5 with 3 retries 0xff")
+        .template_id;
+    assert_eq!(
+        m.template(id),
+        Some("request took <*> ms latency=<*> queue: <*> with <*> retries <*>")
+    );
+    let names: Vec<_> = (0..5).map(|s| m.slot_name(id, s)).collect();
+    assert_eq!(
+        names,
+        ["took_ms", "latency", "queue", "with_retries", "retries"]
+    );
+    assert_eq!(m.slot_name(id, 9), "slot9");
+    let id = m.add("<*> <*> 42").template_id;
+    assert_eq!(m.slot_name(id, 2), "slot2");
+    let id = m.add("copied 5 files and 7 files").template_id;
+    assert_eq!(m.slot_name(id, 0), "copied_files");
+    assert_eq!(m.slot_name(id, 1), "and_files");
+    let id = m.add("retry 1 of retry 2").template_id;
+    assert_eq!(m.slot_name(id, 0), "retry_0");
+    assert_eq!(m.slot_name(id, 1), "retry_1");
+}
+
+#[test]
+fn match_message_does_not_learn() {
+    let mut m = miner();
+    assert_eq!(m.match_message("disk 3 full"), None);
+    let id = m.add("disk 3 full").template_id;
+    let p = m.match_message("disk 9 full").unwrap();
+    assert_eq!(p.template_id, id);
+    assert_eq!(
+        p.params,
+        vec![Param {
+            slot: 0,
+            value: 9.0
+        }]
+    );
+    assert_eq!(m.match_message("disk 9 empty"), None);
+    assert_eq!(m.templates()[0].2, 1);
+}
+
+#[test]
+fn serde_round_trip_keeps_ids_and_learning() {
+    let mut m = miner();
+    let old = m.add("worker alpha started in 3s").template_id;
+    m.add("worker beta started in 4s");
+    let json = serde_json::to_string(&m).unwrap();
+    let mut back: TemplateMiner = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.templates(), m.templates());
+    assert_eq!(back.resolve(old), m.resolve(old));
+    assert_eq!(back.template(old), Some("worker alpha started in <*>"));
+    let a = m.add("worker gamma started in 5s");
+    let b = back.add("worker gamma started in 5s");
+    assert_eq!(a, b);
+}
+
+#[test]
+fn corrupt_state_is_an_error_not_a_panic() {
+    let mut m = miner();
+    m.add("a b c 1");
+    let json = serde_json::to_string(&m).unwrap();
+    let bad = json.replacen("\"tokens\":[", "\"tokens\":[999999,", 1);
+    let err = serde_json::from_str::<TemplateMiner>(&bad).unwrap_err();
+    assert!(err.to_string().contains("inconsistent"), "{err}");
+}
+
+#[test]
+fn weird_input_never_panics() {
+    let mut m = miner();
+    let empty = m.add("");
+    assert_eq!(m.template(empty.template_id), Some(""));
+    assert_eq!(m.add("   \t ").template_id, empty.template_id);
+    let p = m.add("ctrl \u{0}\u{7}\u{1b}[31m 12 \u{7f}");
+    assert_eq!(
+        m.template(p.template_id),
+        Some("ctrl \u{0}\u{7}\u{1b}[<*> <*> \u{7f}")
+    );
+    let p = m.add("unicode ünïcødé 日本語 ✓ 42µs");
+    assert_eq!(
+        m.template(p.template_id),
+        Some("unicode ünïcødé 日本語 ✓ <*>")
+    );
+    assert_eq!(
+        p.params,
+        vec![Param {
+            slot: 0,
+            value: 42.0
+        }]
+    );
+    let big = "word 123 ".repeat(120_000) + "é";
+    assert!(big.len() > 1_000_000);
+    let p = m.add(&big);
+    let t = m.template(p.template_id).unwrap();
+    assert_eq!(t.split(' ').count(), ParseConfig::default().max_tokens);
+    // A cut inside a multi-byte character backs off to the boundary.
+    let cfg = ParseConfig {
+        max_message_bytes: 2,
+        ..ParseConfig::default()
+    };
+    let mut small = TemplateMiner::new(cfg);
+    let p = small.add("aé!");
+    assert_eq!(small.template(p.template_id), Some("a"));
+    assert_eq!(m.add("<*> <*>").params, vec![]);
+}
+
+#[test]
+fn config_validation_names_the_key() {
+    let mut p = crate::config::Problems::default();
+    ParseConfig::default().validate("parse", &mut p);
+    assert!(p.0.is_empty(), "{:?}", p.0);
+    let bad = ParseConfig {
+        similarity: 1.5,
+        max_tokens: 0,
+        ..ParseConfig::default()
+    };
+    bad.validate("parse", &mut p);
+    assert_eq!(p.0.len(), 2);
+    assert!(p.0[0].contains("`parse.similarity`"), "{:?}", p.0);
+    assert!(p.0[1].contains("`parse.max_tokens`"), "{:?}", p.0);
+    let e = serde_json::from_str::<ParseConfig>(r#"{"simlarity": 0.3}"#).unwrap_err();
+    assert!(e.to_string().contains("simlarity"));
+}

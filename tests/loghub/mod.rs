@@ -1,0 +1,126 @@
+//! Loghub-2k: reading the structured CSVs and counting grouping accuracy (GA).
+//!
+//! Shared by `tests/template_mining.rs` and `benches/template_mining.rs`.
+
+#![allow(dead_code)]
+
+use logwarden::model::TemplateId;
+use logwarden::parse::{ParseConfig, TemplateMiner};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// The eight datasets and Drain's published GA on each.
+pub const DATASETS: &[(&str, f64)] = &[
+    ("Apache", 1.000),
+    ("HDFS", 0.998),
+    ("Hadoop", 0.948),
+    ("Spark", 0.920),
+    ("Zookeeper", 0.967),
+    ("OpenStack", 0.733),
+    ("Android", 0.911),
+    ("HPC", 0.887),
+];
+
+/// The Loghub-2k folder: `LOGHUB_DIR`, else `../shared/data/loghub-2k` from the crate.
+pub fn dir() -> PathBuf {
+    std::env::var_os("LOGHUB_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/loghub-2k"),
+        PathBuf::from,
+    )
+}
+
+/// One CSV record (RFC 4180: quoted fields, `""` inside quotes, newlines inside quotes).
+fn csv_records(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if quoted {
+            if c == '"' {
+                if chars.peek() == Some(&'"') {
+                    field.push('"');
+                    chars.next();
+                } else {
+                    quoted = false;
+                }
+            } else {
+                field.push(c);
+            }
+            continue;
+        }
+        match c {
+            '"' => quoted = true,
+            ',' => row.push(std::mem::take(&mut field)),
+            '\r' => {}
+            '\n' => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            c => field.push(c),
+        }
+    }
+    if !field.is_empty() || !row.is_empty() {
+        row.push(field);
+        rows.push(row);
+    }
+    rows
+}
+
+/// `(Content, EventId)` of every line of `X_2k.log_structured.csv`.
+pub fn load(name: &str) -> Result<Vec<(String, String)>, String> {
+    let path = dir().join(format!("{name}_2k.log_structured.csv"));
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "cannot read Loghub-2k file {} ({e}); set LOGHUB_DIR to the loghub-2k folder",
+            path.display()
+        )
+    })?;
+    let rows = csv_records(&text);
+    let header = rows
+        .first()
+        .ok_or_else(|| format!("{} is empty", path.display()))?;
+    let col = |n: &str| {
+        header
+            .iter()
+            .position(|h| h == n)
+            .ok_or_else(|| format!("{} has no `{n}` column", path.display()))
+    };
+    let (content, event) = (col("Content")?, col("EventId")?);
+    rows[1..]
+        .iter()
+        .enumerate()
+        .map(|(i, r)| match (r.get(content), r.get(event)) {
+            (Some(c), Some(e)) => Ok((c.clone(), e.clone())),
+            _ => Err(format!("{} row {} is short", path.display(), i + 2)),
+        })
+        .collect()
+}
+
+/// Grouping accuracy: the share of lines whose predicted group is exactly their true group.
+pub fn grouping_accuracy(pred: &[TemplateId], truth: &[String]) -> f64 {
+    let mut by_pred: HashMap<TemplateId, Vec<usize>> = HashMap::new();
+    let mut by_true: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, (p, t)) in pred.iter().zip(truth).enumerate() {
+        by_pred.entry(*p).or_default().push(i);
+        by_true.entry(t.as_str()).or_default().push(i);
+    }
+    let mut correct = 0;
+    for lines in by_pred.values() {
+        let t = &truth[lines[0]];
+        if by_true[t.as_str()] == *lines {
+            correct += lines.len();
+        }
+    }
+    correct as f64 / pred.len().max(1) as f64
+}
+
+/// Mine the lines with the default configuration and return the GA and the miner.
+pub fn mine(lines: &[(String, String)]) -> (f64, TemplateMiner) {
+    let mut m = TemplateMiner::new(ParseConfig::default());
+    let ids: Vec<TemplateId> = lines.iter().map(|(c, _)| m.add(c).template_id).collect();
+    let ids: Vec<TemplateId> = ids.into_iter().map(|id| m.resolve(id)).collect();
+    let truth: Vec<String> = lines.iter().map(|(_, e)| e.clone()).collect();
+    (grouping_accuracy(&ids, &truth), m)
+}
