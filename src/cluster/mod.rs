@@ -34,6 +34,7 @@ use crate::vectorize::{Projection, SparseVec, TermCounts, TfIdf, VectorizeConfig
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// HDBSCAN settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -137,6 +138,29 @@ pub struct PatternSummary {
     pub representative: TemplateId,
     /// All member templates, sorted by id.
     pub members: Vec<TemplateId>,
+}
+
+/// What a fit did, and how long each stage took.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FitStats {
+    /// Distinct templates fitted.
+    pub templates: usize,
+    /// Terms in the vocabulary.
+    pub vocabulary: usize,
+    /// Templates clustered by HDBSCAN.
+    pub sampled: usize,
+    /// Patterns found.
+    pub patterns: usize,
+    /// Templates left without a pattern.
+    pub noise: usize,
+    /// Tokenizing, TF-IDF and projection.
+    pub vectorize: Duration,
+    /// Sampling and HDBSCAN.
+    pub hdbscan: Duration,
+    /// Exemplars, radii, scores and assignment of the templates outside the sample.
+    pub assign: Duration,
+    /// The whole fit.
+    pub total: Duration,
 }
 
 /// One pattern as stored in the model.
@@ -416,6 +440,17 @@ impl PatternModel {
         vectorize: &VectorizeConfig,
         patterns: &PatternsConfig,
     ) -> PatternModel {
+        Self::fit_with_stats(templates, vectorize, patterns).0
+    }
+
+    /// As [`PatternModel::fit`], also returning what the fit did and how long each stage took.
+    pub fn fit_with_stats(
+        templates: &[(TemplateId, &str, u64)],
+        vectorize: &VectorizeConfig,
+        patterns: &PatternsConfig,
+    ) -> (PatternModel, FitStats) {
+        let started = Instant::now();
+        let mut stats = FitStats::default();
         let mut merged: BTreeMap<TemplateId, (&str, u64)> = BTreeMap::new();
         for &(id, text, count) in templates {
             let e = merged.entry(id).or_insert((text, 0));
@@ -431,6 +466,8 @@ impl PatternModel {
         let projection = Projection::new(&tfidf);
         let dense: Vec<Vec<f32>> = index.rows.iter().map(|r| projection.project(r)).collect();
 
+        stats.vectorize = started.elapsed();
+        let stage = Instant::now();
         let candidates: Vec<usize> = (0..n).filter(|&i| !index.rows[i].is_empty()).collect();
         let sample = weighted_sample(
             &candidates,
@@ -441,6 +478,8 @@ impl PatternModel {
         );
         let data: Vec<Vec<f32>> = sample.iter().map(|&i| dense[i].clone()).collect();
         let labels = hdbscan_labels(&data, patterns);
+        stats.hdbscan = stage.elapsed();
+        let stage = Instant::now();
 
         // Clusters by label; the sample is sorted by id, so each member list is too.
         let mut clusters: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
@@ -522,6 +561,12 @@ impl PatternModel {
                 },
             }
         }
+        stats.assign = stage.elapsed();
+        stats.templates = n;
+        stats.sampled = sample.len();
+        stats.patterns = entries.len();
+        stats.noise = pattern.iter().filter(|p| p.is_none()).count();
+        stats.vocabulary = tfidf.len();
         let model = PatternModel {
             tfidf,
             ids,
@@ -532,7 +577,8 @@ impl PatternModel {
             index: OnceLock::new(),
         };
         let _ = model.index.set(index);
-        model
+        stats.total = started.elapsed();
+        (model, stats)
     }
 
     fn index(&self) -> &Index {
