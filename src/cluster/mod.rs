@@ -263,7 +263,9 @@ impl Index {
         }
         let mut best: BTreeMap<u32, f32> = BTreeMap::new();
         for (slot, s) in acc {
-            let (p, t) = self.exemplar_owner[slot as usize];
+            let Some(&(p, t)) = self.exemplar_owner.get(slot as usize) else {
+                continue;
+            };
             if Some(t) == skip {
                 continue;
             }
@@ -275,17 +277,26 @@ impl Index {
 
     /// The known template most similar to `row`, with its cosine similarity.
     fn nearest(&self, row: &SparseVec) -> Option<(u32, f32)> {
-        let mut acc: BTreeMap<u32, f32> = BTreeMap::new();
+        let mut acc = vec![0.0f32; self.rows.len()];
+        let mut touched = false;
         for (&i, &w) in row.idx.iter().zip(&row.val) {
             for &(t, tw) in self.postings.get(i as usize).into_iter().flatten() {
-                *acc.entry(t).or_default() += w * tw;
+                if let Some(a) = acc.get_mut(t as usize) {
+                    *a += w * tw;
+                    touched = true;
+                }
             }
         }
-        // Ties go to the smaller template id (the map iterates in index order).
+        if !touched {
+            return None;
+        }
+        // Ties go to the smaller template id (rows are sorted by id).
         acc.into_iter()
+            .enumerate()
             .fold(None, |best: Option<(u32, f32)>, (t, s)| match best {
                 Some((_, bs)) if bs >= s => best,
-                _ => Some((t, s)),
+                _ if s > 0.0 => Some((t as u32, s)),
+                _ => best,
             })
     }
 }
@@ -302,7 +313,7 @@ fn ratio_score(d: f32, radius: f32) -> f32 {
 /// The pattern a row fits best, as (pattern index, score), from its exemplar similarities.
 fn best_fit(sims: &[(u32, f32)], patterns: &[PatternEntry]) -> Option<(u32, f32)> {
     sims.iter()
-        .map(|&(p, s)| (p, ratio_score(1.0 - s, patterns[p as usize].radius)))
+        .filter_map(|&(p, s)| Some((p, ratio_score(1.0 - s, patterns.get(p as usize)?.radius))))
         .fold(None, |best, (p, sc)| match best {
             Some((_, bs)) if bs <= sc => best,
             _ => Some((p, sc)),
@@ -623,7 +634,7 @@ impl PatternModel {
         }
         let index = self.index();
         let (nearest, similarity) = match index.nearest(&row) {
-            Some((t, s)) => (Some(self.ids[t as usize]), s.clamp(0.0, 1.0) as f64),
+            Some((t, s)) => (self.ids.get(t as usize).copied(), s.clamp(0.0, 1.0) as f64),
             None => (None, 0.0),
         };
         let sims = index.pattern_sims(&row, None);
@@ -680,7 +691,11 @@ impl PatternModel {
         let e = &self.patterns[p];
         PatternSummary {
             id: e.id,
-            representative: self.ids[e.representative as usize],
+            representative: self
+                .ids
+                .get(e.representative as usize)
+                .copied()
+                .unwrap_or(TemplateId(e.id.0)),
             members: self
                 .pattern
                 .iter()
