@@ -34,6 +34,7 @@ use crate::vectorize::{Projection, SparseVec, TermCounts, TfIdf, VectorizeConfig
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// HDBSCAN settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -139,6 +140,29 @@ pub struct PatternSummary {
     pub members: Vec<TemplateId>,
 }
 
+/// What a fit did, and how long each stage took.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FitStats {
+    /// Distinct templates fitted.
+    pub templates: usize,
+    /// Terms in the vocabulary.
+    pub vocabulary: usize,
+    /// Templates clustered by HDBSCAN.
+    pub sampled: usize,
+    /// Patterns found.
+    pub patterns: usize,
+    /// Templates left without a pattern.
+    pub noise: usize,
+    /// Tokenizing, TF-IDF and projection.
+    pub vectorize: Duration,
+    /// Sampling and HDBSCAN.
+    pub hdbscan: Duration,
+    /// Exemplars, radii, scores and assignment of the templates outside the sample.
+    pub assign: Duration,
+    /// The whole fit.
+    pub total: Duration,
+}
+
 /// One pattern as stored in the model.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct PatternEntry {
@@ -239,7 +263,9 @@ impl Index {
         }
         let mut best: BTreeMap<u32, f32> = BTreeMap::new();
         for (slot, s) in acc {
-            let (p, t) = self.exemplar_owner[slot as usize];
+            let Some(&(p, t)) = self.exemplar_owner.get(slot as usize) else {
+                continue;
+            };
             if Some(t) == skip {
                 continue;
             }
@@ -251,17 +277,26 @@ impl Index {
 
     /// The known template most similar to `row`, with its cosine similarity.
     fn nearest(&self, row: &SparseVec) -> Option<(u32, f32)> {
-        let mut acc: BTreeMap<u32, f32> = BTreeMap::new();
+        let mut acc = vec![0.0f32; self.rows.len()];
+        let mut touched = false;
         for (&i, &w) in row.idx.iter().zip(&row.val) {
             for &(t, tw) in self.postings.get(i as usize).into_iter().flatten() {
-                *acc.entry(t).or_default() += w * tw;
+                if let Some(a) = acc.get_mut(t as usize) {
+                    *a += w * tw;
+                    touched = true;
+                }
             }
         }
-        // Ties go to the smaller template id (the map iterates in index order).
+        if !touched {
+            return None;
+        }
+        // Ties go to the smaller template id (rows are sorted by id).
         acc.into_iter()
+            .enumerate()
             .fold(None, |best: Option<(u32, f32)>, (t, s)| match best {
                 Some((_, bs)) if bs >= s => best,
-                _ => Some((t, s)),
+                _ if s > 0.0 => Some((t as u32, s)),
+                _ => best,
             })
     }
 }
@@ -278,7 +313,7 @@ fn ratio_score(d: f32, radius: f32) -> f32 {
 /// The pattern a row fits best, as (pattern index, score), from its exemplar similarities.
 fn best_fit(sims: &[(u32, f32)], patterns: &[PatternEntry]) -> Option<(u32, f32)> {
     sims.iter()
-        .map(|&(p, s)| (p, ratio_score(1.0 - s, patterns[p as usize].radius)))
+        .filter_map(|&(p, s)| Some((p, ratio_score(1.0 - s, patterns.get(p as usize)?.radius))))
         .fold(None, |best, (p, sc)| match best {
             Some((_, bs)) if bs <= sc => best,
             _ => Some((p, sc)),
@@ -416,6 +451,17 @@ impl PatternModel {
         vectorize: &VectorizeConfig,
         patterns: &PatternsConfig,
     ) -> PatternModel {
+        Self::fit_with_stats(templates, vectorize, patterns).0
+    }
+
+    /// As [`PatternModel::fit`], also returning what the fit did and how long each stage took.
+    pub fn fit_with_stats(
+        templates: &[(TemplateId, &str, u64)],
+        vectorize: &VectorizeConfig,
+        patterns: &PatternsConfig,
+    ) -> (PatternModel, FitStats) {
+        let started = Instant::now();
+        let mut stats = FitStats::default();
         let mut merged: BTreeMap<TemplateId, (&str, u64)> = BTreeMap::new();
         for &(id, text, count) in templates {
             let e = merged.entry(id).or_insert((text, 0));
@@ -431,6 +477,8 @@ impl PatternModel {
         let projection = Projection::new(&tfidf);
         let dense: Vec<Vec<f32>> = index.rows.iter().map(|r| projection.project(r)).collect();
 
+        stats.vectorize = started.elapsed();
+        let stage = Instant::now();
         let candidates: Vec<usize> = (0..n).filter(|&i| !index.rows[i].is_empty()).collect();
         let sample = weighted_sample(
             &candidates,
@@ -441,6 +489,8 @@ impl PatternModel {
         );
         let data: Vec<Vec<f32>> = sample.iter().map(|&i| dense[i].clone()).collect();
         let labels = hdbscan_labels(&data, patterns);
+        stats.hdbscan = stage.elapsed();
+        let stage = Instant::now();
 
         // Clusters by label; the sample is sorted by id, so each member list is too.
         let mut clusters: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
@@ -522,6 +572,12 @@ impl PatternModel {
                 },
             }
         }
+        stats.assign = stage.elapsed();
+        stats.templates = n;
+        stats.sampled = sample.len();
+        stats.patterns = entries.len();
+        stats.noise = pattern.iter().filter(|p| p.is_none()).count();
+        stats.vocabulary = tfidf.len();
         let model = PatternModel {
             tfidf,
             ids,
@@ -532,7 +588,8 @@ impl PatternModel {
             index: OnceLock::new(),
         };
         let _ = model.index.set(index);
-        model
+        stats.total = started.elapsed();
+        (model, stats)
     }
 
     fn index(&self) -> &Index {
@@ -577,7 +634,7 @@ impl PatternModel {
         }
         let index = self.index();
         let (nearest, similarity) = match index.nearest(&row) {
-            Some((t, s)) => (Some(self.ids[t as usize]), s.clamp(0.0, 1.0) as f64),
+            Some((t, s)) => (self.ids.get(t as usize).copied(), s.clamp(0.0, 1.0) as f64),
             None => (None, 0.0),
         };
         let sims = index.pattern_sims(&row, None);
@@ -634,7 +691,11 @@ impl PatternModel {
         let e = &self.patterns[p];
         PatternSummary {
             id: e.id,
-            representative: self.ids[e.representative as usize],
+            representative: self
+                .ids
+                .get(e.representative as usize)
+                .copied()
+                .unwrap_or(TemplateId(e.id.0)),
             members: self
                 .pattern
                 .iter()

@@ -340,7 +340,7 @@ impl TfIdf {
             }
         }
         for (k, c) in v.idx.iter().zip(v.val.iter_mut()) {
-            *c = sublinear(*c as u32) * self.idf[*k as usize];
+            *c = sublinear(*c as u32) * self.idf.get(*k as usize).copied().unwrap_or(0.0);
         }
         let unseen = self.unseen_idf();
         let extra: f32 = unknown
@@ -544,6 +544,39 @@ mod tests {
         let mut ok = Problems::default();
         VectorizeConfig::default().validate("vectorize", &mut ok);
         assert!(ok.0.is_empty());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn rows_and_projections_have_unit_norm_or_are_empty(
+            texts in proptest::collection::vec("[a-zA-Z0-9<>* :=_./-]{0,60}", 1..12),
+            query in "[a-zA-Z0-9<>* :=_./-]{0,60}",
+        ) {
+            let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+            let (t, counts) = fit(&refs);
+            let p = Projection::new(&t);
+            for c in &counts {
+                let row = t.weigh(c);
+                let dense = p.project(&row);
+                let dn = dense.iter().map(|x| x * x).sum::<f32>().sqrt();
+                if row.is_empty() {
+                    proptest::prop_assert_eq!(dn, 0.0);
+                } else {
+                    proptest::prop_assert!((row.norm() - 1.0).abs() < 1e-4);
+                    proptest::prop_assert!(row.idx.windows(2).all(|w| w[0] < w[1]));
+                    // Sign codes can cancel exactly only in contrived cases; never exceed 1.
+                    proptest::prop_assert!(dn <= 1.0 + 1e-4);
+                }
+            }
+            let q = t.vectorize(&mut t.analyzer(), &query);
+            proptest::prop_assert!(q.norm() <= 1.0 + 1e-4);
+            for c in &counts {
+                let cos = q.dot(&t.weigh(c));
+                proptest::prop_assert!((-1e-4..=1.0 + 1e-4).contains(&cos));
+            }
+        }
     }
 
     #[test]
