@@ -573,3 +573,29 @@ fn a_threefold_rise_of_a_busy_template_for_half_an_hour_is_found() {
         describe(&found)
     );
 }
+
+#[test]
+fn a_silent_service_is_one_volume_drop_not_one_per_template() {
+    let base = trained();
+    let start = local(2026, 10, 28, 0, 0);
+    let mut records = normal(start, 24 * 60, 13);
+    let (from, to) = (local(2026, 10, 28, 13, 0), local(2026, 10, 28, 14, 0));
+    records.retain(|r| !(r.service == "auth" && r.timestamp >= from && r.timestamp < to));
+    let found = detect(&records, base);
+    let drops: Vec<_> = found
+        .iter()
+        .filter(|a| a.anomaly.kind == AnomalyType::VolumeDrop)
+        .collect();
+    assert_eq!(drops.len(), 1, "{}", describe(&found));
+    assert_eq!(drops[0].service.name, "auth");
+    assert_eq!(drops[0].pattern.id, "service");
+    assert_eq!(drops[0].anomaly.window.start, from);
+    assert!(
+        drops[0]
+            .anomaly
+            .explanation
+            .starts_with("auth: all lines 0 times in the 20 min since 13:00"),
+        "{}",
+        drops[0].anomaly.explanation
+    );
+}

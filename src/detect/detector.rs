@@ -167,7 +167,8 @@ impl Detector {
                 .or_default()
                 .insert(p.subject, i);
             tests += match p.subject {
-                Subject::Service => 1.0,
+                // Error share and silence.
+                Subject::Service => 2.0,
                 _ if p.is_rare() => 1.0,
                 // Spike, drop, and the template's own error share.
                 _ => 3.0,
@@ -514,11 +515,11 @@ impl Detector {
                     let pv = binom_sf(cell.errors, obs, p.error_share_hi.max(base_share));
                     if pv < thr {
                         let what = if p.subject == Subject::Service {
-                            format!("{svc}: {:.0}% of lines are errors", share * 100.0)
+                            format!("{svc}: {} of lines are errors", percent(share))
                         } else {
                             format!(
-                                "{svc}: '{text}' is at error level {:.0}% of the time",
-                                share * 100.0
+                                "{svc}: '{text}' is at error level {} of the time",
+                                percent(share)
                             )
                         };
                         let f = Finding {
@@ -555,10 +556,7 @@ impl Detector {
                     }
                 }
             }
-            if p.subject == Subject::Service {
-                continue;
-            }
-            if p.is_rare() {
+            if p.is_rare() && p.subject != Subject::Service {
                 if obs >= cfg.rare_min_count {
                     let pv = nbinom_sf(obs, mu.max(1e-9), disp);
                     if pv < thr {
@@ -592,9 +590,12 @@ impl Detector {
                 }
                 continue;
             }
-            // Spike.
+            // Spike (templates and patterns; a service's volume is the sum of theirs).
             let mut spiked = false;
-            if obs >= cfg.spike_min_count && obs as f64 >= cfg.spike_min_ratio * mu {
+            if p.subject != Subject::Service
+                && obs >= cfg.spike_min_count
+                && obs as f64 >= cfg.spike_min_ratio * mu
+            {
                 let pv = nbinom_sf(obs, mu.max(1e-9), disp);
                 if pv < thr {
                     spiked = true;
@@ -668,7 +669,12 @@ impl Detector {
                         persistence: len,
                         examples: Vec::new(),
                         explanation: format!(
-                            "{svc}: '{text}' {o} times in the {} since {}, usually {e:.0} ± {dsd:.0} {}",
+                            "{svc}: {} {o} times in the {} since {}, usually {e:.0} ± {dsd:.0} {}",
+                            if p.subject == Subject::Service {
+                                "all lines".to_string()
+                            } else {
+                                format!("'{text}'")
+                            },
                             self.minutes(i64::from(len)),
                             self.local_hm(dstart),
                             self.season_words(season)
@@ -687,6 +693,20 @@ impl Detector {
                 findings.push(f);
             }
         }
+        // While a whole service is silent, its templates' silences add nothing.
+        let silent: Vec<&str> = self
+            .base
+            .profiles
+            .iter()
+            .zip(&self.states)
+            .filter(|(p, st)| p.subject == Subject::Service && st.drop_reported && st.drop_len > 0)
+            .map(|(p, _)| p.service.as_str())
+            .collect();
+        findings.retain(|f| {
+            !(f.kind == AnomalyType::VolumeDrop
+                && f.pattern_id != "service"
+                && silent.contains(&f.service.as_str()))
+        });
         // A pattern spike or drop adds nothing when one of its templates has the same.
         let by_template: Vec<(AnomalyType, String, Option<String>)> = findings
             .iter()
