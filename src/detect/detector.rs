@@ -503,7 +503,7 @@ impl Detector {
             // Error share: services, and templates with enough history.
             let error_eligible = match p.subject {
                 Subject::Service => true,
-                Subject::Template(_) => !p.is_rare() && p.total >= 50,
+                Subject::Template(_) => !p.is_rare() && p.total >= cfg.error_min_template_lines,
                 Subject::Pattern(_) => false,
             };
             if error_eligible && cell.errors >= cfg.error_min_errors && obs > 0 {

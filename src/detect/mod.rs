@@ -74,6 +74,9 @@ pub struct DetectConfig {
     pub error_min_delta: f64,
     /// `error_ratio`: smallest factor over the baseline share (default 3.0).
     pub error_min_factor: f64,
+    /// `error_ratio`: templates need this many training lines before their own error share
+    /// is tested (default 50); services are always tested.
+    pub error_min_template_lines: u64,
     /// `new_pattern`: a new template closer than this cosine similarity to a known template
     /// is a variant of it and counted as it (default 0.8).
     pub new_variant_similarity: f64,
@@ -111,6 +114,7 @@ impl Default for DetectConfig {
             error_min_errors: 5,
             error_min_delta: 0.1,
             error_min_factor: 3.0,
+            error_min_template_lines: 50,
             new_variant_similarity: 0.8,
             new_min_count: 3,
             new_far_outlier: 0.95,
