@@ -400,6 +400,13 @@ fn an_unseen_error_message_is_a_new_pattern_reported_once() {
     );
     assert_eq!(n.anomaly.observed, 2.0);
     assert!(
+        n.anomaly.explanation.starts_with(
+            "checkout: new message 'Stripe webhook signature mismatch' 2 times (2 at error level) since 09:42, never seen before; "
+        ),
+        "{}",
+        n.anomaly.explanation
+    );
+    assert!(
         n.anomaly.severity >= Severity::Moderate,
         "{}",
         describe(&found)

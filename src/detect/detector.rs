@@ -55,6 +55,7 @@ struct Novel {
     examples: Vec<String>,
     outlier: f64,
     similarity: f64,
+    nearest: Option<TemplateId>,
     reported: bool,
 }
 
@@ -357,6 +358,7 @@ impl Detector {
                         examples: Vec::new(),
                         outlier: a.outlier_score,
                         similarity: a.similarity,
+                        nearest: a.nearest,
                         reported: false,
                     },
                 );
@@ -752,7 +754,6 @@ impl Detector {
     ) {
         let cfg = &self.config.detect;
         let per_bucket = 1.0 / (self.base.n_buckets as f64 + 2.0);
-        let bucket_words = self.minutes(1);
         for ((svc, _), n) in self.novel.iter_mut() {
             if n.in_bucket == 0 {
                 continue;
@@ -799,8 +800,15 @@ impl Detector {
                 persistence: 1,
                 examples: n.examples.clone(),
                 explanation: format!(
-                    "{svc}: new message '{}' {} times{level} since {local}, never seen before (nearest known template similarity {:.2}, {bucket_words} buckets)",
-                    n.text, n.count, n.similarity
+                    "{svc}: new message '{}' {} times{level} since {local}, never seen before; {}",
+                    n.text,
+                    n.count,
+                    match n.nearest.and_then(|t| self.base.miner.template(t)) {
+                        Some(t) if n.similarity >= 0.3 => {
+                            format!("closest known: '{t}' (similarity {:.2})", n.similarity)
+                        }
+                        _ => "unlike any known message".to_string(),
+                    }
                 ),
                 id_extra: String::new(),
                 parameter: None,
