@@ -374,11 +374,13 @@ impl Detector {
             return;
         };
         self.stats.known += 1;
-        let mut keys = vec![Subject::Template(tid), Subject::Service];
-        if let Some(pid) = self.base.patterns.pattern_of(tid) {
-            keys.push(Subject::Pattern(pid));
-        }
-        for subject in keys {
+        let pattern = self.base.patterns.pattern_of(tid).map(Subject::Pattern);
+        let keys = [
+            Some(Subject::Template(tid)),
+            Some(Subject::Service),
+            pattern,
+        ];
+        for subject in keys.into_iter().flatten() {
             if let Some(i) = self.profile_of(service, subject) {
                 let cell = self.open.entry(i).or_default();
                 cell.count += 1;
