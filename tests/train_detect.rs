@@ -606,3 +606,36 @@ fn a_silent_service_is_one_volume_drop_not_one_per_template() {
         drops[0].anomaly.explanation
     );
 }
+
+#[test]
+fn a_daily_deploy_ten_minutes_late_is_still_normal() {
+    let base = trained();
+    let start = local(2026, 10, 29, 0, 0);
+    let mut records = normal(start, 24 * 60, 14);
+    // Move that day's deploy from 14:00 to 14:10.
+    for r in records.iter_mut().filter(|r| r.service == "deployer") {
+        r.timestamp += Duration::minutes(10);
+    }
+    records.sort_by_key(|r| r.timestamp);
+    let found = detect(&records, base);
+    let deploy: Vec<_> = found
+        .iter()
+        .filter(|a| a.service.name == "deployer")
+        .cloned()
+        .collect();
+    assert!(deploy.is_empty(), "{}", describe(&deploy));
+    // Twenty minutes late is outside the one-bucket tolerance, and is reported.
+    let mut records = normal(start, 24 * 60, 14);
+    for r in records.iter_mut().filter(|r| r.service == "deployer") {
+        r.timestamp += Duration::minutes(20);
+    }
+    records.sort_by_key(|r| r.timestamp);
+    let found = detect(&records, base);
+    assert!(
+        found
+            .iter()
+            .any(|a| a.service.name == "deployer" && a.anomaly.kind == AnomalyType::VolumeSpike),
+        "{}",
+        describe(&found)
+    );
+}

@@ -501,7 +501,6 @@ impl Detector {
             let p = &self.base.profiles[i];
             let obs = cell.count;
             let (mu, disp) = self.base.expected(p, season, &cfg);
-            let sd = (mu + disp * mu * mu).sqrt();
             let (pid, text, cluster) = &self.labels[i];
             let svc = &p.service;
             // Error share: services, and templates with enough history.
@@ -596,11 +595,19 @@ impl Detector {
             }
             // Spike (templates and patterns; a service's volume is the sum of theirs).
             let mut spiked = false;
+            let n = i64::from(cfg.spike_neighbour_buckets);
+            let mu_spike = if p.subject != Subject::Service && obs >= cfg.spike_min_count {
+                (bucket - n..=bucket + n)
+                    .map(|b| self.base.expected(p, self.cal.season(b), &cfg).0)
+                    .fold(mu, f64::max)
+            } else {
+                mu
+            };
             if p.subject != Subject::Service
                 && obs >= cfg.spike_min_count
-                && obs as f64 >= cfg.spike_min_ratio * mu
+                && obs as f64 >= cfg.spike_min_ratio * mu_spike
             {
-                let pv = nbinom_sf(obs, mu.max(1e-9), disp);
+                let pv = nbinom_sf(obs, mu_spike.max(1e-9), disp);
                 if pv < thr {
                     spiked = true;
                     let st = &mut self.states[i];
@@ -615,15 +622,16 @@ impl Detector {
                         start,
                         end,
                         observed: obs as f64,
-                        expected: mu,
+                        expected: mu_spike,
                         unit: "count".to_string(),
                         probability: pv,
-                        magnitude: obs as f64 / mu.max(0.5) - 1.0,
+                        magnitude: obs as f64 / mu_spike.max(0.5) - 1.0,
                         error_level: cell.errors * 2 > obs,
                         persistence,
                         examples: cell.examples.clone(),
                         explanation: format!(
-                            "{svc}: '{text}' {obs} times in {bucket_words}, usually {mu:.0} ± {sd:.0} {}",
+                            "{svc}: '{text}' {obs} times in {bucket_words}, usually {mu_spike:.0} ± {:.0} {}",
+                            (mu_spike + disp * mu_spike * mu_spike).sqrt(),
                             self.season_words(season)
                         ),
                         id_extra: String::new(),

@@ -56,6 +56,10 @@ pub struct DetectConfig {
     pub spike_min_count: u64,
     /// `volume_spike`: smallest observed / expected ratio (default 2.0).
     pub spike_min_ratio: f64,
+    /// `volume_spike`: the count is compared with the largest expectation of this bucket and
+    /// this many buckets either side (default 1), so a recurring burst that comes a bucket
+    /// early or late (a daily deploy at 14:00 one day, 14:10 the next) stays normal.
+    pub spike_neighbour_buckets: u32,
     /// `volume_drop`: smallest expected count per bucket for a key to be watched for
     /// silence (default 5.0).
     pub drop_min_expected: f64,
@@ -106,6 +110,7 @@ impl Default for DetectConfig {
             full_confidence_days: 14.0,
             spike_min_count: 10,
             spike_min_ratio: 2.0,
+            spike_neighbour_buckets: 1,
             drop_min_expected: 5.0,
             drop_min_buckets: 2,
             drop_max_ratio: 0.1,
