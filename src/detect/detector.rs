@@ -26,6 +26,7 @@ use std::collections::{BTreeMap, HashMap};
 #[derive(Debug, Clone, Default)]
 struct KeyState {
     spike_streak: u32,
+    error_streak: u32,
     drop_len: u32,
     drop_start: i64,
     drop_ln_p: f64,
@@ -509,6 +510,7 @@ impl Detector {
                 Subject::Template(_) => !p.is_rare() && p.total >= cfg.error_min_template_lines,
                 Subject::Pattern(_) => false,
             };
+            let mut error_fired = false;
             if error_eligible && cell.errors >= cfg.error_min_errors && obs > 0 {
                 let share = cell.errors as f64 / obs as f64;
                 let base_share = p.error_share();
@@ -517,6 +519,8 @@ impl Detector {
                 {
                     let pv = binom_sf(cell.errors, obs, p.error_share_hi.max(base_share));
                     if pv < thr {
+                        error_fired = true;
+                        self.states[i].error_streak += 1;
                         let what = if p.subject == Subject::Service {
                             format!("{svc}: {} of lines are errors", percent(share))
                         } else {
@@ -539,7 +543,7 @@ impl Detector {
                             probability: pv,
                             magnitude: share / base_share.max(1e-3) - 1.0,
                             error_level: true,
-                            persistence: 1,
+                            persistence: self.states[i].error_streak,
                             examples: cell.error_examples.clone(),
                             explanation: format!(
                                 "{what} in {bucket_words} ({} of {obs}), usually {}",
@@ -558,6 +562,9 @@ impl Detector {
                         }
                     }
                 }
+            }
+            if !error_fired {
+                self.states[i].error_streak = 0;
             }
             if p.is_rare() && p.subject != Subject::Service {
                 if obs >= cfg.rare_min_count {
