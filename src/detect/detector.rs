@@ -889,76 +889,81 @@ impl Detector {
         if let Some(d) = drift {
             let pct = d.magnitude * 100.0;
             findings.push(Finding {
-                    kind: AnomalyType::ParameterDrift,
-                    service: service.clone(),
-                    pattern_id: template.to_string(),
-                    template: text.to_string(),
-                    cluster_id: cluster_id.clone(),
-                    start,
-                    end,
-                    observed: d.current,
-                    expected: d.baseline,
-                    unit: name.clone(),
-                    probability: d.probability,
-                    magnitude: d.magnitude,
-                    error_level: false,
-                    persistence: d.persistence,
-                    examples: Vec::new(),
-                    explanation: format!(
-                        "{service}: '{text}' {name} p{:.0} is {:.4} vs usually {:.4} ({pct:+.0}%) over the last {}",
-                        d.quantile * 100.0,
-                        d.current,
-                        d.baseline,
-                        self.minutes(i64::from(d.persistence.max(1)))
-                    ),
-                    id_extra: format!("{slot}/{}", d.quantile),
-                    parameter: Some(ParameterRef {
-                        slot,
-                        name: name.clone(),
-                        quantile: d.quantile,
-                        baseline: d.baseline,
-                        current: d.current,
-                    }),
-                    forecast: None,
-                });
+                kind: AnomalyType::ParameterDrift,
+                service: service.clone(),
+                pattern_id: template.to_string(),
+                template: text.to_string(),
+                cluster_id: cluster_id.clone(),
+                start,
+                end,
+                observed: d.current,
+                expected: d.baseline,
+                unit: name.clone(),
+                probability: d.probability,
+                magnitude: d.magnitude,
+                error_level: false,
+                persistence: d.persistence,
+                examples: Vec::new(),
+                explanation: format!(
+                    "{service}: '{text}' {name} p{:.0} is {} vs usually {} ({pct:+.0}%) \
+                         over the last {}",
+                    d.quantile * 100.0,
+                    num(d.current),
+                    num(d.baseline),
+                    self.minutes(i64::from(d.persistence.max(1)))
+                ),
+                id_extra: format!("{slot}/{}", d.quantile),
+                parameter: Some(ParameterRef {
+                    slot,
+                    name: name.clone(),
+                    quantile: d.quantile,
+                    baseline: d.baseline,
+                    current: d.current,
+                }),
+                forecast: None,
+            });
         }
         if let Some(f) = forecast {
-            let probability = (1.0 - f.confidence.clamp(0.0, 1.0)).max(1e-12) * 1e-3;
+            // A confident projection is as telling as a very improbable count: 1e-3 at no
+            // confidence down to 1e-12 at full confidence. Sooner is bigger.
+            let probability = 10f64.powf(-3.0 - 9.0 * f.confidence.clamp(0.0, 1.0));
+            let magnitude = f.horizon_hours / f.hours_to_breach.max(0.1);
             findings.push(Finding {
-                    kind: AnomalyType::ForecastBreach,
-                    service: service.clone(),
-                    pattern_id: template.to_string(),
-                    template: text.to_string(),
-                    cluster_id: cluster_id.clone(),
-                    start,
-                    end,
-                    observed: f.level,
-                    expected: f.threshold,
-                    unit: name.clone(),
-                    probability,
-                    magnitude: (f.threshold - f.level).abs() / f.level.abs().max(1e-9),
-                    error_level: false,
-                    persistence: 1,
-                    examples: Vec::new(),
-                    explanation: format!(
-                        "{service}: '{text}' {name} at {:.4} rising {:.4}/h, projected to cross {:.4} at {} ({:.1} h)",
-                        f.level,
-                        f.trend_per_hour,
-                        f.threshold,
-                        self.local_hm(f.breach_at),
-                        f.hours_to_breach
-                    ),
-                    id_extra: format!("{slot}/forecast"),
-                    parameter: None,
-                    forecast: Some(ForecastRef {
-                        threshold: f.threshold,
-                        breach_at: f.breach_at,
-                        hours_to_breach: f.hours_to_breach,
-                        horizon_hours: f.horizon_hours,
-                        level: f.level,
-                        trend_per_hour: f.trend_per_hour,
-                    }),
-                });
+                kind: AnomalyType::ForecastBreach,
+                service: service.clone(),
+                pattern_id: template.to_string(),
+                template: text.to_string(),
+                cluster_id: cluster_id.clone(),
+                start,
+                end,
+                observed: f.level,
+                expected: f.threshold,
+                unit: name.clone(),
+                probability,
+                magnitude,
+                error_level: false,
+                persistence: 1,
+                examples: Vec::new(),
+                explanation: format!(
+                    "{service}: '{text}' {name} at {} rising {}/h, projected to cross {} \
+                         at {} (in {:.1} h)",
+                    num(f.level),
+                    num(f.trend_per_hour),
+                    num(f.threshold),
+                    self.local_hm(f.breach_at),
+                    f.hours_to_breach
+                ),
+                id_extra: format!("{slot}/forecast"),
+                parameter: None,
+                forecast: Some(ForecastRef {
+                    threshold: f.threshold,
+                    breach_at: f.breach_at,
+                    hours_to_breach: f.hours_to_breach,
+                    horizon_hours: f.horizon_hours,
+                    level: f.level,
+                    trend_per_hour: f.trend_per_hour,
+                }),
+            });
         }
         findings
     }
@@ -1023,6 +1028,18 @@ impl Detector {
             parameter: f.parameter,
             forecast: f.forecast,
         }
+    }
+}
+
+/// A measured value with as many decimals as its size needs.
+fn num(x: f64) -> String {
+    let a = x.abs();
+    if a >= 100.0 {
+        format!("{x:.0}")
+    } else if a >= 1.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.4}")
     }
 }
 
@@ -1141,6 +1158,16 @@ mod tests {
             fc.anomaly.explanation.contains("projected to cross 500"),
             "{}",
             fc.anomaly.explanation
+        );
+        assert!(
+            fc.anomaly.explanation.contains("(in 5.0 h)"),
+            "{}",
+            fc.anomaly.explanation
+        );
+        assert!(
+            fc.anomaly.severity >= Severity::Moderate,
+            "{}",
+            fc.anomaly.score
         );
         assert_ne!(drift.anomaly.id, fc.anomaly.id);
         assert_eq!(fc.event.severity, ecs_severity(fc.anomaly.severity));
