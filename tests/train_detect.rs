@@ -400,6 +400,13 @@ fn an_unseen_error_message_is_a_new_pattern_reported_once() {
     );
     assert_eq!(n.anomaly.observed, 2.0);
     assert!(
+        n.anomaly.explanation.starts_with(
+            "checkout: new message 'Stripe webhook signature mismatch' 2 times (2 at error level) since 09:42, never seen before; "
+        ),
+        "{}",
+        n.anomaly.explanation
+    );
+    assert!(
         n.anomaly.severity >= Severity::Moderate,
         "{}",
         describe(&found)
@@ -569,6 +576,65 @@ fn a_threefold_rise_of_a_busy_template_for_half_an_hour_is_found() {
     let last = spikes.last().unwrap();
     assert!(
         last.anomaly.score >= spikes[0].anomaly.score,
+        "{}",
+        describe(&found)
+    );
+}
+
+#[test]
+fn a_silent_service_is_one_volume_drop_not_one_per_template() {
+    let base = trained();
+    let start = local(2026, 10, 28, 0, 0);
+    let mut records = normal(start, 24 * 60, 13);
+    let (from, to) = (local(2026, 10, 28, 13, 0), local(2026, 10, 28, 14, 0));
+    records.retain(|r| !(r.service == "auth" && r.timestamp >= from && r.timestamp < to));
+    let found = detect(&records, base);
+    let drops: Vec<_> = found
+        .iter()
+        .filter(|a| a.anomaly.kind == AnomalyType::VolumeDrop)
+        .collect();
+    assert_eq!(drops.len(), 1, "{}", describe(&found));
+    assert_eq!(drops[0].service.name, "auth");
+    assert_eq!(drops[0].pattern.id, "service");
+    assert_eq!(drops[0].anomaly.window.start, from);
+    assert!(
+        drops[0]
+            .anomaly
+            .explanation
+            .starts_with("auth: all lines 0 times in the 20 min since 13:00"),
+        "{}",
+        drops[0].anomaly.explanation
+    );
+}
+
+#[test]
+fn a_daily_deploy_ten_minutes_late_is_still_normal() {
+    let base = trained();
+    let start = local(2026, 10, 29, 0, 0);
+    let mut records = normal(start, 24 * 60, 14);
+    // Move that day's deploy from 14:00 to 14:10.
+    for r in records.iter_mut().filter(|r| r.service == "deployer") {
+        r.timestamp += Duration::minutes(10);
+    }
+    records.sort_by_key(|r| r.timestamp);
+    let found = detect(&records, base);
+    let deploy: Vec<_> = found
+        .iter()
+        .filter(|a| a.service.name == "deployer")
+        .cloned()
+        .collect();
+    assert!(deploy.is_empty(), "{}", describe(&deploy));
+    // Twenty minutes late is outside the one-bucket tolerance, and is reported.
+    let mut records = normal(start, 24 * 60, 14);
+    for r in records.iter_mut().filter(|r| r.service == "deployer") {
+        r.timestamp += Duration::minutes(20);
+    }
+    records.sort_by_key(|r| r.timestamp);
+    let found = detect(&records, base);
+    assert!(
+        found
+            .iter()
+            .any(|a| a.service.name == "deployer" && a.anomaly.kind == AnomalyType::VolumeSpike),
         "{}",
         describe(&found)
     );

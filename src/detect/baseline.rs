@@ -251,6 +251,8 @@ pub struct Trainer {
     service_idx: HashMap<String, u32>,
     first_bucket: Option<i64>,
     current: Option<i64>,
+    /// Hour-of-week of the open bucket.
+    current_how: usize,
     first_ts: Option<DateTime<Utc>>,
     last_ts: Option<DateTime<Utc>>,
     lines: u64,
@@ -273,6 +275,7 @@ impl Trainer {
             service_idx: HashMap::new(),
             first_bucket: None,
             current: None,
+            current_how: 0,
             first_ts: None,
             last_ts: None,
             lines: 0,
@@ -299,18 +302,20 @@ impl Trainer {
         let ts = record.timestamp;
         self.first_ts = Some(self.first_ts.map_or(ts, |f| f.min(ts)));
         self.last_ts = Some(self.last_ts.map_or(ts, |l| l.max(ts)));
-        let mut b = self.cal.bucket_of(ts);
+        let b = self.cal.bucket_of(ts);
         match self.current {
             None => {
                 self.current = Some(b);
+                self.current_how = self.cal.season(b).how;
                 self.first_bucket = Some(b);
             }
             Some(c) if b > c => {
                 self.close_bucket(c);
                 self.current = Some(b);
+                self.current_how = self.cal.season(b).how;
             }
             // A late record counts in the open bucket.
-            Some(c) => b = c,
+            Some(_) => {}
         }
         let svc = self.service(&record.service);
         let parsed = self.miner.add(&record.message);
@@ -335,7 +340,7 @@ impl Trainer {
         if parsed.params.is_empty() {
             return;
         }
-        let how = self.cal.season(b).how;
+        let how = self.current_how;
         for p in &parsed.params {
             if !p.value.is_finite() {
                 continue;

@@ -26,6 +26,7 @@ use std::collections::{BTreeMap, HashMap};
 #[derive(Debug, Clone, Default)]
 struct KeyState {
     spike_streak: u32,
+    error_streak: u32,
     drop_len: u32,
     drop_start: i64,
     drop_ln_p: f64,
@@ -55,6 +56,7 @@ struct Novel {
     examples: Vec<String>,
     outlier: f64,
     similarity: f64,
+    nearest: Option<TemplateId>,
     reported: bool,
 }
 
@@ -167,7 +169,8 @@ impl Detector {
                 .or_default()
                 .insert(p.subject, i);
             tests += match p.subject {
-                Subject::Service => 1.0,
+                // Error share and silence.
+                Subject::Service => 2.0,
                 _ if p.is_rare() => 1.0,
                 // Spike, drop, and the template's own error share.
                 _ => 3.0,
@@ -356,6 +359,7 @@ impl Detector {
                         examples: Vec::new(),
                         outlier: a.outlier_score,
                         similarity: a.similarity,
+                        nearest: a.nearest,
                         reported: false,
                     },
                 );
@@ -371,11 +375,13 @@ impl Detector {
             return;
         };
         self.stats.known += 1;
-        let mut keys = vec![Subject::Template(tid), Subject::Service];
-        if let Some(pid) = self.base.patterns.pattern_of(tid) {
-            keys.push(Subject::Pattern(pid));
-        }
-        for subject in keys {
+        let pattern = self.base.patterns.pattern_of(tid).map(Subject::Pattern);
+        let keys = [
+            Some(Subject::Template(tid)),
+            Some(Subject::Service),
+            pattern,
+        ];
+        for subject in keys.into_iter().flatten() {
             if let Some(i) = self.profile_of(service, subject) {
                 let cell = self.open.entry(i).or_default();
                 cell.count += 1;
@@ -496,15 +502,15 @@ impl Detector {
             let p = &self.base.profiles[i];
             let obs = cell.count;
             let (mu, disp) = self.base.expected(p, season, &cfg);
-            let sd = (mu + disp * mu * mu).sqrt();
             let (pid, text, cluster) = &self.labels[i];
             let svc = &p.service;
             // Error share: services, and templates with enough history.
             let error_eligible = match p.subject {
                 Subject::Service => true,
-                Subject::Template(_) => !p.is_rare() && p.total >= 50,
+                Subject::Template(_) => !p.is_rare() && p.total >= cfg.error_min_template_lines,
                 Subject::Pattern(_) => false,
             };
+            let mut error_fired = false;
             if error_eligible && cell.errors >= cfg.error_min_errors && obs > 0 {
                 let share = cell.errors as f64 / obs as f64;
                 let base_share = p.error_share();
@@ -513,12 +519,14 @@ impl Detector {
                 {
                     let pv = binom_sf(cell.errors, obs, p.error_share_hi.max(base_share));
                     if pv < thr {
+                        error_fired = true;
+                        self.states[i].error_streak += 1;
                         let what = if p.subject == Subject::Service {
-                            format!("{svc}: {:.0}% of lines are errors", share * 100.0)
+                            format!("{svc}: {} of lines are errors", percent(share))
                         } else {
                             format!(
-                                "{svc}: '{text}' is at error level {:.0}% of the time",
-                                share * 100.0
+                                "{svc}: '{text}' is at error level {} of the time",
+                                percent(share)
                             )
                         };
                         let f = Finding {
@@ -535,7 +543,7 @@ impl Detector {
                             probability: pv,
                             magnitude: share / base_share.max(1e-3) - 1.0,
                             error_level: true,
-                            persistence: 1,
+                            persistence: self.states[i].error_streak,
                             examples: cell.error_examples.clone(),
                             explanation: format!(
                                 "{what} in {bucket_words} ({} of {obs}), usually {}",
@@ -555,10 +563,10 @@ impl Detector {
                     }
                 }
             }
-            if p.subject == Subject::Service {
-                continue;
+            if !error_fired {
+                self.states[i].error_streak = 0;
             }
-            if p.is_rare() {
+            if p.is_rare() && p.subject != Subject::Service {
                 if obs >= cfg.rare_min_count {
                     let pv = nbinom_sf(obs, mu.max(1e-9), disp);
                     if pv < thr {
@@ -592,10 +600,21 @@ impl Detector {
                 }
                 continue;
             }
-            // Spike.
+            // Spike (templates and patterns; a service's volume is the sum of theirs).
             let mut spiked = false;
-            if obs >= cfg.spike_min_count && obs as f64 >= cfg.spike_min_ratio * mu {
-                let pv = nbinom_sf(obs, mu.max(1e-9), disp);
+            let n = i64::from(cfg.spike_neighbour_buckets);
+            let mu_spike = if p.subject != Subject::Service && obs >= cfg.spike_min_count {
+                (bucket - n..=bucket + n)
+                    .map(|b| self.base.expected(p, self.cal.season(b), &cfg).0)
+                    .fold(mu, f64::max)
+            } else {
+                mu
+            };
+            if p.subject != Subject::Service
+                && obs >= cfg.spike_min_count
+                && obs as f64 >= cfg.spike_min_ratio * mu_spike
+            {
+                let pv = nbinom_sf(obs, mu_spike.max(1e-9), disp);
                 if pv < thr {
                     spiked = true;
                     let st = &mut self.states[i];
@@ -610,15 +629,16 @@ impl Detector {
                         start,
                         end,
                         observed: obs as f64,
-                        expected: mu,
+                        expected: mu_spike,
                         unit: "count".to_string(),
                         probability: pv,
-                        magnitude: obs as f64 / mu.max(0.5) - 1.0,
+                        magnitude: obs as f64 / mu_spike.max(0.5) - 1.0,
                         error_level: cell.errors * 2 > obs,
                         persistence,
                         examples: cell.examples.clone(),
                         explanation: format!(
-                            "{svc}: '{text}' {obs} times in {bucket_words}, usually {mu:.0} ± {sd:.0} {}",
+                            "{svc}: '{text}' {obs} times in {bucket_words}, usually {mu_spike:.0} ± {:.0} {}",
+                            (mu_spike + disp * mu_spike * mu_spike).sqrt(),
                             self.season_words(season)
                         ),
                         id_extra: String::new(),
@@ -668,7 +688,12 @@ impl Detector {
                         persistence: len,
                         examples: Vec::new(),
                         explanation: format!(
-                            "{svc}: '{text}' {o} times in the {} since {}, usually {e:.0} ± {dsd:.0} {}",
+                            "{svc}: {} {o} times in the {} since {}, usually {e:.0} ± {dsd:.0} {}",
+                            if p.subject == Subject::Service {
+                                "all lines".to_string()
+                            } else {
+                                format!("'{text}'")
+                            },
                             self.minutes(i64::from(len)),
                             self.local_hm(dstart),
                             self.season_words(season)
@@ -687,6 +712,20 @@ impl Detector {
                 findings.push(f);
             }
         }
+        // While a whole service is silent, its templates' silences add nothing.
+        let silent: Vec<&str> = self
+            .base
+            .profiles
+            .iter()
+            .zip(&self.states)
+            .filter(|(p, st)| p.subject == Subject::Service && st.drop_reported && st.drop_len > 0)
+            .map(|(p, _)| p.service.as_str())
+            .collect();
+        findings.retain(|f| {
+            !(f.kind == AnomalyType::VolumeDrop
+                && f.pattern_id != "service"
+                && silent.contains(&f.service.as_str()))
+        });
         // A pattern spike or drop adds nothing when one of its templates has the same.
         let by_template: Vec<(AnomalyType, String, Option<String>)> = findings
             .iter()
@@ -732,7 +771,6 @@ impl Detector {
     ) {
         let cfg = &self.config.detect;
         let per_bucket = 1.0 / (self.base.n_buckets as f64 + 2.0);
-        let bucket_words = self.minutes(1);
         for ((svc, _), n) in self.novel.iter_mut() {
             if n.in_bucket == 0 {
                 continue;
@@ -779,8 +817,15 @@ impl Detector {
                 persistence: 1,
                 examples: n.examples.clone(),
                 explanation: format!(
-                    "{svc}: new message '{}' {} times{level} since {local}, never seen before (nearest known template similarity {:.2}, {bucket_words} buckets)",
-                    n.text, n.count, n.similarity
+                    "{svc}: new message '{}' {} times{level} since {local}, never seen before; {}",
+                    n.text,
+                    n.count,
+                    match n.nearest.and_then(|t| self.base.miner.template(t)) {
+                        Some(t) if n.similarity >= 0.3 => {
+                            format!("closest known: '{t}' (similarity {:.2})", n.similarity)
+                        }
+                        _ => "unlike any known message".to_string(),
+                    }
                 ),
                 id_extra: String::new(),
                 parameter: None,
@@ -844,76 +889,81 @@ impl Detector {
         if let Some(d) = drift {
             let pct = d.magnitude * 100.0;
             findings.push(Finding {
-                    kind: AnomalyType::ParameterDrift,
-                    service: service.clone(),
-                    pattern_id: template.to_string(),
-                    template: text.to_string(),
-                    cluster_id: cluster_id.clone(),
-                    start,
-                    end,
-                    observed: d.current,
-                    expected: d.baseline,
-                    unit: name.clone(),
-                    probability: d.probability,
-                    magnitude: d.magnitude,
-                    error_level: false,
-                    persistence: d.persistence,
-                    examples: Vec::new(),
-                    explanation: format!(
-                        "{service}: '{text}' {name} p{:.0} is {:.4} vs usually {:.4} ({pct:+.0}%) over the last {}",
-                        d.quantile * 100.0,
-                        d.current,
-                        d.baseline,
-                        self.minutes(i64::from(d.persistence.max(1)))
-                    ),
-                    id_extra: format!("{slot}/{}", d.quantile),
-                    parameter: Some(ParameterRef {
-                        slot,
-                        name: name.clone(),
-                        quantile: d.quantile,
-                        baseline: d.baseline,
-                        current: d.current,
-                    }),
-                    forecast: None,
-                });
+                kind: AnomalyType::ParameterDrift,
+                service: service.clone(),
+                pattern_id: template.to_string(),
+                template: text.to_string(),
+                cluster_id: cluster_id.clone(),
+                start,
+                end,
+                observed: d.current,
+                expected: d.baseline,
+                unit: name.clone(),
+                probability: d.probability,
+                magnitude: d.magnitude,
+                error_level: false,
+                persistence: d.persistence,
+                examples: Vec::new(),
+                explanation: format!(
+                    "{service}: '{text}' {name} p{:.0} is {} vs usually {} ({pct:+.0}%) \
+                         over the last {}",
+                    d.quantile * 100.0,
+                    num(d.current),
+                    num(d.baseline),
+                    self.minutes(i64::from(d.persistence.max(1)))
+                ),
+                id_extra: format!("{slot}/{}", d.quantile),
+                parameter: Some(ParameterRef {
+                    slot,
+                    name: name.clone(),
+                    quantile: d.quantile,
+                    baseline: d.baseline,
+                    current: d.current,
+                }),
+                forecast: None,
+            });
         }
         if let Some(f) = forecast {
-            let probability = (1.0 - f.confidence.clamp(0.0, 1.0)).max(1e-12) * 1e-3;
+            // A confident projection is as telling as a very improbable count: 1e-3 at no
+            // confidence down to 1e-12 at full confidence. Sooner is bigger.
+            let probability = 10f64.powf(-3.0 - 9.0 * f.confidence.clamp(0.0, 1.0));
+            let magnitude = f.horizon_hours / f.hours_to_breach.max(0.1);
             findings.push(Finding {
-                    kind: AnomalyType::ForecastBreach,
-                    service: service.clone(),
-                    pattern_id: template.to_string(),
-                    template: text.to_string(),
-                    cluster_id: cluster_id.clone(),
-                    start,
-                    end,
-                    observed: f.level,
-                    expected: f.threshold,
-                    unit: name.clone(),
-                    probability,
-                    magnitude: (f.threshold - f.level).abs() / f.level.abs().max(1e-9),
-                    error_level: false,
-                    persistence: 1,
-                    examples: Vec::new(),
-                    explanation: format!(
-                        "{service}: '{text}' {name} at {:.4} rising {:.4}/h, projected to cross {:.4} at {} ({:.1} h)",
-                        f.level,
-                        f.trend_per_hour,
-                        f.threshold,
-                        self.local_hm(f.breach_at),
-                        f.hours_to_breach
-                    ),
-                    id_extra: format!("{slot}/forecast"),
-                    parameter: None,
-                    forecast: Some(ForecastRef {
-                        threshold: f.threshold,
-                        breach_at: f.breach_at,
-                        hours_to_breach: f.hours_to_breach,
-                        horizon_hours: f.horizon_hours,
-                        level: f.level,
-                        trend_per_hour: f.trend_per_hour,
-                    }),
-                });
+                kind: AnomalyType::ForecastBreach,
+                service: service.clone(),
+                pattern_id: template.to_string(),
+                template: text.to_string(),
+                cluster_id: cluster_id.clone(),
+                start,
+                end,
+                observed: f.level,
+                expected: f.threshold,
+                unit: name.clone(),
+                probability,
+                magnitude,
+                error_level: false,
+                persistence: 1,
+                examples: Vec::new(),
+                explanation: format!(
+                    "{service}: '{text}' {name} at {} rising {}/h, projected to cross {} \
+                         at {} (in {:.1} h)",
+                    num(f.level),
+                    num(f.trend_per_hour),
+                    num(f.threshold),
+                    self.local_hm(f.breach_at),
+                    f.hours_to_breach
+                ),
+                id_extra: format!("{slot}/forecast"),
+                parameter: None,
+                forecast: Some(ForecastRef {
+                    threshold: f.threshold,
+                    breach_at: f.breach_at,
+                    hours_to_breach: f.hours_to_breach,
+                    horizon_hours: f.horizon_hours,
+                    level: f.level,
+                    trend_per_hour: f.trend_per_hour,
+                }),
+            });
         }
         findings
     }
@@ -978,6 +1028,18 @@ impl Detector {
             parameter: f.parameter,
             forecast: f.forecast,
         }
+    }
+}
+
+/// A measured value with as many decimals as its size needs.
+fn num(x: f64) -> String {
+    let a = x.abs();
+    if a >= 100.0 {
+        format!("{x:.0}")
+    } else if a >= 1.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.4}")
     }
 }
 
@@ -1096,6 +1158,16 @@ mod tests {
             fc.anomaly.explanation.contains("projected to cross 500"),
             "{}",
             fc.anomaly.explanation
+        );
+        assert!(
+            fc.anomaly.explanation.contains("(in 5.0 h)"),
+            "{}",
+            fc.anomaly.explanation
+        );
+        assert!(
+            fc.anomaly.severity >= Severity::Moderate,
+            "{}",
+            fc.anomaly.score
         );
         assert_ne!(drift.anomaly.id, fc.anomaly.id);
         assert_eq!(fc.event.severity, ecs_severity(fc.anomaly.severity));

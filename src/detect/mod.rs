@@ -57,6 +57,10 @@ pub struct DetectConfig {
     pub spike_min_count: u64,
     /// `volume_spike`: smallest observed / expected ratio (default 2.0).
     pub spike_min_ratio: f64,
+    /// `volume_spike`: the count is compared with the largest expectation of this bucket and
+    /// this many buckets either side (default 1), so a recurring burst that comes a bucket
+    /// early or late (a daily deploy at 14:00 one day, 14:10 the next) stays normal.
+    pub spike_neighbour_buckets: u32,
     /// `volume_drop`: smallest expected count per bucket for a key to be watched for
     /// silence (default 5.0).
     pub drop_min_expected: f64,
@@ -75,6 +79,9 @@ pub struct DetectConfig {
     pub error_min_delta: f64,
     /// `error_ratio`: smallest factor over the baseline share (default 3.0).
     pub error_min_factor: f64,
+    /// `error_ratio`: templates need this many training lines before their own error share
+    /// is tested (default 50); services are always tested.
+    pub error_min_template_lines: u64,
     /// `new_pattern`: a new template closer than this cosine similarity to a known template
     /// is a variant of it and counted as it (default 0.8).
     pub new_variant_similarity: f64,
@@ -104,6 +111,7 @@ impl Default for DetectConfig {
             full_confidence_days: 14.0,
             spike_min_count: 10,
             spike_min_ratio: 2.0,
+            spike_neighbour_buckets: 1,
             drop_min_expected: 5.0,
             drop_min_buckets: 2,
             drop_max_ratio: 0.1,
@@ -112,6 +120,7 @@ impl Default for DetectConfig {
             error_min_errors: 5,
             error_min_delta: 0.1,
             error_min_factor: 3.0,
+            error_min_template_lines: 50,
             new_variant_similarity: 0.8,
             new_min_count: 3,
             new_far_outlier: 0.95,
