@@ -304,11 +304,11 @@ fn messages_carry_the_variables_a_miner_must_mask() {
     assert!(top * 200 < msgs.len(), "a message repeats {top} times");
 }
 
-fn in_window<'a>(
-    recs: &'a [LogRecord],
+fn in_window(
+    recs: &[LogRecord],
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-) -> impl Iterator<Item = &'a LogRecord> {
+) -> impl Iterator<Item = &LogRecord> {
     recs.iter()
         .filter(move |r| r.timestamp >= start && r.timestamp < end)
 }
