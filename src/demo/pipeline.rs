@@ -167,20 +167,35 @@ pub fn render_summary(o: &DemoOutcome) -> String {
         per_sec(o.test_input.records, o.timings.detect),
     );
     for (name, r) in [("history", &o.train_input), ("test week", &o.test_input)] {
-        if r.rejected > 0 || r.records != r.lines {
-            let _ = writeln!(s, "  {name}: {}", r.summary().replace('\n', "; "));
-        }
+        let late = r
+            .problems
+            .get(&crate::source::Problem::OutOfOrder)
+            .copied()
+            .unwrap_or(0);
+        let _ = writeln!(
+            s,
+            "  {name} read back through the NDJSON source: {} records, {late} a little late (out of order), {} rejected",
+            r.records, r.rejected
+        );
     }
     let _ = writeln!(s, "\nIncidents: {}/{} found", e.found(), e.incidents.len());
     for r in &e.incidents {
         let i = &r.incident;
+        let same_day = i.start.with_timezone(&tz).date_naive()
+            == (i.end - chrono::Duration::seconds(1))
+                .with_timezone(&tz)
+                .date_naive();
+        let end = if same_day {
+            i.end.with_timezone(&tz).format("%H:%M").to_string()
+        } else {
+            local(i.end).to_string()
+        };
         let mut line = format!(
-            "  [{}] {:<16} {:<9} {} - {}",
+            "  [{}] {:<16} {:<9} {} - {end}",
             if r.found { "found " } else { "MISSED" },
             i.kind.as_str(),
             i.service,
             local(i.start),
-            local(i.end).to_string().get(10..).unwrap_or_default(),
         );
         if let (Some(p), Some(th), Some(b)) = (&i.parameter, i.threshold, i.breach_at) {
             let _ = write!(line, ", {p} breaches {th} at {}", local(b));
