@@ -473,7 +473,7 @@ pub fn shapes() -> Vec<Shape> {
                 v.human_dur(900.0)
             )
         }),
-        shape("auth.admin_grant", AUTH, "warn", 0.0008, admin_grant),
+        shape("auth.admin_grant", AUTH, "warn", 0.0002, admin_grant),
         // checkout
         shape("checkout.cart_update", CO, "info", 3.0, |v| {
             format!(
@@ -940,7 +940,8 @@ pub fn deploy_lines(
     out
 }
 
-/// A rare admin action (a few a month normally; the rare-pattern incident repeats it).
+/// A rare admin action: the weekly access review on Monday mornings and a few more a month;
+/// the rare-pattern incident repeats it.
 pub fn admin_grant(v: &mut Vars<'_>) -> String {
     format!(
         "admin {} granted role {} to user_id={} via console",

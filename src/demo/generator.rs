@@ -365,7 +365,7 @@ pub fn generate(
             if extra.silent == Some(s) {
                 continue;
             }
-            let phase = (s as i64 * 3_710) % 30_000;
+            let phase = 1_200 + (s as i64 * 3_710) % 28_000;
             for k in 0..2 {
                 let jitter = vars.rng.int(0, 300) as i64 - 150;
                 let ts = minute + Duration::milliseconds((phase + 30_000 * k + jitter).max(0));
@@ -396,6 +396,19 @@ pub fn generate(
                     message,
                 });
             }
+        }
+        // the weekly access review: one admin grant on Monday mornings, so the rare
+        // pattern is known from the history
+        let local = minute.with_timezone(&tz);
+        if local.weekday() == Weekday::Mon && (local.hour(), local.minute()) == (10, 17) {
+            let message = catalog::admin_grant(&mut vars);
+            events.push(Event {
+                ts: minute + Duration::milliseconds(vars.rng.int(0, 59_999) as i64),
+                service: 1,
+                level: "warn",
+                host: vars.rng.pick(&versions[1].1).clone(),
+                message,
+            });
         }
         // incident lines
         let injected: [(f64, usize, &'static str, Render); 2] = [
