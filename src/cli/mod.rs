@@ -1,6 +1,7 @@
 //! The command-line shell: turns arguments into settings, runs a command, maps errors to an
 //! exit code. All real work lives in the library modules.
 
+mod demo_cmd;
 mod detect_cmd;
 mod parse_cmd;
 mod train_cmd;
@@ -31,6 +32,10 @@ pub enum Command {
     Train(train_cmd::TrainArgs),
     /// Find anomalies in NDJSON logs against a trained model; anomaly documents out as NDJSON.
     Detect(detect_cmd::DetectArgs),
+    /// Write a synthetic multi-service log history and a test week with labelled incidents.
+    Generate(demo_cmd::GenerateArgs),
+    /// Generate a log week with incidents, train, detect, and report what was found.
+    Demo(demo_cmd::DemoArgs),
 }
 
 /// Run the CLI with the process arguments; returns the exit code.
@@ -49,10 +54,13 @@ pub fn main() -> ExitCode {
 /// Run one parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref())?;
+    let custom_config = cli.config.is_some();
     match cli.command {
         Command::Parse(args) => parse_cmd::run(&config, args),
         Command::Train(args) => train_cmd::run(&config, args),
         Command::Detect(args) => detect_cmd::run(&config, args),
+        Command::Generate(args) => demo_cmd::run_generate(&config, args),
+        Command::Demo(args) => demo_cmd::run_demo(&config, custom_config, args),
     }
 }
 

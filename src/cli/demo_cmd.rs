@@ -1,0 +1,139 @@
+//! `logwarden generate` (a synthetic log week with labelled incidents) and `logwarden demo`
+//! (generate → train → detect → a readable report).
+
+use crate::config::Config;
+use crate::demo::{self, GenSettings};
+use anyhow::Context;
+use chrono::NaiveDate;
+use std::path::PathBuf;
+
+/// What to generate (shared by `generate` and `demo`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct GenArgs {
+    /// Random seed: the same seed writes the same bytes.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Days of history (train.ndjson) before the test week.
+    #[arg(long, default_value_t = 21, value_name = "DAYS")]
+    pub train_days: u32,
+    /// First local day of the history (YYYY-MM-DD); the default history crosses the end of
+    /// daylight saving time.
+    #[arg(long, default_value = "2026-10-12", value_name = "DATE")]
+    pub start: NaiveDate,
+    /// IANA time zone the shop's users live in (default: the config's `timezone` for
+    /// `demo`, Europe/Berlin for `generate`).
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<chrono_tz::Tz>,
+    /// Traffic factor (1.0 ≈ 80 request lines a minute across the shop at the daily peak).
+    #[arg(long, default_value_t = 1.0)]
+    pub rate: f64,
+}
+
+impl GenArgs {
+    fn settings(&self, default_tz: chrono_tz::Tz) -> GenSettings {
+        GenSettings {
+            seed: self.seed,
+            start: self.start,
+            train_days: self.train_days,
+            tz: self.tz.unwrap_or(default_tz),
+            rate: self.rate,
+        }
+    }
+}
+
+/// Arguments of `generate`.
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// Directory to write train.ndjson, test.ndjson and labels.json into.
+    #[arg(long, visible_alias = "output-dir", value_name = "DIR")]
+    pub out_dir: PathBuf,
+    /// What to generate.
+    #[command(flatten)]
+    pub gen: GenArgs,
+}
+
+/// Run `generate`.
+pub fn run_generate(_config: &Config, args: GenerateArgs) -> anyhow::Result<()> {
+    let settings = args.gen.settings(chrono_tz::Europe::Berlin);
+    let started = std::time::Instant::now();
+    let g = demo::generate_to_dir(&settings, &args.out_dir)
+        .with_context(|| format!("generating into {}", args.out_dir.display()))?;
+    eprintln!(
+        "wrote {} history lines ({} days) and {} test-week lines with {} incidents to {} in {:.1}s",
+        g.train_lines,
+        settings.train_days,
+        g.test_lines,
+        g.labels.incidents.len(),
+        args.out_dir.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Arguments of `demo`.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Keep the generated files (train.ndjson, test.ndjson, labels.json) and the anomalies
+    /// (anomalies.ndjson) in this directory instead of a temporary one.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+    /// What to generate.
+    #[command(flatten)]
+    pub gen: GenArgs,
+}
+
+/// Run `demo`: with `--config` the given configuration, otherwise the embedded demo one.
+pub fn run_demo(config: &Config, custom_config: bool, args: DemoArgs) -> anyhow::Result<()> {
+    let config = if custom_config {
+        config.clone()
+    } else {
+        demo::demo_config().context("the embedded demo config")?
+    };
+    let settings = args.gen.settings(config.timezone.0);
+    settings.validate()?;
+    let (dir, temporary) = match &args.keep {
+        Some(d) => (d.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!("logwarden-demo-{}", std::process::id())),
+            true,
+        ),
+    };
+    eprintln!(
+        "generating {} days of history and a test week into {} ...",
+        settings.train_days,
+        dir.display()
+    );
+    let result = demo::run_pipeline(&config, &settings, &dir);
+    let written = match &result {
+        Ok(outcome) if !temporary => write_anomalies(&dir, &outcome.anomalies),
+        _ => Ok(()),
+    };
+    if temporary {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let outcome = result?;
+    written?;
+    print!("{}", demo::pipeline::render_summary(&outcome));
+    if !temporary {
+        println!(
+            "\nfiles kept in {}: train.ndjson, test.ndjson, labels.json, anomalies.ndjson",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+fn write_anomalies(
+    dir: &std::path::Path,
+    anomalies: &[crate::model::Anomaly],
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let path = dir.join("anomalies.ndjson");
+    let mut out = super::open_output(Some(&path))?;
+    for a in anomalies {
+        serde_json::to_writer(&mut out, a)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+        .with_context(|| format!("writing {}", path.display()))
+}

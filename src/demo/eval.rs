@@ -1,0 +1,554 @@
+//! Evaluation: which injected incidents the anomalies found, how fast, and what else they
+//! raised.
+//!
+//! Rules:
+//! - An anomaly **matches** an incident when its type is compatible
+//!   ([`compatible`]), it is on the incident's service, and its window overlaps the incident
+//!   widened by `slack_minutes` on both sides.
+//! - An incident is **found** by its earliest match that counts. For the two trends
+//!   (`parameter_drift`, `forecast_breach`, which carry a `breach_at`) a match counts only
+//!   when it is known (its window end) at least `drift_lead_hours` (drift) or `0` h
+//!   (forecast) before the breach: a warning after the fact is late, and the incident missed.
+//! - An anomaly of another type on the incident's service or on one of its
+//!   `related_services`, overlapping it, is **explained**: a side effect, not a false alert.
+//! - Every other anomaly is a **false alert**, counted per local day of the test week by
+//!   severity; those whose window overlaps a deploy window (widened by the slack after it)
+//!   are also counted as **deploy alerts**.
+
+use super::incidents::{Incident, Labels};
+use crate::model::{Anomaly, AnomalyType, Severity};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+/// Matching tolerances.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalConfig {
+    /// Minutes an anomaly's window may lie outside an incident and still overlap it.
+    pub slack_minutes: i64,
+    /// How long before its breach a drift must be reported to count, in hours.
+    pub drift_lead_hours: f64,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        EvalConfig {
+            slack_minutes: 15,
+            drift_lead_hours: 1.0,
+        }
+    }
+}
+
+/// Whether an anomaly of type `found` reports an incident of type `injected`.
+///
+/// A burst of a rare template is also a volume spike; a trend that will breach its threshold
+/// is reported equally well as a drift or as a forecast breach.
+pub fn compatible(injected: AnomalyType, found: AnomalyType) -> bool {
+    use AnomalyType::*;
+    match injected {
+        RarePattern => matches!(found, RarePattern | VolumeSpike),
+        ParameterDrift | ForecastBreach => matches!(found, ParameterDrift | ForecastBreach),
+        other => found == other,
+    }
+}
+
+/// What became of one incident.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentResult {
+    /// The incident.
+    pub incident: Incident,
+    /// Whether a match counted.
+    pub found: bool,
+    /// Index (into the anomalies) of the earliest match that counted.
+    pub first: Option<usize>,
+    /// Indices of every matching anomaly, counted or late.
+    pub matches: Vec<usize>,
+    /// Minutes from the incident's start to the end of the first counted match's window.
+    pub delay_minutes: Option<f64>,
+    /// For trends: hours from the first counted match's window end to the breach.
+    pub lead_hours: Option<f64>,
+}
+
+/// How one anomaly was judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// It matches the incident at this index (in [`Evaluation::incidents`]).
+    Match(usize),
+    /// A side effect of the incident at this index.
+    Explained(usize),
+    /// A false alert during a daily deploy.
+    Deploy,
+    /// A false alert.
+    False,
+}
+
+impl Verdict {
+    /// Whether this is a false alert (deploy alerts included).
+    pub fn is_false(self) -> bool {
+        matches!(self, Verdict::Deploy | Verdict::False)
+    }
+}
+
+/// False alerts of one local day, by severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayCount {
+    /// The local day.
+    pub date: NaiveDate,
+    /// `low` false alerts.
+    pub low: u32,
+    /// `moderate` false alerts.
+    pub moderate: u32,
+    /// `critical` false alerts.
+    pub critical: u32,
+}
+
+impl DayCount {
+    /// Moderate and critical false alerts (what reaches a person).
+    pub fn moderate_plus(&self) -> u32 {
+        self.moderate + self.critical
+    }
+}
+
+/// The evaluation of a test week.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Per incident, in label order.
+    pub incidents: Vec<IncidentResult>,
+    /// Per anomaly, in input order.
+    pub verdicts: Vec<Verdict>,
+    /// False alerts per local day of the test week (every day, zeros included).
+    pub false_per_day: Vec<DayCount>,
+}
+
+impl Evaluation {
+    /// How many incidents were found.
+    pub fn found(&self) -> usize {
+        self.incidents.iter().filter(|r| r.found).count()
+    }
+
+    /// Whether every incident was found.
+    pub fn all_found(&self) -> bool {
+        self.incidents.iter().all(|r| r.found)
+    }
+
+    /// Indices of the false alerts (deploy alerts included).
+    pub fn false_alerts(&self) -> Vec<usize> {
+        (0..self.verdicts.len())
+            .filter(|&i| self.verdicts[i].is_false())
+            .collect()
+    }
+
+    /// Indices of the alerts raised during a deploy.
+    pub fn deploy_alerts(&self) -> Vec<usize> {
+        (0..self.verdicts.len())
+            .filter(|&i| self.verdicts[i] == Verdict::Deploy)
+            .collect()
+    }
+
+    /// The most moderate-or-critical false alerts on any one day.
+    pub fn max_moderate_plus_per_day(&self) -> u32 {
+        self.false_per_day
+            .iter()
+            .map(DayCount::moderate_plus)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The quality bar: every incident found, at most two moderate+ false alerts a day, no
+    /// alert during a deploy.
+    pub fn meets_bar(&self) -> bool {
+        self.all_found() && self.max_moderate_plus_per_day() <= 2 && self.deploy_alerts().is_empty()
+    }
+}
+
+fn overlaps(a: &Anomaly, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+    a.anomaly.window.start < end && a.anomaly.window.end > start
+}
+
+/// Judge `anomalies` against the `labels` of the week they were detected in.
+pub fn evaluate(labels: &Labels, anomalies: &[Anomaly], cfg: &EvalConfig) -> Evaluation {
+    let slack = Duration::minutes(cfg.slack_minutes.max(0));
+    let lead = Duration::seconds((cfg.drift_lead_hours.max(0.0) * 3600.0) as i64);
+    let mut verdicts = vec![Verdict::False; anomalies.len()];
+    let mut results = Vec::with_capacity(labels.incidents.len());
+    for (k, inc) in labels.incidents.iter().enumerate() {
+        let (from, to) = (inc.start - slack, inc.end + slack);
+        let mut matches = Vec::new();
+        for (i, a) in anomalies.iter().enumerate() {
+            if !overlaps(a, from, to) {
+                continue;
+            }
+            let on_service = a.service.name == inc.service;
+            if on_service && compatible(inc.kind, a.anomaly.kind) {
+                matches.push(i);
+                verdicts[i] = Verdict::Match(k);
+            } else if (on_service || inc.related_services.contains(&a.service.name))
+                && !matches!(verdicts[i], Verdict::Match(_))
+            {
+                verdicts[i] = Verdict::Explained(k);
+            }
+        }
+        let deadline = match (inc.kind, inc.breach_at) {
+            (AnomalyType::ParameterDrift, Some(b)) => Some(b - lead),
+            (AnomalyType::ForecastBreach, Some(b)) => Some(b),
+            _ => None,
+        };
+        let first = matches
+            .iter()
+            .copied()
+            .filter(|&i| deadline.is_none_or(|d| anomalies[i].anomaly.window.end <= d))
+            .min_by_key(|&i| (anomalies[i].anomaly.window.end, i));
+        let known = first.map(|i| anomalies[i].anomaly.window.end);
+        results.push(IncidentResult {
+            incident: inc.clone(),
+            found: first.is_some(),
+            first,
+            matches,
+            delay_minutes: known.map(|t| (t - inc.start).num_seconds() as f64 / 60.0),
+            lead_hours: known
+                .zip(inc.breach_at)
+                .map(|(t, b)| (b - t).num_seconds() as f64 / 3600.0),
+        });
+    }
+    for (i, a) in anomalies.iter().enumerate() {
+        if verdicts[i] == Verdict::False
+            && labels
+                .deploys
+                .iter()
+                .any(|d| overlaps(a, d.start, d.end + slack))
+        {
+            verdicts[i] = Verdict::Deploy;
+        }
+    }
+    let tz = labels.tz();
+    let first_day = labels.test_start.with_timezone(&tz).date_naive();
+    let last_day = (labels.test_end - Duration::seconds(1))
+        .with_timezone(&tz)
+        .date_naive();
+    let mut false_per_day: Vec<DayCount> = first_day
+        .iter_days()
+        .take_while(|d| *d <= last_day)
+        .map(|date| DayCount {
+            date,
+            low: 0,
+            moderate: 0,
+            critical: 0,
+        })
+        .collect();
+    for (i, a) in anomalies.iter().enumerate() {
+        if !verdicts[i].is_false() {
+            continue;
+        }
+        let date = a.anomaly.window.start.with_timezone(&tz).date_naive();
+        let pos = match false_per_day.iter().position(|d| d.date == date) {
+            Some(p) => p,
+            None => {
+                // outside the test week: still counted, on its own day
+                false_per_day.push(DayCount {
+                    date,
+                    low: 0,
+                    moderate: 0,
+                    critical: 0,
+                });
+                false_per_day.sort_by_key(|d| d.date);
+                false_per_day
+                    .iter()
+                    .position(|d| d.date == date)
+                    .unwrap_or(0)
+            }
+        };
+        let day = &mut false_per_day[pos];
+        match a.anomaly.severity {
+            Severity::Low => day.low += 1,
+            Severity::Moderate => day.moderate += 1,
+            Severity::Critical => day.critical += 1,
+        }
+    }
+    Evaluation {
+        incidents: results,
+        verdicts,
+        false_per_day,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::incidents::{schedule, DeployWindow};
+    use crate::model::*;
+
+    fn labels() -> Labels {
+        let tz = chrono_tz::Europe::Berlin;
+        let day0 = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+        let mut incidents = schedule(tz, day0);
+        for i in incidents.iter_mut() {
+            if i.threshold.is_some() {
+                i.breach_at = Some(i.start + Duration::hours(20));
+            }
+        }
+        let start = crate::demo::incidents::local_instant(tz, day0, 0, 0);
+        let deploys = (0..5)
+            .map(|d| {
+                let s = crate::demo::incidents::local_instant(tz, day0 + Duration::days(d), 14, 0);
+                DeployWindow {
+                    start: s,
+                    end: s + Duration::minutes(30),
+                }
+            })
+            .collect();
+        Labels {
+            seed: 1,
+            timezone: "Europe/Berlin".to_string(),
+            train_start: start - Duration::days(21),
+            test_start: start,
+            test_end: start + Duration::days(7),
+            incidents,
+            deploys,
+        }
+    }
+
+    fn anomaly(
+        kind: AnomalyType,
+        service: &str,
+        start: DateTime<Utc>,
+        minutes: i64,
+        severity: Severity,
+    ) -> Anomaly {
+        let end = start + Duration::minutes(minutes);
+        Anomaly {
+            timestamp: start,
+            anomaly: AnomalyBody {
+                id: content_id(&[service, &start.to_rfc3339()]),
+                kind,
+                severity,
+                score: 60.0,
+                window: Window { start, end },
+                observed: 10.0,
+                expected: 1.0,
+                unit: "count".to_string(),
+                confidence: 1.0,
+                probability: 1e-6,
+                explanation: "test".to_string(),
+            },
+            service: ServiceRef {
+                name: service.to_string(),
+            },
+            pattern: PatternRef {
+                id: "t1".to_string(),
+                template: "x".to_string(),
+                cluster_id: None,
+                examples: vec![],
+            },
+            incident: IncidentRef { id: String::new() },
+            model: ModelRef {
+                version: "m".to_string(),
+            },
+            feedback: FeedbackRef::default(),
+            tenant: "demo".to_string(),
+            event: EventRef {
+                kind: "alert".to_string(),
+                start,
+                end,
+                severity: ecs_severity(severity),
+                risk_score: 60.0,
+            },
+            parameter: None,
+            forecast: None,
+        }
+    }
+
+    fn inc(l: &Labels, kind: AnomalyType) -> (usize, Incident) {
+        let k = l.incidents.iter().position(|i| i.kind == kind).unwrap();
+        (k, l.incidents[k].clone())
+    }
+
+    #[test]
+    fn a_matching_anomaly_finds_its_incident_with_the_delay() {
+        let l = labels();
+        let (k, np) = inc(&l, AnomalyType::NewPattern);
+        let a = anomaly(
+            AnomalyType::NewPattern,
+            "gateway",
+            np.start,
+            10,
+            Severity::Critical,
+        );
+        let e = evaluate(&l, &[a], &EvalConfig::default());
+        assert!(e.incidents[k].found);
+        assert_eq!(e.incidents[k].first, Some(0));
+        assert_eq!(e.incidents[k].delay_minutes, Some(10.0));
+        assert_eq!(e.verdicts, vec![Verdict::Match(k)]);
+        assert_eq!(e.found(), 1);
+        assert!(!e.all_found());
+        assert!(e.false_alerts().is_empty());
+    }
+
+    #[test]
+    fn wrong_service_or_type_or_time_misses() {
+        let l = labels();
+        let (k, sp) = inc(&l, AnomalyType::VolumeSpike);
+        let wrong_service = anomaly(
+            AnomalyType::VolumeSpike,
+            "search",
+            sp.start,
+            10,
+            Severity::Low,
+        );
+        let wrong_type = anomaly(
+            AnomalyType::VolumeDrop,
+            "inventory",
+            sp.start,
+            10,
+            Severity::Low,
+        );
+        let too_late = anomaly(
+            AnomalyType::VolumeSpike,
+            "inventory",
+            sp.end + Duration::minutes(30),
+            10,
+            Severity::Low,
+        );
+        let e = evaluate(
+            &l,
+            &[wrong_service, wrong_type, too_late],
+            &EvalConfig::default(),
+        );
+        assert!(!e.incidents[k].found);
+        assert_eq!(
+            e.verdicts,
+            vec![Verdict::False, Verdict::Explained(k), Verdict::False]
+        );
+    }
+
+    #[test]
+    fn slack_lets_a_window_just_after_the_end_match() {
+        let l = labels();
+        let (k, sp) = inc(&l, AnomalyType::VolumeSpike);
+        let a = anomaly(
+            AnomalyType::VolumeSpike,
+            "inventory",
+            sp.end + Duration::minutes(5),
+            10,
+            Severity::Moderate,
+        );
+        let e = evaluate(&l, &[a], &EvalConfig::default());
+        assert!(e.incidents[k].found);
+    }
+
+    #[test]
+    fn drift_counts_only_an_hour_before_breach() {
+        let l = labels();
+        let (k, d) = inc(&l, AnomalyType::ParameterDrift);
+        let breach = d.breach_at.unwrap();
+        let late = anomaly(
+            AnomalyType::ParameterDrift,
+            "db-proxy",
+            breach - Duration::minutes(40),
+            10,
+            Severity::Moderate,
+        );
+        let e = evaluate(&l, std::slice::from_ref(&late), &EvalConfig::default());
+        assert!(!e.incidents[k].found, "30 min before breach is late");
+        assert_eq!(e.verdicts, vec![Verdict::Match(k)], "late is not false");
+        let early = anomaly(
+            AnomalyType::ForecastBreach,
+            "db-proxy",
+            breach - Duration::hours(3),
+            10,
+            Severity::Moderate,
+        );
+        let e = evaluate(&l, &[late, early], &EvalConfig::default());
+        assert!(e.incidents[k].found);
+        assert_eq!(e.incidents[k].first, Some(1));
+        let lead = e.incidents[k].lead_hours.unwrap();
+        assert!((lead - (3.0 - 10.0 / 60.0)).abs() < 1e-9, "{lead}");
+    }
+
+    #[test]
+    fn related_service_side_effects_are_explained_not_false() {
+        let l = labels();
+        let (k, er) = inc(&l, AnomalyType::ErrorRatio);
+        let side = anomaly(
+            AnomalyType::VolumeSpike,
+            "checkout",
+            er.start + Duration::minutes(10),
+            10,
+            Severity::Moderate,
+        );
+        let e = evaluate(&l, &[side], &EvalConfig::default());
+        assert_eq!(e.verdicts, vec![Verdict::Explained(k)]);
+        assert!(!e.incidents[k].found);
+    }
+
+    #[test]
+    fn false_alerts_are_counted_per_local_day_and_deploy_alerts_apart() {
+        let l = labels();
+        let tz = l.tz();
+        let tue = NaiveDate::from_ymd_opt(2026, 11, 3).unwrap();
+        let sat = NaiveDate::from_ymd_opt(2026, 11, 7).unwrap();
+        let at = |d, h, m| crate::demo::incidents::local_instant(tz, d, h, m);
+        let anomalies = vec![
+            // during Tuesday's deploy
+            anomaly(
+                AnomalyType::VolumeSpike,
+                "gateway",
+                at(tue, 14, 5),
+                10,
+                Severity::Moderate,
+            ),
+            // plain false alerts
+            anomaly(
+                AnomalyType::NewPattern,
+                "search",
+                at(tue, 9, 0),
+                10,
+                Severity::Critical,
+            ),
+            anomaly(
+                AnomalyType::VolumeDrop,
+                "auth",
+                at(sat, 0, 30),
+                10,
+                Severity::Low,
+            ),
+            // 23:30 local on Saturday is Saturday, though 22:30 UTC
+            anomaly(
+                AnomalyType::VolumeDrop,
+                "auth",
+                at(sat, 23, 30),
+                10,
+                Severity::Moderate,
+            ),
+        ];
+        let e = evaluate(&l, &anomalies, &EvalConfig::default());
+        assert_eq!(e.deploy_alerts(), vec![0]);
+        assert_eq!(e.false_alerts(), vec![0, 1, 2, 3]);
+        assert_eq!(e.false_per_day.len(), 7);
+        let day = |d| *e.false_per_day.iter().find(|c| c.date == d).unwrap();
+        assert_eq!(
+            (day(tue).moderate, day(tue).critical, day(tue).low),
+            (1, 1, 0)
+        );
+        assert_eq!((day(sat).moderate, day(sat).low), (1, 1));
+        assert_eq!(e.max_moderate_plus_per_day(), 2);
+        assert!(!e.meets_bar());
+    }
+
+    #[test]
+    fn every_incident_found_and_quiet_meets_the_bar() {
+        let l = labels();
+        let anomalies: Vec<Anomaly> = l
+            .incidents
+            .iter()
+            .map(|i| {
+                let start = match i.breach_at {
+                    Some(b) => b - Duration::hours(4),
+                    None => i.start,
+                };
+                anomaly(i.kind, &i.service, start, 10, Severity::Critical)
+            })
+            .collect();
+        let e = evaluate(&l, &anomalies, &EvalConfig::default());
+        assert!(e.all_found());
+        assert!(e.meets_bar());
+        assert_eq!(e.max_moderate_plus_per_day(), 0);
+    }
+}
