@@ -19,7 +19,9 @@
 //!   ±`max_bucket_z`; the variance grows when a bucket has fewer values than usual) and runs a
 //!   two-sided CUSUM with slack `cusum_slack` per quantile. A drift is reported when a sum
 //!   reaches `cusum_threshold`; once per episode: the slot re-arms when all sums have fallen
-//!   back below a quarter of the threshold.
+//!   back below a quarter of the threshold. The CUSUM assumes independent buckets; real
+//!   slots wander for hours, so a drift also needs the smoothed shift (Holt's level of the
+//!   residual) to reach `min_level_sigmas` bucket standard deviations.
 //! - The deseasonalised residual of each quantile also feeds Holt's linear trend and a weighted
 //!   trend fit ([`super::forecast`]). A forecast needs a persistent upward shift (the upward
 //!   CUSUM at half its threshold), a significant weighted trend, and a rising trend *after the
@@ -69,6 +71,11 @@ pub struct DriftConfig {
     /// A single bucket contributes at most this many standard deviations (default 4), so one
     /// outlying bucket never fires alone.
     pub max_bucket_z: f64,
+    /// A drift also needs the smoothed shift (Holt's level of the deseasonalised bucket
+    /// quantile) to reach this many bucket standard deviations (default 3). The CUSUM alone
+    /// assumes independent buckets; this keeps hours-long wander, which makes neighbouring
+    /// buckets deviate together, from adding up to a drift.
+    pub min_level_sigmas: f64,
     /// Noise floor as a fraction of the value (default 0.02): a constant slot needs a change
     /// larger than this to count.
     pub min_relative_noise: f64,
@@ -89,6 +96,7 @@ impl Default for DriftConfig {
             cusum_slack: 1.0,
             cusum_threshold: 10.0,
             max_bucket_z: 4.0,
+            min_level_sigmas: 3.0,
             min_relative_noise: 0.02,
             min_magnitude: 0.05,
             forecast: ForecastConfig::default(),
@@ -145,6 +153,12 @@ impl DriftConfig {
             format!("{path}.max_bucket_z"),
             self.max_bucket_z,
             0.5,
+            100.0,
+        );
+        p.range(
+            format!("{path}.min_level_sigmas"),
+            self.min_level_sigmas,
+            0.0,
             100.0,
         );
         p.range(
@@ -589,8 +603,16 @@ impl SlotModel {
             tr.down.update(-z, x, mu, cfg.cusum_slack, 2.0 * h);
             tr.holt.update(x - mu, dt, &cfg.forecast);
             tr.fit.update(x - mu, dt, cfg.forecast.trend_window_hours);
+            // The smoothed shift must be large too: correlated, hours-long wander makes bucket
+            // deviations pile up in the sums without the level ever moving far.
+            let level_z = tr.holt.level / sd;
             for (side, up) in [(&tr.up, true), (&tr.down, false)] {
-                if side.s >= h && fired.is_none_or(|(_, _, s)| side.s > s) {
+                let level_ok = if up {
+                    level_z >= cfg.min_level_sigmas
+                } else {
+                    level_z <= -cfg.min_level_sigmas
+                };
+                if side.s >= h && level_ok && fired.is_none_or(|(_, _, s)| side.s > s) {
                     fired = Some((qi, up, side.s));
                 }
             }
