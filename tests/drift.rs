@@ -37,6 +37,11 @@ struct Gen {
     /// From this time, values grow by `creep` per hour (compounded).
     creep_from: Option<DateTime<Utc>>,
     creep: f64,
+    /// Hourly innovation sd of a slow multiplicative wander (AR(1) on the log scale,
+    /// coefficient 0.8): neighbouring buckets deviate together for hours.
+    wander: f64,
+    wander_state: f64,
+    wander_hour: Option<DateTime<Utc>>,
 }
 
 impl Gen {
@@ -46,6 +51,9 @@ impl Gen {
             deploy: false,
             creep_from: None,
             creep: 0.0,
+            wander: 0.0,
+            wander_state: 0.0,
+            wander_hour: None,
         }
     }
 
@@ -77,7 +85,16 @@ impl Gen {
         let busy = 0.5 + 0.5 * (std::f64::consts::TAU * (hod - 9.0) / 24.0).sin().max(-0.6);
         let n = (60.0 * busy * self.rng.random_range(0.8..1.2)).round() as usize;
         let normal = Normal::new(0.0, SIGMA).unwrap();
-        let m = self.median(at);
+        let mut m = self.median(at);
+        if self.wander > 0.0 {
+            let hour = at - Duration::minutes(i64::from(at.minute()));
+            if self.wander_hour != Some(hour) {
+                let step = Normal::new(0.0, self.wander).unwrap();
+                self.wander_state = 0.8 * self.wander_state + step.sample(&mut self.rng);
+                self.wander_hour = Some(hour);
+            }
+            m *= self.wander_state.exp();
+        }
         (0..n)
             .map(|_| m * normal.sample(&mut self.rng).exp())
             .collect()
@@ -93,6 +110,10 @@ const KEY: SlotKey<'static> = SlotKey {
 fn train(cfg: &DriftConfig, seed: u64, deploy: bool) -> SlotModel {
     let mut g = Gen::new(seed);
     g.deploy = deploy;
+    train_on(cfg, &mut g)
+}
+
+fn train_on(cfg: &DriftConfig, g: &mut Gen) -> SlotModel {
     let mut m = SlotModel::new(cfg);
     let mut at = train_start();
     while at < train_start() + Duration::days(14) {
@@ -518,4 +539,32 @@ fn a_step_that_stays_below_the_threshold_is_a_drift_but_not_a_forecast() {
         let forecasts: Vec<_> = found.iter().filter(|f| f.2.is_some()).collect();
         assert!(forecasts.is_empty(), "step {step}: {forecasts:?}");
     }
+}
+
+#[test]
+fn hours_long_wander_does_not_add_up_to_a_drift() {
+    // A slot whose level wanders by ~5% for hours at a time (in training too): its buckets
+    // deviate together, which a CUSUM alone reads as a shift.
+    let cfg = DriftConfig::default();
+    let without_gate = DriftConfig {
+        min_level_sigmas: 0.0,
+        ..DriftConfig::default()
+    };
+    let mut ungated = 0;
+    for seed in [81, 83, 85] {
+        let mut g = Gen::new(seed);
+        g.wander = 0.03;
+        let model = train_on(&cfg, &mut g);
+        let mut m = model.clone();
+        let mut week = Gen::new(seed + 1);
+        week.wander = 0.03;
+        let found = detect(&mut m, &cfg, &mut week, detect_start(), 7 * 24);
+        assert!(found.is_empty(), "seed {seed}: {found:?}");
+        let mut m = model;
+        let mut week = Gen::new(seed + 1);
+        week.wander = 0.03;
+        ungated += detect(&mut m, &without_gate, &mut week, detect_start(), 7 * 24).len();
+    }
+    // The same weeks without the level requirement: the sums alone do fire.
+    assert!(ungated > 0);
 }
