@@ -32,8 +32,11 @@
 //!   slot's threshold within the horizon, once per episode.
 //!
 //! The baseline is not updated during detection (retraining is scheduled), except in a cold
-//! start: a model with fewer than `min_training_buckets` trained buckets learns the buckets it
-//! sees before it starts detecting.
+//! start: a model with fewer than `min_training_buckets` trained buckets, or one meeting an
+//! hour of the day it never saw, learns those buckets instead of judging them.
+//!
+//! Measured (`cargo bench --bench drift -- 100`): no finding on 100 normal and 100 deploy
+//! slot-weeks; the +2%/h creep drifts 22-26 h and forecasts 7-13 h before a breach 35 h out.
 
 use super::forecast::{
     first_crossing, mann_kendall_z, ForecastConfig, ForecastFinding, Holt, TrendFit,
