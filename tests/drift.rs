@@ -377,20 +377,48 @@ fn non_finite_values_are_ignored_and_zeros_and_negatives_work() {
 }
 
 #[test]
-fn buckets_with_too_few_values_are_skipped() {
+fn sparse_slots_are_judged_on_merged_buckets() {
+    // Two values per bucket (below min_bucket_values = 5): buckets merge three at a time.
     let cfg = DriftConfig::default();
-    let model = train(&cfg, 31, false);
-    let mut m = model.clone();
-    let mut at = detect_start();
-    for _ in 0..(24 * 6) {
-        // Two wildly high values per bucket: below min_bucket_values, never evidence.
-        m.observe(1e6);
-        m.observe(2e6);
-        let end = at + Duration::minutes(BUCKET_MIN);
-        assert_eq!(m.close_bucket(&cfg, &KEY, at, end, how(at)), (None, None));
-        at = end;
+    let sparse = |g: &mut Gen, at| g.bucket(at).into_iter().take(2).collect::<Vec<f64>>();
+    let mut g = Gen::new(31);
+    let mut m = SlotModel::new(&cfg);
+    let mut at = train_start();
+    while at < detect_start() {
+        for v in sparse(&mut g, at) {
+            m.learn(how(at), v);
+        }
+        m.learn_bucket_end(how(at));
+        at += Duration::minutes(BUCKET_MIN);
     }
-    assert_eq!(m.trained_buckets(), model.trained_buckets());
+    assert_eq!(m.trained_buckets(), 14 * 144 / 3);
+    let mut run = |m: &mut SlotModel, g: &mut Gen, from: DateTime<Utc>, factor: f64| {
+        let mut found = Vec::new();
+        let mut at = from;
+        let mut closes = 0;
+        while at < from + Duration::days(1) {
+            for v in sparse(g, at) {
+                m.observe(v * factor);
+            }
+            let end = at + Duration::minutes(BUCKET_MIN);
+            let (d, f) = m.close_bucket(&cfg, &KEY, at, end, how(at));
+            // Two of three closes only carry their values over.
+            if closes % 3 != 2 {
+                assert_eq!((&d, &f), (&None, &None));
+            }
+            closes += 1;
+            if let Some(d) = d {
+                found.push(d);
+            }
+            at = end;
+        }
+        found
+    };
+    let mut g = Gen::new(32);
+    assert!(run(&mut m, &mut g, detect_start(), 1.0).is_empty());
+    let found = run(&mut m, &mut g, detect_start() + Duration::days(1), 1.6);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].magnitude > 0.3, "{found:?}");
 }
 
 #[test]

@@ -58,7 +58,8 @@ pub struct DriftConfig {
     pub quantiles: Vec<f64>,
     /// Relative accuracy of the bucket sketches (default 0.01 = 1%).
     pub sketch_accuracy: f64,
-    /// Buckets with fewer values than this are skipped, in training and detection (default 5).
+    /// A bucket with fewer values than this is not judged (nor learned): its values carry over
+    /// into the next bucket, so sparse slots are seen through merged buckets (default 5).
     pub min_bucket_values: u32,
     /// Trained buckets a slot needs before it detects; below, it learns what it sees
     /// (default 48).
@@ -439,22 +440,21 @@ impl SlotModel {
         self.bucket.add(value);
     }
 
-    /// The open bucket's quantiles on the scale and its value count, then clear it; `None`
-    /// when it has too few values.
+    /// The open bucket's quantiles on the scale and its value count, then clear it. With too
+    /// few values it returns `None` and keeps them: they carry over into the next bucket, so
+    /// a sparse slot is judged on merged buckets instead of never.
     fn take_bucket(&mut self) -> Option<(Vec<f64>, u64)> {
         let count = self.bucket.count();
-        let out = if count >= u64::from(self.min_values.max(1)) {
-            let qs: Option<Vec<f64>> = self
-                .quantiles
-                .iter()
-                .map(|&q| self.bucket.quantile(q).map(to_scale))
-                .collect();
-            qs.map(|q| (q, count))
-        } else {
-            None
-        };
+        if count < u64::from(self.min_values.max(1)) {
+            return None;
+        }
+        let qs: Option<Vec<f64>> = self
+            .quantiles
+            .iter()
+            .map(|&q| self.bucket.quantile(q).map(to_scale))
+            .collect();
         self.bucket.clear();
-        out
+        qs.map(|q| (q, count))
     }
 
     fn learn_quantiles(&mut self, how: usize, qs: &[f64], count: u64) {
