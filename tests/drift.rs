@@ -392,7 +392,7 @@ fn sparse_slots_are_judged_on_merged_buckets() {
         at += Duration::minutes(BUCKET_MIN);
     }
     assert_eq!(m.trained_buckets(), 14 * 144 / 3);
-    let mut run = |m: &mut SlotModel, g: &mut Gen, from: DateTime<Utc>, factor: f64| {
+    let run = |m: &mut SlotModel, g: &mut Gen, from: DateTime<Utc>, factor: f64| {
         let mut found = Vec::new();
         let mut at = from;
         let mut closes = 0;
