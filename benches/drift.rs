@@ -25,6 +25,11 @@ struct Gen {
     deploy: bool,
     creep_from: Option<DateTime<Utc>>,
     creep: f64,
+    /// Standard deviation of the hourly innovation of a slow multiplicative wander (an AR(1)
+    /// on the log scale with coefficient 0.8: busy afternoons, slow hours); 0 for none.
+    wander: f64,
+    wander_state: f64,
+    wander_hour: Option<DateTime<Utc>>,
 }
 
 impl Gen {
@@ -34,6 +39,9 @@ impl Gen {
             deploy: false,
             creep_from: None,
             creep: 0.0,
+            wander: 0.0,
+            wander_state: 0.0,
+            wander_hour: None,
         }
     }
 
@@ -63,7 +71,16 @@ impl Gen {
         let busy = 0.5 + 0.5 * (std::f64::consts::TAU * (hod - 9.0) / 24.0).sin().max(-0.6);
         let n = (60.0 * busy * self.rng.random_range(0.8..1.2)).round() as usize;
         let normal = Normal::new(0.0, SIGMA).unwrap();
-        let m = self.median(at);
+        let mut m = self.median(at);
+        if self.wander > 0.0 {
+            let hour = at - Duration::minutes(i64::from(at.minute()));
+            if self.wander_hour != Some(hour) {
+                let step = Normal::new(0.0, self.wander).unwrap();
+                self.wander_state = 0.8 * self.wander_state + step.sample(&mut self.rng);
+                self.wander_hour = Some(hour);
+            }
+            m *= self.wander_state.exp();
+        }
         (0..n)
             .map(|_| m * normal.sample(&mut self.rng).exp())
             .collect()
@@ -168,6 +185,47 @@ fn main() {
             if deploy { "deploy" } else { "normal" }
         );
     }
+
+    // Normal weeks with a slow wander (in training too): correlated hours are harder.
+    for wander in [0.03, 0.05] {
+        let (mut d, mut f) = (0, 0);
+        for s in 0..seeds {
+            let mut g = Gen::new(4000 + s);
+            g.wander = wander;
+            let mut m = train(&cfg, &mut g);
+            let (dr, fc) = run(&mut m, &cfg, &mut g, detect_from, 7 * 24);
+            d += dr.len();
+            f += fc.len();
+        }
+        println!(
+            "wander {wander} (stationary sd {:.3}): {seeds} slot-weeks, {d} drift and {f} forecast findings (all false)",
+            wander / (1.0f64 - 0.64).sqrt()
+        );
+    }
+
+    // A step up of 50% that stays (its highest p95 stays below the threshold): a drift is
+    // right, a forecast would be false.
+    let (mut d, mut f) = (0, 0);
+    for s in 0..seeds {
+        let mut g = Gen::new(3000 + s);
+        let mut m = train(&cfg, &mut g);
+        let step_at = detect_from + Duration::hours(30);
+        let mut at = detect_from;
+        while at < detect_from + Duration::days(4) {
+            let factor = if at >= step_at { 1.5 } else { 1.0 };
+            for v in g.bucket(at) {
+                m.observe(v * factor);
+            }
+            let end = at + Duration::minutes(BUCKET_MIN);
+            let (dr, fc) = m.close_bucket(&cfg, &KEY, at, end, how(at));
+            d += usize::from(dr.is_some());
+            f += usize::from(fc.is_some());
+            at = end;
+        }
+    }
+    println!(
+        "step +50%: {seeds} slots, {d} drift findings (right: {seeds}), {f} forecasts (all false)"
+    );
 
     // Creep of +2%/h from one day into detection.
     let (mut drift_lead, mut fc_lead, mut fc_err) = (Vec::new(), Vec::new(), Vec::new());

@@ -2,8 +2,9 @@
 //! projected over the horizon to find when it crosses a threshold.
 //!
 //! Owns: [`ForecastConfig`] (`detect.drift.forecast` in YAML) with its [`Threshold`]s, the
-//! smoother [`Holt`], the trend test [`TrendFit`] and [`first_crossing`], and the
-//! [`ForecastFinding`] they produce. Pure: time is given as hours between observations.
+//! smoother [`Holt`], the trend tests [`TrendFit`] and [`mann_kendall_z`], [`first_crossing`],
+//! and the [`ForecastFinding`] they produce. Pure: time is given as hours between
+//! observations.
 //!
 //! The series given to these is the *deseasonalised residual* (observation minus its seasonal
 //! baseline, on a log-like scale), so the daily rise of a diurnal metric is not a trend; the
@@ -11,7 +12,12 @@
 //! by half-lives in hours, so they mean the same with 1-minute or 1-hour buckets and across
 //! gaps. A forecast needs a significant trend: [`TrendFit`] is an exponentially weighted
 //! least-squares line over the same residuals whose slope t-statistic gates the forecast and
-//! whose R² is the forecast's confidence.
+//! whose R² is the forecast's confidence; [`mann_kendall_z`] checks the values since a shift
+//! began still rise (a step does not).
+//!
+//! Known limits: the projection assumes whole-hour time-zone offsets when it walks the
+//! seasonal profile forward, and ignores a daylight-saving change inside the horizon (an hour
+//! of error at most, on that day).
 
 use crate::config::Problems;
 use chrono::{DateTime, Utc};
