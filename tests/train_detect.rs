@@ -639,3 +639,41 @@ fn a_daily_deploy_ten_minutes_late_is_still_normal() {
         describe(&found)
     );
 }
+
+#[test]
+fn a_baseline_after_detection_knows_the_new_templates_it_reported() {
+    let base = trained();
+    let at = local(2026, 10, 30, 9, 42);
+    let lines: Vec<LogRecord> = (0..3)
+        .map(|i| {
+            rec(
+                at + Duration::minutes(i),
+                "checkout",
+                "error",
+                "Stripe webhook signature mismatch".to_string(),
+            )
+        })
+        .collect();
+    let mut d = Detector::new(base.clone(), &config());
+    let mut first: Vec<Anomaly> = lines.iter().flat_map(|r| d.push(r)).collect();
+    first.extend(d.finish());
+    assert_eq!(first.len(), 1, "{}", describe(&first));
+    assert_eq!(first[0].anomaly.kind, AnomalyType::NewPattern);
+    let learned = d.into_baseline();
+    assert_eq!(learned.profiles.len(), base.profiles.len() + 1);
+    let later: Vec<LogRecord> = lines
+        .iter()
+        .map(|r| LogRecord {
+            timestamp: r.timestamp + Duration::days(1),
+            ..r.clone()
+        })
+        .collect();
+    let again = detect(&later, &learned);
+    assert!(
+        again
+            .iter()
+            .all(|a| a.anomaly.kind != AnomalyType::NewPattern),
+        "{}",
+        describe(&again)
+    );
+}

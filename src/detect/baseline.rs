@@ -237,6 +237,8 @@ struct SlotTrain {
     model: SlotModel,
     values: u64,
     touched: bool,
+    /// An identifier slot: nothing is learned.
+    skip: bool,
 }
 
 /// Learns a [`Baseline`] from historical records (in time order, or nearly).
@@ -346,11 +348,25 @@ impl Trainer {
                 continue;
             }
             let sk = (svc, id, p.slot);
-            let entry = self.slots.entry(sk).or_insert_with(|| SlotTrain {
-                model: SlotModel::new(&self.cfg.drift),
-                values: 0,
-                touched: false,
-            });
+            if !self.slots.contains_key(&sk) {
+                let name = self.miner.slot_name(id, p.slot);
+                let skip = self.cfg.is_identifier_slot(&name);
+                self.slots.insert(
+                    sk,
+                    SlotTrain {
+                        model: SlotModel::new(&self.cfg.drift),
+                        values: 0,
+                        touched: false,
+                        skip,
+                    },
+                );
+            }
+            let Some(entry) = self.slots.get_mut(&sk) else {
+                continue;
+            };
+            if entry.skip {
+                continue;
+            }
             entry.model.learn(how, p.value);
             entry.values += 1;
             if !entry.touched {
@@ -497,6 +513,9 @@ impl Trainer {
         let mut slot_list: Vec<_> = std::mem::take(&mut self.slots).into_iter().collect();
         slot_list.sort_by_key(|(k, _)| *k);
         for ((svc, id, slot), st) in slot_list {
+            if st.skip || st.values == 0 {
+                continue;
+            }
             let (fin, slot) = match renamed.get(&(svc, id)) {
                 None => (id, Some(slot)),
                 Some((fin, old)) => {
@@ -507,6 +526,9 @@ impl Trainer {
             let Some(slot) = slot else { continue };
             let service = self.services[svc as usize].clone();
             let name = self.miner.slot_name(fin, slot);
+            if self.cfg.is_identifier_slot(&name) {
+                continue;
+            }
             let key = (service.clone(), fin, slot);
             let keep = slots.get(&key).is_none_or(|e| e.values < st.values);
             if keep {

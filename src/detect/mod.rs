@@ -93,6 +93,12 @@ pub struct DetectConfig {
     pub new_far_outlier: f64,
     /// Example lines per anomaly (default 3).
     pub max_examples: usize,
+    /// Numeric slots whose name (see `TemplateMiner::slot_name`) has one of these words
+    /// (split on `_`, `-`, `.`, case-insensitive) are identifiers, not measurements: no
+    /// drift or forecast is learned for them. Default: `id`, `uuid`, `order`, `user`, `key`,
+    /// `pod`, `pid`, `port`, `session`, `request`, `trace`, `span`, `item`, `account`,
+    /// `customer`, `thread`, `worker`, `node`, `ip`, `host`.
+    pub skip_slot_names: Vec<String>,
     /// Training keeps at most this many days of history, the most recent (default 120).
     /// Bounds the model's work when a stray timestamp stretches the span.
     pub max_history_days: u32,
@@ -126,12 +132,30 @@ impl Default for DetectConfig {
             new_far_outlier: 0.95,
             max_examples: 3,
             max_history_days: 120,
+            skip_slot_names: [
+                "id", "uuid", "order", "user", "key", "pod", "pid", "port", "session", "request",
+                "trace", "span", "item", "account", "customer", "thread", "worker", "node", "ip",
+                "host",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
             drift: drift::DriftConfig::default(),
         }
     }
 }
 
 impl DetectConfig {
+    /// Whether a slot of this name is an identifier (see `skip_slot_names`).
+    pub fn is_identifier_slot(&self, name: &str) -> bool {
+        let name = name.to_lowercase();
+        name.split(['_', '-', '.', ' ']).any(|w| {
+            self.skip_slot_names
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(w))
+        })
+    }
+
     /// Report problems under `path`.
     pub fn validate(&self, path: &str, p: &mut Problems) {
         if self.bucket_secs < 60 || 86_400 % self.bucket_secs.max(1) != 0 {
@@ -258,6 +282,24 @@ impl DetectConfig {
 #[cfg(test)]
 mod tests {
     use crate::config::Config;
+
+    #[test]
+    fn identifier_slots_are_recognised_by_name() {
+        let cfg = super::DetectConfig::default();
+        for id in ["order", "user_id", "Request-ID", "pod", "session.key"] {
+            assert!(cfg.is_identifier_slot(id), "{id}");
+        }
+        for m in [
+            "took_ms",
+            "latency",
+            "slot0",
+            "bytes",
+            "queue_depth",
+            "wait",
+        ] {
+            assert!(!cfg.is_identifier_slot(m), "{m}");
+        }
+    }
 
     #[test]
     fn thresholds_are_keys_and_bad_values_are_named() {
