@@ -231,6 +231,40 @@ fn check(st: &State) -> Result<(), String> {
     Ok(())
 }
 
+/// Month and weekday names, full or abbreviated, in any case.
+fn is_date_word(w: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
+    let w = w.trim_end_matches([',', '.']);
+    if !(3..=9).contains(&w.len()) || !w.bytes().all(|c| c.is_ascii_alphabetic()) {
+        return false;
+    }
+    NAMES.iter().any(|n| {
+        n.eq_ignore_ascii_case(w)
+            || (w.len() == 3 && n[..3].eq_ignore_ascii_case(w))
+            || (w.len() == 4 && *n == "september" && w.eq_ignore_ascii_case("sept"))
+    })
+}
+
 /// How a template compares with a message, position by position.
 #[derive(Debug, Clone, Copy)]
 struct Score {
@@ -269,10 +303,14 @@ fn score(tpl: &[u32], toks: &[Tok]) -> Score {
 }
 
 impl Score {
-    /// Similarity in `0..=n`: the positions with the same constant. Shared variables do not
-    /// count (as in Drain): counting them merges distinct events that carry many values.
-    fn sim(&self) -> f64 {
-        f64::from(self.eq)
+    /// Similarity in `0..=1` for a message of `n` tokens: the share of positions with the
+    /// same constant among the positions that are not a variable in both. Shared variables
+    /// say nothing either way: counting them as equal merges distinct events that carry many
+    /// values (Android), counting them as different keeps apart short messages that differ in
+    /// one word of three.
+    fn sim(&self, n: usize) -> f64 {
+        let d = (n as u32).saturating_sub(self.vars).max(1);
+        f64::from(self.eq) / f64::from(d)
     }
 }
 
@@ -432,14 +470,6 @@ impl TemplateMiner {
             } else {
                 self.lookup.get(s).copied().unwrap_or(TRANSIENT)
             };
-            if id == WILD {
-                if let Some(prev) = sc.toks.last_mut().filter(|p| p.id == WILD) {
-                    // A run of variables (`blk_1 blk_2 blk_3`) is one variable.
-                    prev.vals.end = sc.vals.len();
-                    sc.buf.truncate(b0);
-                    continue;
-                }
-            }
             sc.toks.push(Tok {
                 text,
                 masked,
@@ -447,6 +477,33 @@ impl TemplateMiner {
                 vals: v0..sc.vals.len(),
             });
         }
+        // Month and weekday names next to a variable are part of a date (`Fri Jun 17 07:07:00`).
+        for _ in 0..2 {
+            for i in 0..sc.toks.len() {
+                let t = &sc.toks[i];
+                if t.masked || t.id == WILD {
+                    continue;
+                }
+                let near_var = (i > 0 && sc.toks[i - 1].id == WILD)
+                    || sc.toks.get(i + 1).is_some_and(|n| n.id == WILD);
+                if near_var && is_date_word(&msg[t.text.clone()]) {
+                    let t = &mut sc.toks[i];
+                    t.id = WILD;
+                    t.masked = true;
+                }
+            }
+        }
+        // A run of variables (`blk_1 blk_2 blk_3`, `Jun 17 07:07:00`) is one variable.
+        let mut w = 0;
+        for r in 0..sc.toks.len() {
+            if w > 0 && sc.toks[r].id == WILD && sc.toks[w - 1].id == WILD {
+                sc.toks[w - 1].vals.end = sc.toks[r].vals.end;
+            } else {
+                sc.toks[w] = sc.toks[r].clone();
+                w += 1;
+            }
+        }
+        sc.toks.truncate(w);
         msg
     }
 
@@ -468,20 +525,19 @@ impl TemplateMiner {
     /// `fit_only` false the most similar above the threshold.
     fn find(&self, toks: &[Tok], fit_only: bool) -> Option<u32> {
         let leaf = self.leaf(toks)?;
-        let n = toks.len().max(1) as f64;
         let mut best: Option<(f64, bool, u32, u32)> = None;
         for &ci in &self.st.nodes[leaf as usize].clusters {
             let s = score(&self.st.clusters[ci as usize].tokens, toks);
             if fit_only && !s.fits {
                 continue;
             }
-            let key = (s.sim(), s.fits, s.vars + s.open);
+            let key = (s.sim(toks.len()), s.fits, s.vars + s.open);
             if best.is_none_or(|(a, b, c, _)| key > (a, b, c)) {
                 best = Some((key.0, key.1, key.2, ci));
             }
         }
         let (sim, _, _, ci) = best?;
-        (fit_only || sim / n >= self.st.config.similarity).then_some(ci)
+        (fit_only || sim >= self.st.config.similarity).then_some(ci)
     }
 
     /// Generalises template `ci` to cover the message; returns the template that now holds it

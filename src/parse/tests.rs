@@ -31,19 +31,37 @@ fn ids_are_derived_from_the_template_text() {
 #[test]
 fn generalising_forwards_old_ids_in_chains() {
     let mut m = miner();
-    let first = m.add("session opened for alice from web").template_id;
-    assert_eq!(m.template(first), Some("session opened for alice from web"));
-    let second = m.add("session opened for bob from web").template_id;
-    assert_eq!(m.template(second), Some("session opened for <*> from web"));
-    let third = m.add("session opened for carol from vpn").template_id;
-    assert_eq!(m.template(third), Some("session opened for <*> from <*>"));
+    let first = m
+        .add("session opened for alice from web using ssh")
+        .template_id;
+    assert_eq!(
+        m.template(first),
+        Some("session opened for alice from web using ssh")
+    );
+    let second = m
+        .add("session opened for bob from web using ssh")
+        .template_id;
+    assert_eq!(
+        m.template(second),
+        Some("session opened for <*> from web using ssh")
+    );
+    let third = m
+        .add("session opened for carol from vpn using ssh")
+        .template_id;
+    assert_eq!(
+        m.template(third),
+        Some("session opened for <*> from <*> using ssh")
+    );
     assert_eq!(m.resolve(first), third);
     assert_eq!(m.resolve(second), third);
     assert_eq!(m.resolve(third), third);
     // Old ids keep their text.
-    assert_eq!(m.template(first), Some("session opened for alice from web"));
+    assert_eq!(
+        m.template(first),
+        Some("session opened for alice from web using ssh")
+    );
     let live: Vec<_> = m.templates().into_iter().map(|t| (t.1, t.2)).collect();
-    assert_eq!(live, vec![("session opened for <*> from <*>", 3)]);
+    assert_eq!(live, vec![("session opened for <*> from <*> using ssh", 3)]);
 }
 
 #[test]
@@ -226,4 +244,33 @@ fn config_validation_names_the_key() {
     assert!(p.0[1].contains("`parse.max_tokens`"), "{:?}", p.0);
     let e = serde_json::from_str::<ParseConfig>(r#"{"simlarity": 0.3}"#).unwrap_err();
     assert!(e.to_string().contains("simlarity"));
+}
+
+#[test]
+fn dates_with_month_and_weekday_names_are_one_variable() {
+    let mut m = miner();
+    let a = m.add("connection from 10.0.0.1 at Fri Jun 17 07:07:00 2005");
+    let b = m.add("connection from 10.0.0.9 at Sat Jul 2 23:59:01 2005");
+    assert_eq!(
+        m.template(a.template_id),
+        Some("connection from <*> at <*>")
+    );
+    assert_eq!(a.template_id, b.template_id);
+    // Not next to a variable, a month name is a word.
+    let c = m.add("may the force be with you");
+    assert_eq!(m.template(c.template_id), Some("may the force be with you"));
+}
+
+#[test]
+fn shared_variables_do_not_dilute_similarity() {
+    let mut m = miner();
+    m.add("connection from 10.0.0.1 (host-1.example.com) at 12:00:01");
+    let p = m.add("connection from 10.0.0.2 () at 12:00:02");
+    assert_eq!(
+        m.template(p.template_id),
+        Some("connection from <*> <*> at <*>")
+    );
+    // Two words of three differ: a different event.
+    let q = m.add("connection to 10.0.0.2 refused at 12:00:02");
+    assert_ne!(m.resolve(p.template_id), m.resolve(q.template_id));
 }
