@@ -120,6 +120,8 @@ const BLOB: u8 = 2;
 const SPECIAL: u8 = 4;
 const COLON: u8 = 8;
 const AT: u8 = 16;
+/// ASCII whitespace: separates tokens.
+pub(crate) const SPACE: u8 = 32;
 
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -146,6 +148,9 @@ static CLASS: [u8; 256] = {
         }
         if b == b'@' {
             k |= AT;
+        }
+        if b.is_ascii_whitespace() {
+            k |= SPACE;
         }
         t[c] = k;
         c += 1;

@@ -14,7 +14,7 @@
 //! template. Tokens are interned as `u32`; tokens of a message that match no template are
 //! not interned, so memory grows with the templates, not with the lines.
 
-use super::mask::{class_of, mask_classified, VAR};
+use super::mask::{class_of, mask_classified, SPACE, VAR};
 use super::{Param, ParseConfig, Parsed};
 use crate::model::TemplateId;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -444,14 +444,18 @@ impl TemplateMiner {
         let mut i = 0;
         let mut raw_tokens = 0;
         while i < bytes.len() && raw_tokens < cfg.max_tokens {
-            if bytes[i].is_ascii_whitespace() {
+            if class_of(bytes[i]) & SPACE != 0 {
                 i += 1;
                 continue;
             }
             let start = i;
             let mut any = 0u8;
-            while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
-                any |= class_of(bytes[i]);
+            while i < bytes.len() {
+                let k = class_of(bytes[i]);
+                if k & SPACE != 0 {
+                    break;
+                }
+                any |= k;
                 i += 1;
             }
             raw_tokens += 1;
