@@ -278,30 +278,6 @@ struct Score {
     fits: bool,
 }
 
-#[inline]
-fn score(tpl: &[u32], toks: &[Tok]) -> Score {
-    let mut s = Score {
-        eq: 0,
-        vars: 0,
-        open: 0,
-        fits: true,
-    };
-    for (&a, t) in tpl.iter().zip(toks) {
-        if a == WILD {
-            if t.masked || t.id == WILD {
-                s.vars += 1;
-            } else {
-                s.open += 1;
-            }
-        } else if a == t.id {
-            s.eq += 1;
-        } else {
-            s.fits = false;
-        }
-    }
-    s
-}
-
 impl Score {
     /// Similarity in `0..=1` for a message of `n` tokens: the share of positions with the
     /// same constant among the positions that are not a variable in both. Shared variables
@@ -348,6 +324,38 @@ impl TemplateMiner {
         }
     }
 
+    /// Whether template token `a` (not `<*>`) is the message's token `t`. Only the routing
+    /// tokens are looked up in the vocabulary; the others are compared by text, which is
+    /// cheaper than hashing every token when a leaf holds a few templates.
+    #[inline]
+    fn same(&self, a: u32, t: &Tok, msg: &str, sc: &Scratch) -> bool {
+        a == t.id || (t.id == TRANSIENT && self.st.vocab[a as usize] == sc.text(msg, t))
+    }
+
+    #[inline]
+    fn score(&self, tpl: &[u32], msg: &str, sc: &Scratch) -> Score {
+        let mut s = Score {
+            eq: 0,
+            vars: 0,
+            open: 0,
+            fits: true,
+        };
+        for (&a, t) in tpl.iter().zip(&sc.toks) {
+            if a == WILD {
+                if t.masked || t.id == WILD {
+                    s.vars += 1;
+                } else {
+                    s.open += 1;
+                }
+            } else if self.same(a, t, msg, sc) {
+                s.eq += 1;
+            } else {
+                s.fits = false;
+            }
+        }
+        s
+    }
+
     /// The settings this miner runs with.
     pub fn config(&self) -> &ParseConfig {
         &self.st.config
@@ -357,8 +365,8 @@ impl TemplateMiner {
     pub fn add(&mut self, message: &str) -> Parsed {
         let mut sc = std::mem::take(&mut self.scratch);
         let msg = self.tokenize(message, &mut sc);
-        let ci = match self.find(&sc.toks, false) {
-            Some(ci) => self.absorb(ci, &sc.toks),
+        let ci = match self.find(msg, &sc, false) {
+            Some(ci) => self.absorb(ci, msg, &sc),
             None => self.create(msg, &sc),
         };
         let c = &mut self.st.clusters[ci as usize];
@@ -374,8 +382,8 @@ impl TemplateMiner {
     /// Match a message without learning; `None` when no template fits.
     pub fn match_message(&self, message: &str) -> Option<Parsed> {
         let mut sc = Scratch::default();
-        self.tokenize(message, &mut sc);
-        let ci = self.find(&sc.toks, true)?;
+        let msg = self.tokenize(message, &mut sc);
+        let ci = self.find(msg, &sc, true)?;
         let c = &self.st.clusters[ci as usize];
         Some(Parsed {
             template_id: TemplateId(c.id),
@@ -469,11 +477,7 @@ impl TemplateMiner {
                 (start..i, false)
             };
             let s = if masked { &sc.buf[text.clone()] } else { tok };
-            let id = if s == VAR {
-                WILD
-            } else {
-                self.lookup.get(s).copied().unwrap_or(TRANSIENT)
-            };
+            let id = if s == VAR { WILD } else { TRANSIENT };
             sc.toks.push(Tok {
                 text,
                 masked,
@@ -508,6 +512,17 @@ impl TemplateMiner {
             }
         }
         sc.toks.truncate(w);
+        // Only the routing tokens need their vocabulary id (see `same`).
+        for t in sc.toks.iter_mut().take(cfg.depth) {
+            if t.id == TRANSIENT {
+                let s = if t.masked {
+                    &sc.buf[t.text.clone()]
+                } else {
+                    &msg[t.text.clone()]
+                };
+                t.id = self.lookup.get(s).copied().unwrap_or(TRANSIENT);
+            }
+        }
         msg
     }
 
@@ -527,11 +542,12 @@ impl TemplateMiner {
 
     /// The template for these tokens: one that fits (the most specific), else with
     /// `fit_only` false the most similar above the threshold.
-    fn find(&self, toks: &[Tok], fit_only: bool) -> Option<u32> {
+    fn find(&self, msg: &str, sc: &Scratch, fit_only: bool) -> Option<u32> {
+        let toks = &sc.toks;
         let leaf = self.leaf(toks)?;
         let mut best: Option<(f64, bool, u32, u32)> = None;
         for &ci in &self.st.nodes[leaf as usize].clusters {
-            let s = score(&self.st.clusters[ci as usize].tokens, toks);
+            let s = self.score(&self.st.clusters[ci as usize].tokens, msg, sc);
             if fit_only && !s.fits {
                 continue;
             }
@@ -546,12 +562,12 @@ impl TemplateMiner {
 
     /// Generalises template `ci` to cover the message; returns the template that now holds it
     /// (another one when the generalised text already exists).
-    fn absorb(&mut self, ci: u32, toks: &[Tok]) -> u32 {
-        let c = &mut self.st.clusters[ci as usize];
+    fn absorb(&mut self, ci: u32, msg: &str, sc: &Scratch) -> u32 {
         let mut changed = false;
-        for (a, t) in c.tokens.iter_mut().zip(toks) {
-            if *a != WILD && *a != t.id {
-                *a = WILD;
+        for (i, t) in sc.toks.iter().enumerate() {
+            let a = self.st.clusters[ci as usize].tokens[i];
+            if a != WILD && !self.same(a, t, msg, sc) {
+                self.st.clusters[ci as usize].tokens[i] = WILD;
                 changed = true;
             }
         }
