@@ -122,6 +122,8 @@ const COLON: u8 = 8;
 const AT: u8 = 16;
 /// ASCII whitespace: separates tokens.
 pub(crate) const SPACE: u8 = 32;
+/// Bytes that separate the pieces of a token: `=`, `,`, `;`, brackets, quotes, `|`.
+const DELIM: u8 = 64;
 
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -152,6 +154,24 @@ static CLASS: [u8; 256] = {
         if b.is_ascii_whitespace() {
             k |= SPACE;
         }
+        if matches!(
+            b,
+            b'=' | b','
+                | b';'
+                | b'('
+                | b')'
+                | b'['
+                | b']'
+                | b'{'
+                | b'}'
+                | b'"'
+                | b'\''
+                | b'<'
+                | b'>'
+                | b'|'
+        ) {
+            k |= DELIM;
+        }
         t[c] = k;
         c += 1;
     }
@@ -167,23 +187,9 @@ fn find_scheme_sep(b: &[u8], any: u8) -> Option<usize> {
 }
 
 /// Bytes that separate the pieces of a token.
+#[inline]
 fn is_delim(c: u8) -> bool {
-    matches!(
-        c,
-        b'=' | b','
-            | b';'
-            | b'('
-            | b')'
-            | b'['
-            | b']'
-            | b'{'
-            | b'}'
-            | b'"'
-            | b'\''
-            | b'<'
-            | b'>'
-            | b'|'
-    )
+    CLASS[c as usize] & DELIM != 0
 }
 
 /// Masks one piece (no delimiters in it); always writes the piece or its mask.
