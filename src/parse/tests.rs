@@ -274,3 +274,64 @@ fn shared_variables_do_not_dilute_similarity() {
     let q = m.add("connection to 10.0.0.2 refused at 12:00:02");
     assert_ne!(m.resolve(p.template_id), m.resolve(q.template_id));
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Messages from a small vocabulary of words, numbers, ids and punctuation, so that
+    /// templates form, merge and generalise.
+    fn message() -> impl Strategy<Value = String> {
+        let word = prop_oneof![
+            Just("open".to_string()),
+            Just("closed".to_string()),
+            Just("user".to_string()),
+            Just("Jun".to_string()),
+            Just("(x)".to_string()),
+            Just("<*>".to_string()),
+            "[a-c]{1,3}",
+            "[0-9]{1,4}(ms)?",
+            "blk_[0-9]{2}",
+            "/[a-z]{1,3}/[a-z]{1,3}",
+            "[a-z]{1,3}=[0-9]{1,2}",
+            "\\PC{1,3}",
+        ];
+        prop::collection::vec(word, 0..8).prop_map(|w| w.join(" "))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        #[test]
+        fn ids_resolve_to_live_templates_and_params_fit(msgs in prop::collection::vec(message(), 1..60)) {
+            let mut m = miner();
+            let mut seen = Vec::new();
+            for msg in &msgs {
+                let p = m.add(msg);
+                let text = m.template(p.template_id).unwrap().to_string();
+                let slots = text.matches("<*>").count();
+                prop_assert!(p.params.iter().all(|x| x.slot < slots), "{msg} -> {text} {:?}", p.params);
+                seen.push(p.template_id);
+            }
+            let live: Vec<TemplateId> = m.templates().iter().map(|t| t.0).collect();
+            for id in seen {
+                let r = m.resolve(id);
+                prop_assert_eq!(m.resolve(r), r);
+                prop_assert!(live.contains(&r));
+                prop_assert!(m.template(id).is_some());
+            }
+            let total: u64 = m.templates().iter().map(|t| t.2).sum();
+            prop_assert_eq!(total, msgs.len() as u64);
+        }
+
+        #[test]
+        fn masking_writes_one_value_per_variable(tok in "\\PC{0,24}") {
+            let (mut out, mut vals) = (String::new(), Vec::new());
+            if mask::mask_token(&tok, &mut out, &mut vals) {
+                prop_assert_eq!(out.matches(mask::VAR).count(), vals.len());
+            } else {
+                prop_assert!(out.is_empty() && vals.is_empty());
+            }
+        }
+    }
+}
