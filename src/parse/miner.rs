@@ -254,7 +254,7 @@ fn is_date_word(w: &str) -> bool {
         "saturday",
         "sunday",
     ];
-    let w = w.trim_end_matches([',', '.']);
+    let w = w.trim_matches(|c: char| matches!(c, ',' | '.' | '[' | ']' | '(' | ')'));
     if !(3..=9).contains(&w.len()) || !w.bytes().all(|c| c.is_ascii_alphabetic()) {
         return false;
     }
