@@ -504,8 +504,24 @@ impl TemplateMiner {
         // A run of variables (`blk_1 blk_2 blk_3`, `Jun 17 07:07:00`) is one variable.
         let mut w = 0;
         for r in 0..sc.toks.len() {
-            if w > 0 && sc.toks[r].id == WILD && sc.toks[w - 1].id == WILD {
-                sc.toks[w - 1].vals.end = sc.toks[r].vals.end;
+            let cur = &sc.toks[r];
+            let closes = cur.masked && cur.id != WILD && {
+                let text = &sc.buf[cur.text.clone()];
+                text.strip_prefix(VAR).is_some_and(|rest| {
+                    rest.bytes()
+                        .all(|c| matches!(c, b']' | b')' | b'}' | b',' | b';' | b'.' | b':'))
+                })
+            };
+            if w > 0 && sc.toks[w - 1].id == WILD && (cur.id == WILD || closes) {
+                // `Dec 04 2005]`: the run keeps the closing punctuation of its last token.
+                let cur = sc.toks[r].clone();
+                let prev = &mut sc.toks[w - 1];
+                prev.vals.end = cur.vals.end;
+                if closes {
+                    prev.text = cur.text;
+                    prev.id = cur.id;
+                    prev.masked = true;
+                }
             } else {
                 sc.toks[w] = sc.toks[r].clone();
                 w += 1;
