@@ -1,18 +1,20 @@
 //! The online miner: a Drain-style fixed-depth tree over masked tokens.
 //!
-//! Messages are split on ASCII whitespace and masked ([`super::mask`]); the tree routes a
-//! message by its token count, then by its first `depth` tokens (variables and tokens unseen
-//! at a full node take the wildcard branch). In the leaf, a template that already fits the
-//! message (equal everywhere except at its `<*>`) wins, the most specific first; otherwise the
-//! most similar template (share of positions with equal tokens) takes the message when the
-//! share reaches `similarity`, and the positions that differ become `<*>`.
+//! Messages are split on ASCII whitespace and masked ([`super::mask`]); month and weekday
+//! names next to a variable join it, and a run of variables becomes one `<*>` (so lists of
+//! ids and dates of any length give one template). The tree routes a message by its token
+//! count, then by its first `depth` tokens (variables, and tokens unseen at a full node, take
+//! the wildcard branch). In the leaf, the most similar template takes the message when the
+//! similarity reaches `similarity`: the share of positions with the same constant among the
+//! positions that are not a variable in both. Positions that differ then become `<*>`.
 //!
 //! Ids come from the template text, so they are the same on every instance. When a template
 //! generalises, its old id forwards to the new one; when the new text is that of another
 //! template (or of an id that already forwards), the two merge. Forwarding only ever points
 //! from a retired id to a newer one, so chains end and `resolve` always reaches a live
-//! template. Tokens are interned as `u32`; tokens of a message that match no template are
-//! not interned, so memory grows with the templates, not with the lines.
+//! template. Template tokens are interned as `u32`; only a message's routing tokens are looked
+//! up, the rest compare by text, and tokens of a message that joins a template are never
+//! interned, so memory grows with the templates, not with the lines.
 
 use super::mask::{class_of, mask_classified, SPACE, VAR};
 use super::{Param, ParseConfig, Parsed};
