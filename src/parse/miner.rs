@@ -233,38 +233,62 @@ fn check(st: &State) -> Result<(), String> {
     Ok(())
 }
 
-/// Month and weekday names, full or abbreviated, in any case.
+/// Month and weekday names, full or abbreviated, in any case, within brackets or before a
+/// comma or full stop.
 fn is_date_word(w: &str) -> bool {
-    const NAMES: &[&str] = &[
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ];
     let w = w.trim_matches(|c: char| matches!(c, ',' | '.' | '[' | ']' | '(' | ')'));
-    if !(3..=9).contains(&w.len()) || !w.bytes().all(|c| c.is_ascii_alphabetic()) {
+    let b = w.as_bytes();
+    if !(3..=9).contains(&b.len()) {
         return false;
     }
-    NAMES.iter().any(|n| {
-        n.eq_ignore_ascii_case(w)
-            || (w.len() == 3 && n[..3].eq_ignore_ascii_case(w))
-            || (w.len() == 4 && *n == "september" && w.eq_ignore_ascii_case("sept"))
-    })
+    let mut low = [0u8; 9];
+    for (d, &c) in low.iter_mut().zip(b) {
+        if !c.is_ascii_alphabetic() {
+            return false;
+        }
+        *d = c.to_ascii_lowercase();
+    }
+    matches!(
+        &low[..b.len()],
+        b"jan"
+            | b"feb"
+            | b"mar"
+            | b"apr"
+            | b"may"
+            | b"jun"
+            | b"jul"
+            | b"aug"
+            | b"sep"
+            | b"sept"
+            | b"oct"
+            | b"nov"
+            | b"dec"
+            | b"mon"
+            | b"tue"
+            | b"wed"
+            | b"thu"
+            | b"fri"
+            | b"sat"
+            | b"sun"
+            | b"january"
+            | b"february"
+            | b"march"
+            | b"april"
+            | b"june"
+            | b"july"
+            | b"august"
+            | b"september"
+            | b"october"
+            | b"november"
+            | b"december"
+            | b"monday"
+            | b"tuesday"
+            | b"wednesday"
+            | b"thursday"
+            | b"friday"
+            | b"saturday"
+            | b"sunday"
+    )
 }
 
 /// How a template compares with a message, position by position.
