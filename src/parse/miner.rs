@@ -128,6 +128,8 @@ struct Tok {
     masked: bool,
     id: u32,
     vals: Range<usize>,
+    /// A month or weekday name (or a run holding one).
+    date: bool,
 }
 
 /// Per-message buffers, reused so the hot path does not allocate.
@@ -509,6 +511,7 @@ impl TemplateMiner {
                 masked,
                 id,
                 vals: v0..sc.vals.len(),
+                date: false,
             });
         }
         // Month and weekday names next to a variable are part of a date (`Fri Jun 17 07:07:00`).
@@ -524,10 +527,14 @@ impl TemplateMiner {
                     let t = &mut sc.toks[i];
                     t.id = WILD;
                     t.masked = true;
+                    t.date = true;
                 }
             }
         }
-        // A run of variables (`blk_1 blk_2 blk_3`, `Jun 17 07:07:00`) is one variable.
+        // A run of variables without numeric values (`blk_1 blk_2 blk_3`), or one that holds a
+        // date (`Jun 17 07:07:00`), is one variable. Numbers stay apart (`/a/1 200 33ms`):
+        // they are the parameters.
+        let valueless = |t: &Tok| sc.vals[t.vals.clone()].iter().all(Option::is_none);
         let mut w = 0;
         for r in 0..sc.toks.len() {
             let cur = &sc.toks[r];
@@ -538,11 +545,16 @@ impl TemplateMiner {
                         .all(|c| matches!(c, b']' | b')' | b'}' | b',' | b';' | b'.' | b':'))
                 })
             };
-            if w > 0 && sc.toks[w - 1].id == WILD && (cur.id == WILD || closes) {
+            let joins = w > 0 && sc.toks[w - 1].id == WILD && (cur.id == WILD || closes) && {
+                let prev = &sc.toks[w - 1];
+                prev.date || cur.date || (valueless(prev) && valueless(cur))
+            };
+            if joins {
                 // `Dec 04 2005]`: the run keeps the closing punctuation of its last token.
                 let cur = sc.toks[r].clone();
                 let prev = &mut sc.toks[w - 1];
                 prev.vals.end = cur.vals.end;
+                prev.date |= cur.date;
                 if closes {
                     prev.text = cur.text;
                     prev.id = cur.id;

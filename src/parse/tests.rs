@@ -337,3 +337,17 @@ mod props {
         }
     }
 }
+
+#[test]
+fn runs_of_numbers_stay_apart_as_parameters() {
+    let mut m = miner();
+    let p = m.add("GET /api/items/42 200 33ms");
+    assert_eq!(m.template(p.template_id), Some("GET <*> <*> <*>"));
+    let slots: Vec<_> = p.params.iter().map(|x| (x.slot, x.value)).collect();
+    assert_eq!(slots, vec![(1, 200.0), (2, 33.0)]);
+    // Ids without values collapse, whatever their number.
+    let a = m.add("ask 10.0.0.1:50010 to delete blk_1 blk_2 blk_3");
+    let b = m.add("ask 10.0.0.2:50010 to delete blk_4");
+    assert_eq!(m.template(a.template_id), Some("ask <*> to delete <*>"));
+    assert_eq!(a.template_id, b.template_id);
+}
