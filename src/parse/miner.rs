@@ -618,7 +618,12 @@ impl TemplateMiner {
     /// (another one when the generalised text already exists).
     fn absorb(&mut self, ci: u32, msg: &str, sc: &Scratch) -> u32 {
         let mut changed = false;
-        for (i, t) in sc.toks.iter().enumerate() {
+        // Same length by construction (the tree splits by length); `min` guards a loaded state.
+        let n = sc
+            .toks
+            .len()
+            .min(self.st.clusters[ci as usize].tokens.len());
+        for (i, t) in sc.toks.iter().enumerate().take(n) {
             let a = self.st.clusters[ci as usize].tokens[i];
             if a != WILD && !self.same(a, t, msg, sc) {
                 self.st.clusters[ci as usize].tokens[i] = WILD;
