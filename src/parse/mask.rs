@@ -120,6 +120,10 @@ const BLOB: u8 = 2;
 const SPECIAL: u8 = 4;
 const COLON: u8 = 8;
 const AT: u8 = 16;
+/// ASCII whitespace: separates tokens.
+pub(crate) const SPACE: u8 = 32;
+/// Bytes that separate the pieces of a token: `=`, `,`, `;`, brackets, quotes, `|`.
+const DELIM: u8 = 64;
 
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -147,6 +151,27 @@ static CLASS: [u8; 256] = {
         if b == b'@' {
             k |= AT;
         }
+        if b.is_ascii_whitespace() {
+            k |= SPACE;
+        }
+        if matches!(
+            b,
+            b'=' | b','
+                | b';'
+                | b'('
+                | b')'
+                | b'['
+                | b']'
+                | b'{'
+                | b'}'
+                | b'"'
+                | b'\''
+                | b'<'
+                | b'>'
+                | b'|'
+        ) {
+            k |= DELIM;
+        }
         t[c] = k;
         c += 1;
     }
@@ -162,23 +187,9 @@ fn find_scheme_sep(b: &[u8], any: u8) -> Option<usize> {
 }
 
 /// Bytes that separate the pieces of a token.
+#[inline]
 fn is_delim(c: u8) -> bool {
-    matches!(
-        c,
-        b'=' | b','
-            | b';'
-            | b'('
-            | b')'
-            | b'['
-            | b']'
-            | b'{'
-            | b'}'
-            | b'"'
-            | b'\''
-            | b'<'
-            | b'>'
-            | b'|'
-    )
+    CLASS[c as usize] & DELIM != 0
 }
 
 /// Masks one piece (no delimiters in it); always writes the piece or its mask.

@@ -1,20 +1,22 @@
 //! The online miner: a Drain-style fixed-depth tree over masked tokens.
 //!
-//! Messages are split on ASCII whitespace and masked ([`super::mask`]); the tree routes a
-//! message by its token count, then by its first `depth` tokens (variables and tokens unseen
-//! at a full node take the wildcard branch). In the leaf, a template that already fits the
-//! message (equal everywhere except at its `<*>`) wins, the most specific first; otherwise the
-//! most similar template (share of positions with equal tokens) takes the message when the
-//! share reaches `similarity`, and the positions that differ become `<*>`.
+//! Messages are split on ASCII whitespace and masked ([`super::mask`]); month and weekday
+//! names next to a variable join it, and a run of variables becomes one `<*>` (so lists of
+//! ids and dates of any length give one template). The tree routes a message by its token
+//! count, then by its first `depth` tokens (variables, and tokens unseen at a full node, take
+//! the wildcard branch). In the leaf, the most similar template takes the message when the
+//! similarity reaches `similarity`: the share of positions with the same constant among the
+//! positions that are not a variable in both. Positions that differ then become `<*>`.
 //!
 //! Ids come from the template text, so they are the same on every instance. When a template
 //! generalises, its old id forwards to the new one; when the new text is that of another
 //! template (or of an id that already forwards), the two merge. Forwarding only ever points
 //! from a retired id to a newer one, so chains end and `resolve` always reaches a live
-//! template. Tokens are interned as `u32`; tokens of a message that match no template are
-//! not interned, so memory grows with the templates, not with the lines.
+//! template. Template tokens are interned as `u32`; only a message's routing tokens are looked
+//! up, the rest compare by text, and tokens of a message that joins a template are never
+//! interned, so memory grows with the templates, not with the lines.
 
-use super::mask::{class_of, mask_classified, VAR};
+use super::mask::{class_of, mask_classified, SPACE, VAR};
 use super::{Param, ParseConfig, Parsed};
 use crate::model::TemplateId;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -126,6 +128,8 @@ struct Tok {
     masked: bool,
     id: u32,
     vals: Range<usize>,
+    /// A month or weekday name (or a run holding one).
+    date: bool,
 }
 
 /// Per-message buffers, reused so the hot path does not allocate.
@@ -231,6 +235,64 @@ fn check(st: &State) -> Result<(), String> {
     Ok(())
 }
 
+/// Month and weekday names, full or abbreviated, in any case, within brackets or before a
+/// comma or full stop.
+fn is_date_word(w: &str) -> bool {
+    let w = w.trim_matches(|c: char| matches!(c, ',' | '.' | '[' | ']' | '(' | ')'));
+    let b = w.as_bytes();
+    if !(3..=9).contains(&b.len()) {
+        return false;
+    }
+    let mut low = [0u8; 9];
+    for (d, &c) in low.iter_mut().zip(b) {
+        if !c.is_ascii_alphabetic() {
+            return false;
+        }
+        *d = c.to_ascii_lowercase();
+    }
+    matches!(
+        &low[..b.len()],
+        b"jan"
+            | b"feb"
+            | b"mar"
+            | b"apr"
+            | b"may"
+            | b"jun"
+            | b"jul"
+            | b"aug"
+            | b"sep"
+            | b"sept"
+            | b"oct"
+            | b"nov"
+            | b"dec"
+            | b"mon"
+            | b"tue"
+            | b"wed"
+            | b"thu"
+            | b"fri"
+            | b"sat"
+            | b"sun"
+            | b"january"
+            | b"february"
+            | b"march"
+            | b"april"
+            | b"june"
+            | b"july"
+            | b"august"
+            | b"september"
+            | b"october"
+            | b"november"
+            | b"december"
+            | b"monday"
+            | b"tuesday"
+            | b"wednesday"
+            | b"thursday"
+            | b"friday"
+            | b"saturday"
+            | b"sunday"
+    )
+}
+
 /// How a template compares with a message, position by position.
 #[derive(Debug, Clone, Copy)]
 struct Score {
@@ -244,35 +306,15 @@ struct Score {
     fits: bool,
 }
 
-#[inline]
-fn score(tpl: &[u32], toks: &[Tok]) -> Score {
-    let mut s = Score {
-        eq: 0,
-        vars: 0,
-        open: 0,
-        fits: true,
-    };
-    for (&a, t) in tpl.iter().zip(toks) {
-        if a == WILD {
-            if t.masked || t.id == WILD {
-                s.vars += 1;
-            } else {
-                s.open += 1;
-            }
-        } else if a == t.id {
-            s.eq += 1;
-        } else {
-            s.fits = false;
-        }
-    }
-    s
-}
-
 impl Score {
-    /// Similarity in `0..=n`: the positions with the same constant. Shared variables do not
-    /// count (as in Drain): counting them merges distinct events that carry many values.
-    fn sim(&self) -> f64 {
-        f64::from(self.eq)
+    /// Similarity in `0..=1` for a message of `n` tokens: the share of positions with the
+    /// same constant among the positions that are not a variable in both. Shared variables
+    /// say nothing either way: counting them as equal merges distinct events that carry many
+    /// values (Android), counting them as different keeps apart short messages that differ in
+    /// one word of three.
+    fn sim(&self, n: usize) -> f64 {
+        let d = (n as u32).saturating_sub(self.vars).max(1);
+        f64::from(self.eq) / f64::from(d)
     }
 }
 
@@ -310,6 +352,38 @@ impl TemplateMiner {
         }
     }
 
+    /// Whether template token `a` (not `<*>`) is the message's token `t`. Only the routing
+    /// tokens are looked up in the vocabulary; the others are compared by text, which is
+    /// cheaper than hashing every token when a leaf holds a few templates.
+    #[inline]
+    fn same(&self, a: u32, t: &Tok, msg: &str, sc: &Scratch) -> bool {
+        a == t.id || (t.id == TRANSIENT && self.st.vocab[a as usize] == sc.text(msg, t))
+    }
+
+    #[inline]
+    fn score(&self, tpl: &[u32], msg: &str, sc: &Scratch) -> Score {
+        let mut s = Score {
+            eq: 0,
+            vars: 0,
+            open: 0,
+            fits: true,
+        };
+        for (&a, t) in tpl.iter().zip(&sc.toks) {
+            if a == WILD {
+                if t.masked || t.id == WILD {
+                    s.vars += 1;
+                } else {
+                    s.open += 1;
+                }
+            } else if self.same(a, t, msg, sc) {
+                s.eq += 1;
+            } else {
+                s.fits = false;
+            }
+        }
+        s
+    }
+
     /// The settings this miner runs with.
     pub fn config(&self) -> &ParseConfig {
         &self.st.config
@@ -319,8 +393,8 @@ impl TemplateMiner {
     pub fn add(&mut self, message: &str) -> Parsed {
         let mut sc = std::mem::take(&mut self.scratch);
         let msg = self.tokenize(message, &mut sc);
-        let ci = match self.find(&sc.toks, false) {
-            Some(ci) => self.absorb(ci, &sc.toks),
+        let ci = match self.find(msg, &sc, false) {
+            Some(ci) => self.absorb(ci, msg, &sc),
             None => self.create(msg, &sc),
         };
         let c = &mut self.st.clusters[ci as usize];
@@ -336,8 +410,8 @@ impl TemplateMiner {
     /// Match a message without learning; `None` when no template fits.
     pub fn match_message(&self, message: &str) -> Option<Parsed> {
         let mut sc = Scratch::default();
-        self.tokenize(message, &mut sc);
-        let ci = self.find(&sc.toks, true)?;
+        let msg = self.tokenize(message, &mut sc);
+        let ci = self.find(msg, &sc, true)?;
         let c = &self.st.clusters[ci as usize];
         Some(Parsed {
             template_id: TemplateId(c.id),
@@ -406,14 +480,18 @@ impl TemplateMiner {
         let mut i = 0;
         let mut raw_tokens = 0;
         while i < bytes.len() && raw_tokens < cfg.max_tokens {
-            if bytes[i].is_ascii_whitespace() {
+            if class_of(bytes[i]) & SPACE != 0 {
                 i += 1;
                 continue;
             }
             let start = i;
             let mut any = 0u8;
-            while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
-                any |= class_of(bytes[i]);
+            while i < bytes.len() {
+                let k = class_of(bytes[i]);
+                if k & SPACE != 0 {
+                    break;
+                }
+                any |= k;
                 i += 1;
             }
             raw_tokens += 1;
@@ -427,25 +505,77 @@ impl TemplateMiner {
                 (start..i, false)
             };
             let s = if masked { &sc.buf[text.clone()] } else { tok };
-            let id = if s == VAR {
-                WILD
-            } else {
-                self.lookup.get(s).copied().unwrap_or(TRANSIENT)
-            };
-            if id == WILD {
-                if let Some(prev) = sc.toks.last_mut().filter(|p| p.id == WILD) {
-                    // A run of variables (`blk_1 blk_2 blk_3`) is one variable.
-                    prev.vals.end = sc.vals.len();
-                    sc.buf.truncate(b0);
-                    continue;
-                }
-            }
+            let id = if s == VAR { WILD } else { TRANSIENT };
             sc.toks.push(Tok {
                 text,
                 masked,
                 id,
                 vals: v0..sc.vals.len(),
+                date: false,
             });
+        }
+        // Month and weekday names next to a variable are part of a date (`Fri Jun 17 07:07:00`).
+        for _ in 0..2 {
+            for i in 0..sc.toks.len() {
+                let t = &sc.toks[i];
+                if t.masked || t.id == WILD {
+                    continue;
+                }
+                let near_var = (i > 0 && sc.toks[i - 1].id == WILD)
+                    || sc.toks.get(i + 1).is_some_and(|n| n.id == WILD);
+                if near_var && is_date_word(&msg[t.text.clone()]) {
+                    let t = &mut sc.toks[i];
+                    t.id = WILD;
+                    t.masked = true;
+                    t.date = true;
+                }
+            }
+        }
+        // A run of variables without numeric values (`blk_1 blk_2 blk_3`), or one that holds a
+        // date (`Jun 17 07:07:00`), is one variable. Numbers stay apart (`/a/1 200 33ms`):
+        // they are the parameters.
+        let valueless = |t: &Tok| sc.vals[t.vals.clone()].iter().all(Option::is_none);
+        let mut w = 0;
+        for r in 0..sc.toks.len() {
+            let cur = &sc.toks[r];
+            let closes = cur.masked && cur.id != WILD && {
+                let text = &sc.buf[cur.text.clone()];
+                text.strip_prefix(VAR).is_some_and(|rest| {
+                    rest.bytes()
+                        .all(|c| matches!(c, b']' | b')' | b'}' | b',' | b';' | b'.' | b':'))
+                })
+            };
+            let joins = w > 0 && sc.toks[w - 1].id == WILD && (cur.id == WILD || closes) && {
+                let prev = &sc.toks[w - 1];
+                prev.date || cur.date || (valueless(prev) && valueless(cur))
+            };
+            if joins {
+                // `Dec 04 2005]`: the run keeps the closing punctuation of its last token.
+                let cur = sc.toks[r].clone();
+                let prev = &mut sc.toks[w - 1];
+                prev.vals.end = cur.vals.end;
+                prev.date |= cur.date;
+                if closes {
+                    prev.text = cur.text;
+                    prev.id = cur.id;
+                    prev.masked = true;
+                }
+            } else {
+                sc.toks[w] = sc.toks[r].clone();
+                w += 1;
+            }
+        }
+        sc.toks.truncate(w);
+        // Only the routing tokens need their vocabulary id (see `same`).
+        for t in sc.toks.iter_mut().take(cfg.depth) {
+            if t.id == TRANSIENT {
+                let s = if t.masked {
+                    &sc.buf[t.text.clone()]
+                } else {
+                    &msg[t.text.clone()]
+                };
+                t.id = self.lookup.get(s).copied().unwrap_or(TRANSIENT);
+            }
         }
         msg
     }
@@ -466,32 +596,37 @@ impl TemplateMiner {
 
     /// The template for these tokens: one that fits (the most specific), else with
     /// `fit_only` false the most similar above the threshold.
-    fn find(&self, toks: &[Tok], fit_only: bool) -> Option<u32> {
+    fn find(&self, msg: &str, sc: &Scratch, fit_only: bool) -> Option<u32> {
+        let toks = &sc.toks;
         let leaf = self.leaf(toks)?;
-        let n = toks.len().max(1) as f64;
         let mut best: Option<(f64, bool, u32, u32)> = None;
         for &ci in &self.st.nodes[leaf as usize].clusters {
-            let s = score(&self.st.clusters[ci as usize].tokens, toks);
+            let s = self.score(&self.st.clusters[ci as usize].tokens, msg, sc);
             if fit_only && !s.fits {
                 continue;
             }
-            let key = (s.sim(), s.fits, s.vars + s.open);
+            let key = (s.sim(toks.len()), s.fits, s.vars + s.open);
             if best.is_none_or(|(a, b, c, _)| key > (a, b, c)) {
                 best = Some((key.0, key.1, key.2, ci));
             }
         }
         let (sim, _, _, ci) = best?;
-        (fit_only || sim / n >= self.st.config.similarity).then_some(ci)
+        (fit_only || sim >= self.st.config.similarity).then_some(ci)
     }
 
     /// Generalises template `ci` to cover the message; returns the template that now holds it
     /// (another one when the generalised text already exists).
-    fn absorb(&mut self, ci: u32, toks: &[Tok]) -> u32 {
-        let c = &mut self.st.clusters[ci as usize];
+    fn absorb(&mut self, ci: u32, msg: &str, sc: &Scratch) -> u32 {
         let mut changed = false;
-        for (a, t) in c.tokens.iter_mut().zip(toks) {
-            if *a != WILD && *a != t.id {
-                *a = WILD;
+        // Same length by construction (the tree splits by length); `min` guards a loaded state.
+        let n = sc
+            .toks
+            .len()
+            .min(self.st.clusters[ci as usize].tokens.len());
+        for (i, t) in sc.toks.iter().enumerate().take(n) {
+            let a = self.st.clusters[ci as usize].tokens[i];
+            if a != WILD && !self.same(a, t, msg, sc) {
+                self.st.clusters[ci as usize].tokens[i] = WILD;
                 changed = true;
             }
         }

@@ -22,8 +22,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ParseConfig {
-    /// Share of a template's positions (0 to 1) that must hold the same token as a message
-    /// for the message to join it; the positions that differ then become `<*>`.
+    /// Share (0 to 1) of the positions that are not a variable in both a template and a
+    /// message which must hold the same token for the message to join the template; the
+    /// positions that differ then become `<*>`.
     pub similarity: f64,
     /// Number of leading tokens the template tree routes on (after the token count).
     pub depth: usize,
@@ -36,7 +37,7 @@ pub struct ParseConfig {
 }
 
 fn default_similarity() -> f64 {
-    0.6
+    0.7
 }
 fn default_depth() -> usize {
     2

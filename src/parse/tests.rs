@@ -31,19 +31,37 @@ fn ids_are_derived_from_the_template_text() {
 #[test]
 fn generalising_forwards_old_ids_in_chains() {
     let mut m = miner();
-    let first = m.add("session opened for alice from web").template_id;
-    assert_eq!(m.template(first), Some("session opened for alice from web"));
-    let second = m.add("session opened for bob from web").template_id;
-    assert_eq!(m.template(second), Some("session opened for <*> from web"));
-    let third = m.add("session opened for carol from vpn").template_id;
-    assert_eq!(m.template(third), Some("session opened for <*> from <*>"));
+    let first = m
+        .add("session opened for alice from web using ssh")
+        .template_id;
+    assert_eq!(
+        m.template(first),
+        Some("session opened for alice from web using ssh")
+    );
+    let second = m
+        .add("session opened for bob from web using ssh")
+        .template_id;
+    assert_eq!(
+        m.template(second),
+        Some("session opened for <*> from web using ssh")
+    );
+    let third = m
+        .add("session opened for carol from vpn using ssh")
+        .template_id;
+    assert_eq!(
+        m.template(third),
+        Some("session opened for <*> from <*> using ssh")
+    );
     assert_eq!(m.resolve(first), third);
     assert_eq!(m.resolve(second), third);
     assert_eq!(m.resolve(third), third);
     // Old ids keep their text.
-    assert_eq!(m.template(first), Some("session opened for alice from web"));
+    assert_eq!(
+        m.template(first),
+        Some("session opened for alice from web using ssh")
+    );
     let live: Vec<_> = m.templates().into_iter().map(|t| (t.1, t.2)).collect();
-    assert_eq!(live, vec![("session opened for <*> from <*>", 3)]);
+    assert_eq!(live, vec![("session opened for <*> from <*> using ssh", 3)]);
 }
 
 #[test]
@@ -226,4 +244,110 @@ fn config_validation_names_the_key() {
     assert!(p.0[1].contains("`parse.max_tokens`"), "{:?}", p.0);
     let e = serde_json::from_str::<ParseConfig>(r#"{"simlarity": 0.3}"#).unwrap_err();
     assert!(e.to_string().contains("simlarity"));
+}
+
+#[test]
+fn dates_with_month_and_weekday_names_are_one_variable() {
+    let mut m = miner();
+    let a = m.add("connection from 10.0.0.1 at Fri Jun 17 07:07:00 2005");
+    let b = m.add("connection from 10.0.0.9 at Sat Jul 2 23:59:01 2005");
+    assert_eq!(
+        m.template(a.template_id),
+        Some("connection from <*> at <*>")
+    );
+    assert_eq!(a.template_id, b.template_id);
+    let d = m.add("[Sun Dec 04 04:47:44 2005] [notice] started");
+    assert_eq!(m.template(d.template_id), Some("<*>] [notice] started"));
+    // Not next to a variable, a month name is a word.
+    let c = m.add("may the force be with you");
+    assert_eq!(m.template(c.template_id), Some("may the force be with you"));
+}
+
+#[test]
+fn shared_variables_do_not_dilute_similarity() {
+    let mut m = miner();
+    m.add("connection from 10.0.0.1 (host-1.example.com) at 12:00:01");
+    let p = m.add("connection from 10.0.0.2 () at 12:00:02");
+    assert_eq!(
+        m.template(p.template_id),
+        Some("connection from <*> <*> at <*>")
+    );
+    // Two words of three differ: a different event.
+    let q = m.add("connection to 10.0.0.2 refused at 12:00:02");
+    assert_ne!(m.resolve(p.template_id), m.resolve(q.template_id));
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Messages from a small vocabulary of words, numbers, ids and punctuation, so that
+    /// templates form, merge and generalise.
+    fn message() -> impl Strategy<Value = String> {
+        let word = prop_oneof![
+            Just("open".to_string()),
+            Just("closed".to_string()),
+            Just("user".to_string()),
+            Just("Jun".to_string()),
+            Just("(x)".to_string()),
+            Just("<*>".to_string()),
+            "[a-c]{1,3}",
+            "[0-9]{1,4}(ms)?",
+            "blk_[0-9]{2}",
+            "/[a-z]{1,3}/[a-z]{1,3}",
+            "[a-z]{1,3}=[0-9]{1,2}",
+            "\\PC{1,3}",
+        ];
+        prop::collection::vec(word, 0..8).prop_map(|w| w.join(" "))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        #[test]
+        fn ids_resolve_to_live_templates_and_params_fit(msgs in prop::collection::vec(message(), 1..60)) {
+            let mut m = miner();
+            let mut seen = Vec::new();
+            for msg in &msgs {
+                let p = m.add(msg);
+                let text = m.template(p.template_id).unwrap().to_string();
+                let slots = text.matches("<*>").count();
+                prop_assert!(p.params.iter().all(|x| x.slot < slots), "{msg} -> {text} {:?}", p.params);
+                seen.push(p.template_id);
+            }
+            let live: Vec<TemplateId> = m.templates().iter().map(|t| t.0).collect();
+            for id in seen {
+                let r = m.resolve(id);
+                prop_assert_eq!(m.resolve(r), r);
+                prop_assert!(live.contains(&r));
+                prop_assert!(m.template(id).is_some());
+            }
+            let total: u64 = m.templates().iter().map(|t| t.2).sum();
+            prop_assert_eq!(total, msgs.len() as u64);
+        }
+
+        #[test]
+        fn masking_writes_one_value_per_variable(tok in "\\PC{0,24}") {
+            let (mut out, mut vals) = (String::new(), Vec::new());
+            if mask::mask_token(&tok, &mut out, &mut vals) {
+                prop_assert_eq!(out.matches(mask::VAR).count(), vals.len());
+            } else {
+                prop_assert!(out.is_empty() && vals.is_empty());
+            }
+        }
+    }
+}
+
+#[test]
+fn runs_of_numbers_stay_apart_as_parameters() {
+    let mut m = miner();
+    let p = m.add("GET /api/items/42 200 33ms");
+    assert_eq!(m.template(p.template_id), Some("GET <*> <*> <*>"));
+    let slots: Vec<_> = p.params.iter().map(|x| (x.slot, x.value)).collect();
+    assert_eq!(slots, vec![(1, 200.0), (2, 33.0)]);
+    // Ids without values collapse, whatever their number.
+    let a = m.add("ask 10.0.0.1:50010 to delete blk_1 blk_2 blk_3");
+    let b = m.add("ask 10.0.0.2:50010 to delete blk_4");
+    assert_eq!(m.template(a.template_id), Some("ask <*> to delete <*>"));
+    assert_eq!(a.template_id, b.template_id);
 }
