@@ -658,25 +658,30 @@ fn combine(mut points: Vec<(u32, u32, u32)>) -> Vec<(u32, u32, u32)> {
     out
 }
 
-/// Map variable slot `slot` of template `old` to the slot at the same token position in
-/// `new`; `None` when the token counts differ or the position is no longer a variable.
+/// Map variable slot `slot` of template `old` to the same `<*>` in `new`: same token
+/// position, same occurrence within the token (a token like `[pid=<*>,uid=<*>]` holds two
+/// slots, as the miner counts them). `None` when the token counts differ or the token no
+/// longer holds the same number of variables.
 fn remap_slot(old: Option<&str>, new: &str, slot: usize) -> Option<usize> {
-    let old = old?;
-    let o: Vec<&str> = old.split_whitespace().collect();
+    let o: Vec<&str> = old?.split_whitespace().collect();
     let n: Vec<&str> = new.split_whitespace().collect();
     if o.len() != n.len() {
         return None;
     }
-    let pos = o
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| t.contains("<*>"))
-        .nth(slot)?
-        .0;
-    if !n[pos].contains("<*>") {
-        return None;
+    let vars = |t: &str| t.matches("<*>").count();
+    let mut seen = 0;
+    for (pos, tok) in o.iter().enumerate() {
+        let k = vars(tok);
+        if slot < seen + k {
+            if vars(n[pos]) != k {
+                return None;
+            }
+            let before: usize = n[..pos].iter().map(|t| vars(t)).sum();
+            return Some(before + slot - seen);
+        }
+        seen += k;
     }
-    Some(n[..pos].iter().filter(|t| t.contains("<*>")).count())
+    None
 }
 
 #[cfg(test)]
@@ -706,6 +711,14 @@ mod tests {
         assert_eq!(remap_slot(Some(old), new, 0), Some(0));
         assert_eq!(remap_slot(Some(old), new, 1), Some(2));
         assert_eq!(remap_slot(Some(old), "took <*>", 0), None);
+        let old = "exit [pid=<*>,uid=<*>] after <*> ms";
+        let new = "<*> [pid=<*>,uid=<*>] after <*> ms";
+        assert_eq!(
+            remap_slot(Some(old), new, 1),
+            Some(2),
+            "second variable in one token"
+        );
+        assert_eq!(remap_slot(Some(old), new, 2), Some(3));
     }
 
     fn record(t: DateTime<Utc>, message: &str) -> LogRecord {

@@ -158,6 +158,7 @@ impl DetectConfig {
 
     /// Report problems under `path`.
     pub fn validate(&self, path: &str, p: &mut Problems) {
+        self.drift.validate(&format!("{path}.drift"), p);
         if self.bucket_secs < 60 || 86_400 % self.bucket_secs.max(1) != 0 {
             p.add(
                 format!("{path}.bucket_secs"),
