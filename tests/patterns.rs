@@ -1,6 +1,6 @@
 //! Patterns end to end: templates → TF-IDF vectors → HDBSCAN patterns → scores and assignment.
 
-use logwarden::cluster::{PatternModel, PatternsConfig};
+use logwarden::cluster::{Distances, PatternModel, PatternsConfig};
 use logwarden::model::{PatternId, TemplateId};
 use logwarden::vectorize::VectorizeConfig;
 
@@ -85,6 +85,21 @@ fn families_end_in_their_own_patterns() {
         let score = m.outlier_score(TemplateId::of(s));
         assert!(score < 0.5, "{s}: {score}");
     }
+}
+
+#[test]
+fn projected_distances_find_the_same_families() {
+    let cfg = PatternsConfig {
+        distances: Distances::Projected,
+        ..PatternsConfig::default()
+    };
+    let projected = PatternModel::fit(
+        &input(&[&LOGIN, &DISK, &HTTP, &POOL]),
+        &VectorizeConfig::default(),
+        &cfg,
+    );
+    let exact = four_families();
+    assert_eq!(projected.patterns(), exact.patterns());
 }
 
 #[test]
