@@ -212,8 +212,8 @@ pub struct PatternModel {
     tfidf: TfIdf,
     /// Template ids, sorted.
     ids: Vec<TemplateId>,
-    /// Term counts per template.
-    terms: Vec<TermCounts>,
+    /// Term indices per template, sorted, a term repeated as often as it occurs.
+    terms: Vec<Vec<u32>>,
     /// Pattern index per template.
     pattern: Vec<Option<u32>>,
     /// Outlier score per template.
@@ -249,8 +249,8 @@ struct Index {
 }
 
 impl Index {
-    fn build(tfidf: &TfIdf, terms: &[TermCounts], patterns: &[PatternEntry]) -> Index {
-        let rows: Vec<SparseVec> = terms.iter().map(|c| tfidf.weigh(c)).collect();
+    fn build(tfidf: &TfIdf, terms: &[Vec<u32>], patterns: &[PatternEntry]) -> Index {
+        let rows: Vec<SparseVec> = terms.iter().map(|t| tfidf.weigh(&counts(t))).collect();
         let mut postings = vec![Vec::new(); tfidf.len()];
         for (t, row) in rows.iter().enumerate() {
             for (&i, &w) in row.idx.iter().zip(&row.val) {
@@ -370,6 +370,26 @@ impl Index {
                 _ => best,
             })
     }
+}
+
+/// Flat term list (sorted, with repeats) → term counts.
+fn counts(terms: &[u32]) -> TermCounts {
+    let mut out: TermCounts = Vec::new();
+    for &t in terms {
+        match out.last_mut() {
+            Some((last, c)) if *last == t => *c += 1,
+            _ => out.push((t, 1)),
+        }
+    }
+    out
+}
+
+/// Term counts → flat term list (sorted, with repeats), the compact stored form.
+fn flatten(counts: &[(u32, u32)]) -> Vec<u32> {
+    counts
+        .iter()
+        .flat_map(|&(t, c)| std::iter::repeat_n(t, c.min(1000) as usize))
+        .collect()
 }
 
 /// The score of a template at cosine distance `d` from a pattern of radius `radius`.
@@ -587,10 +607,10 @@ impl PatternModel {
         let counts: Vec<u64> = merged.values().map(|v| v.1).collect();
         let n = ids.len();
 
-        let (tfidf, terms) = TfIdf::fit(&texts, vectorize);
+        let (tfidf, term_counts) = TfIdf::fit(&texts, vectorize);
+        let terms: Vec<Vec<u32>> = term_counts.iter().map(|c| flatten(c)).collect();
         let mut index = Index::build(&tfidf, &terms, &[]);
         let projection = Projection::new(&tfidf);
-        let dense: Vec<Vec<f32>> = index.rows.iter().map(|r| projection.project(r)).collect();
 
         stats.vectorize = started.elapsed();
         let stage = Instant::now();
@@ -602,6 +622,11 @@ impl PatternModel {
             patterns.sample_size.max(2),
             vectorize.seed,
         );
+        // Projected vectors serve HDBSCAN (when asked) and the exemplar cover: the sample only.
+        let mut dense: Vec<Vec<f32>> = vec![Vec::new(); n];
+        for &i in &sample {
+            dense[i] = projection.project(&index.rows[i]);
+        }
         let labels = match patterns.distances {
             Distances::Projected => {
                 let data: Vec<Vec<f32>> = sample.iter().map(|&i| dense[i].clone()).collect();
@@ -695,6 +720,10 @@ impl PatternModel {
                     None => {}
                 },
             }
+        }
+        // Four decimals are plenty for a rank, and keep the model file small.
+        for sc in &mut score {
+            *sc = (*sc * 1e4).round() / 1e4;
         }
         stats.assign = stage.elapsed();
         stats.templates = n;
