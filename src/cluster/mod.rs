@@ -5,10 +5,14 @@
 //!
 //! How a fit goes:
 //! 1. templates (merged by id, sorted by id so input order does not matter) are vectorized
-//!    with TF-IDF and projected to a few dozen unit-norm dimensions ([`crate::vectorize`]);
-//! 2. HDBSCAN's minimum spanning tree is O(N²·d), so at most `sample_size` templates are
+//!    with TF-IDF ([`crate::vectorize`]);
+//! 2. HDBSCAN's minimum spanning tree is O(N²), so at most `sample_size` templates are
 //!    clustered: a deterministic sample weighted by `1 + ln(count)` (keys from a hash of the
-//!    template id, so the same templates give the same sample);
+//!    template id, so the same templates give the same sample). HDBSCAN sees either the exact
+//!    chord distances `sqrt(2 − 2·cos)` of the TF-IDF rows as a precomputed matrix (the
+//!    default, [`Distances::Exact`]: computed through an inverted index, no projection noise,
+//!    and faster than the crate's Euclidean path at 64 dimensions) or the Euclidean distances
+//!    of the rows projected to `vectorize.dims` unit-norm dimensions;
 //! 3. each cluster gets a stable id (the smallest member template id) and up to `exemplars`
 //!    exemplars chosen by a greedy k-center cover, so that every member lies near one of them;
 //! 4. each cluster gets a radius `R`: the median distance (cosine distance, exact TF-IDF) of
@@ -349,25 +353,29 @@ impl Index {
     /// The known template most similar to `row`, with its cosine similarity.
     fn nearest(&self, row: &SparseVec) -> Option<(u32, f32)> {
         let mut acc = vec![0.0f32; self.rows.len()];
-        let mut touched = false;
+        let mut touched: Vec<u32> = Vec::new();
         for (&i, &w) in row.idx.iter().zip(&row.val) {
             for &(t, tw) in self.postings.get(i as usize).into_iter().flatten() {
                 if let Some(a) = acc.get_mut(t as usize) {
+                    if *a == 0.0 {
+                        touched.push(t);
+                    }
                     *a += w * tw;
-                    touched = true;
                 }
             }
         }
-        if !touched {
-            return None;
-        }
         // Ties go to the smaller template id (rows are sorted by id).
-        acc.into_iter()
-            .enumerate()
-            .fold(None, |best: Option<(u32, f32)>, (t, s)| match best {
-                Some((_, bs)) if bs >= s => best,
-                _ if s > 0.0 => Some((t as u32, s)),
-                _ => best,
+        touched.sort_unstable();
+        touched.dedup();
+        touched
+            .into_iter()
+            .fold(None, |best: Option<(u32, f32)>, t| {
+                let s = acc[t as usize];
+                match best {
+                    Some((_, bs)) if bs >= s => best,
+                    _ if s > 0.0 => Some((t, s)),
+                    _ => best,
+                }
             })
     }
 }
