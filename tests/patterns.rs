@@ -361,3 +361,80 @@ proptest::proptest! {
         proptest::prop_assert_eq!(a.nearest.is_none(), a.similarity == 0.0);
     }
 }
+
+/// Templates in the style of the Loghub OpenSSH and HDFS sets.
+const LOGHUB: [&str; 35] = [
+    "Failed password for <*> from <*> port <*> ssh2",
+    "Failed password for invalid user <*> from <*> port <*> ssh2",
+    "Failed none for invalid user <*> from <*> port <*> ssh2",
+    "Failed password for root from <*> port <*> ssh2",
+    "message repeated <*> times: [ Failed password for root from <*> port <*> ssh2]",
+    "Accepted password for <*> from <*> port <*> ssh2",
+    "Accepted publickey for <*> from <*> port <*> ssh2",
+    "Invalid user <*> from <*>",
+    "input_userauth_request: invalid user <*> [preauth]",
+    "pam_unix(sshd:auth): authentication failure; logname= uid=<*> euid=<*> tty=ssh ruser= rhost=<*>",
+    "pam_unix(sshd:auth): authentication failure; logname= uid=<*> euid=<*> tty=ssh ruser= rhost=<*> user=<*>",
+    "PAM <*> more authentication failures; logname= uid=<*> euid=<*> tty=ssh ruser= rhost=<*>",
+    "PAM <*> more authentication failures; logname= uid=<*> euid=<*> tty=ssh ruser= rhost=<*> user=<*>",
+    "pam_unix(sshd:auth): check pass; user unknown",
+    "PAM service(sshd) ignoring max retries; <*> > <*>",
+    "Received disconnect from <*>: <*>: Bye Bye [preauth]",
+    "Received disconnect from <*>: <*>: Closed due to user request. [preauth]",
+    "Connection closed by <*> [preauth]",
+    "Did not receive identification string from <*>",
+    "reverse mapping checking getaddrinfo for <*> [<*>] failed - POSSIBLE BREAK-IN ATTEMPT!",
+    "Address <*> maps to <*>, but this does not map back to the address - POSSIBLE BREAK-IN ATTEMPT!",
+    "error: Received disconnect from <*>: <*>: No more user authentication methods available. [preauth]",
+    "Disconnecting: Too many authentication failures for <*> [preauth]",
+    "pam_unix(sshd:session): session opened for user <*> by (uid=<*>)",
+    "pam_unix(sshd:session): session closed for user <*>",
+    "BlockManager: Starting thread to transfer block <*> to <*>",
+    "PacketResponder <*> for block <*> terminating",
+    "Receiving block <*> src: <*> dest: <*>",
+    "Received block <*> of size <*> from <*>",
+    "BLOCK* NameSystem.addStoredBlock: blockMap updated: <*> is added to <*> size <*>",
+    "BLOCK* NameSystem.allocateBlock: <*>. <*>",
+    "Deleting block <*> file <*>",
+    "Served block <*> to <*>",
+    "Got exception while serving <*> to <*>:",
+    "Verification succeeded for <*>",
+];
+
+#[test]
+fn real_world_templates_get_graded_scores_and_sensible_assignments() {
+    let input: Vec<_> = LOGHUB
+        .iter()
+        .map(|s| (TemplateId::of(s), *s, 5u64))
+        .collect();
+    let m = fit(&input);
+    assert!(m.len() >= 2, "{:?}", m.patterns());
+    let failed = m.pattern_of(TemplateId::of(
+        "Failed password for <*> from <*> port <*> ssh2",
+    ));
+    assert!(failed.is_some());
+    for s in [
+        "Failed password for invalid user <*> from <*> port <*> ssh2",
+        "Accepted password for <*> from <*> port <*> ssh2",
+    ] {
+        assert_eq!(m.pattern_of(TemplateId::of(s)), failed, "{s}");
+    }
+    // Scores are leave-one-out: members are graded, not all zero, and noise is at 0.5 or above.
+    let scores: Vec<(f64, bool)> = LOGHUB
+        .iter()
+        .map(|s| {
+            let id = TemplateId::of(s);
+            (m.outlier_score(id), m.pattern_of(id).is_some())
+        })
+        .collect();
+    assert!(scores
+        .iter()
+        .any(|&(sc, member)| member && sc > 0.1 && sc < 0.5));
+    assert!(scores.iter().all(|&(sc, member)| member || sc >= 0.5));
+    let variant = m.assign("Failed password for invalid user <*> from <*> port <*>");
+    assert_eq!(variant.pattern, failed);
+    assert!(variant.outlier_score < 0.2, "{variant:?}");
+    let oom = m.assign("Out of memory: Kill process <*> (java)");
+    assert_eq!(oom.pattern, None);
+    assert!(oom.outlier_score > 0.6 && oom.similarity < 0.3, "{oom:?}");
+}

@@ -16,18 +16,21 @@
 //! 3. each cluster gets a stable id (the smallest member template id) and up to `exemplars`
 //!    exemplars chosen by a greedy k-center cover, so that every member lies near one of them;
 //! 4. each cluster gets a radius `R`: the median distance (cosine distance, exact TF-IDF) of
-//!    its sampled members to their nearest *other* exemplar, kept within
-//!    `[(1 - s)/2, 3(1 - s)/4]` where `s` is `assign_min_similarity` (a loose pattern must
-//!    not swallow every template that shares a word with it);
+//!    its sampled members to their nearest *other* exemplar, at least `(1 - s)/2` where `s`
+//!    is `assign_min_similarity`;
 //! 5. every template gets a score against the pattern it fits best, `d` being its distance
 //!    to that pattern's nearest exemplar: `score = clamp(1 - R / d, 0, 1)` — 0 up to the
 //!    radius, 0.5 at twice the radius, towards 1 far away, 1 when it shares no token with any
 //!    exemplar (a GLOSH-like ratio of a point's distance to its cluster's typical one).
 //!
-//! Templates outside the sample, and new templates in [`PatternModel::assign`], join the best
-//! pattern when their score is below 0.5 (within twice its radius, so at least when their
-//! similarity to an exemplar reaches `assign_min_similarity`); otherwise they get no pattern.
-//! Sampled templates keep HDBSCAN's verdict; its noise scores at least 0.5.
+//! Known templates are scored leave-one-out (an exemplar against the other exemplars).
+//! Templates outside the sample, and new templates in [`PatternModel::assign`], are scored
+//! with the radius capped at `3(1 − s)/4` (a loose pattern must not swallow every template
+//! that shares a word with it) and join the best pattern when their score is below 0.5:
+//! within twice its radius, so always when their similarity to an exemplar reaches `s`,
+//! never below `1 − 1.5·(1 − s)`. Otherwise they get no pattern and a score of at least 0.5.
+//! Sampled templates keep HDBSCAN's verdict: its noise scores at least 0.5, and a member
+//! HDBSCAN attached loosely may score 0.5 or more while keeping its pattern.
 //!
 //! [`Assignment::similarity`] is the exact TF-IDF cosine to the nearest known template, not a
 //! projected one, so the detector can tell a variant of a known message from a new one.
@@ -224,6 +227,8 @@ pub struct PatternModel {
     score: Vec<f32>,
     /// Patterns, sorted by id.
     patterns: Vec<PatternEntry>,
+    /// Largest cosine distance to an exemplar at which a template may join a pattern.
+    max_join_distance: f32,
     /// Rows and inverted indexes, rebuilt on first use after loading.
     #[serde(skip)]
     index: OnceLock<Index>,
@@ -409,14 +414,27 @@ fn ratio_score(d: f32, radius: f32) -> f32 {
     }
 }
 
-/// The pattern a row fits best, as (pattern index, score), from its exemplar similarities.
-fn best_fit(sims: &[(u32, f32)], patterns: &[PatternEntry]) -> Option<(u32, f32)> {
-    sims.iter()
-        .filter_map(|&(p, s)| Some((p, ratio_score(1.0 - s, patterns.get(p as usize)?.radius))))
-        .fold(None, |best, (p, sc)| match best {
-            Some((_, bs)) if bs <= sc => best,
-            _ => Some((p, sc)),
-        })
+/// Where a template outside HDBSCAN's sample lands, from its exemplar similarities: the
+/// best-scoring pattern, joined when the score is below 0.5, else no pattern and the score
+/// raised to at least 0.5; `(None, 1.0)` when it shares no term with any exemplar. For an
+/// outsider a pattern is no wider than `max_join / 2`, whatever HDBSCAN let its members span,
+/// so a loose pattern does not swallow every template that shares a word with it.
+fn place(sims: &[(u32, f32)], patterns: &[PatternEntry], max_join: f32) -> (Option<u32>, f32) {
+    let mut best: Option<(u32, f32)> = None;
+    for &(p, s) in sims {
+        let Some(e) = patterns.get(p as usize) else {
+            continue;
+        };
+        let sc = ratio_score(1.0 - s, e.radius.min(max_join / 2.0));
+        if best.is_none_or(|(_, b)| sc < b) {
+            best = Some((p, sc));
+        }
+    }
+    match best {
+        Some((p, sc)) if sc < 0.5 => (Some(p), sc),
+        Some((_, sc)) => (None, sc.max(0.5)),
+        None => (None, 1.0),
+    }
 }
 
 /// A uniform number in (0, 1] from a template id, for the sample keys.
@@ -676,7 +694,11 @@ impl PatternModel {
         index.set_exemplars(&entries);
 
         let s = patterns.assign_min_similarity.clamp(0.05, 1.0) as f32;
-        let (lo, hi) = ((1.0 - s) / 2.0, 0.75 * (1.0 - s));
+        // Radii below `lo` would make a pattern of near-identical rows reject every variant;
+        // joining needs a similarity of at least 1 - 1.5·(1 - s) whatever the radius, so a
+        // loose pattern does not swallow every template that shares a word with it.
+        let lo = (1.0 - s) / 2.0;
+        let max_join = 1.5 * (1.0 - s);
         let mut scratch = Scratch::default();
         for (pi, m) in members.iter().enumerate() {
             let loo: Vec<f32> = m
@@ -689,7 +711,7 @@ impl PatternModel {
                         .map(|(_, s)| 1.0 - s)
                 })
                 .collect();
-            entries[pi].radius = median(loo).unwrap_or(0.0).clamp(lo, hi.max(lo));
+            entries[pi].radius = median(loo).unwrap_or(0.0).max(lo);
         }
 
         let mut pattern: Vec<Option<u32>> = vec![None; n];
@@ -707,26 +729,24 @@ impl PatternModel {
             if index.rows[t].is_empty() {
                 continue;
             }
-            let sims = index.pattern_sims(&index.rows[t], None, &mut scratch);
+            // Leave-one-out, as for the radii: an exemplar is not its own evidence.
+            let sims = index.pattern_sims(&index.rows[t], Some(t as u32), &mut scratch);
             match (in_sample[t], pattern[t]) {
                 (Some(_), Some(pi)) => {
-                    let sim = sims
-                        .iter()
-                        .find(|&&(p, _)| p == pi)
-                        .map_or(0.0, |&(_, s)| s);
-                    score[t] = ratio_score(1.0 - sim, entries[pi as usize].radius);
+                    let e = &entries[pi as usize];
+                    let sc = match sims.iter().find(|&&(p, _)| p == pi) {
+                        Some(&(_, sim)) => ratio_score(1.0 - sim, e.radius),
+                        // The only exemplar of a pattern of identical rows is its centre.
+                        None if e.exemplars == [t as u32] => 0.0,
+                        None => 1.0,
+                    };
+                    // HDBSCAN's verdict stands; a loosely attached member shows in its score.
+                    score[t] = sc;
                 }
                 (Some(_), None) => {
-                    score[t] = best_fit(&sims, &entries).map_or(1.0, |(_, sc)| sc.max(0.5));
+                    score[t] = place(&sims, &entries, max_join).1.max(0.5);
                 }
-                (None, _) => match best_fit(&sims, &entries) {
-                    Some((pi, sc)) if sc < 0.5 => {
-                        pattern[t] = Some(pi);
-                        score[t] = sc;
-                    }
-                    Some((_, sc)) => score[t] = sc,
-                    None => {}
-                },
+                (None, _) => (pattern[t], score[t]) = place(&sims, &entries, max_join),
             }
         }
         // Four decimals are plenty for a rank, and keep the model file small.
@@ -746,6 +766,7 @@ impl PatternModel {
             pattern,
             score,
             patterns: entries,
+            max_join_distance: max_join,
             index: OnceLock::new(),
         };
         let _ = model.index.set(index);
@@ -799,11 +820,9 @@ impl PatternModel {
             None => (None, 0.0),
         };
         let sims = index.pattern_sims(&row, None, &mut Scratch::default());
-        let (pattern, outlier_score) = match best_fit(&sims, &self.patterns) {
-            Some((p, sc)) if sc < 0.5 => (Some(self.patterns[p as usize].id), sc as f64),
-            Some((_, sc)) => (None, sc as f64),
-            None => (None, 1.0),
-        };
+        let (p, sc) = place(&sims, &self.patterns, self.max_join_distance);
+        let pattern = p.and_then(|p| self.patterns.get(p as usize)).map(|e| e.id);
+        let outlier_score = sc as f64;
         Assignment {
             pattern,
             outlier_score,
