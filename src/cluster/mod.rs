@@ -37,7 +37,7 @@
 
 use crate::config::Problems;
 use crate::model::{PatternId, TemplateId};
-use crate::vectorize::{Projection, SparseVec, TermCounts, TfIdf, VectorizeConfig};
+use crate::vectorize::{Analyzer, Projection, SparseVec, TermCounts, TfIdf, VectorizeConfig};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -232,6 +232,9 @@ pub struct PatternModel {
     /// Rows and inverted indexes, rebuilt on first use after loading.
     #[serde(skip)]
     index: OnceLock<Index>,
+    /// The analyzer of the fit, built on first use; cloned per call (cheaper than building).
+    #[serde(skip)]
+    analyzer: OnceLock<Analyzer>,
 }
 
 /// Reusable buffers for [`Index::pattern_sims`], so a fit allocates them once.
@@ -358,29 +361,21 @@ impl Index {
     /// The known template most similar to `row`, with its cosine similarity.
     fn nearest(&self, row: &SparseVec) -> Option<(u32, f32)> {
         let mut acc = vec![0.0f32; self.rows.len()];
-        let mut touched: Vec<u32> = Vec::new();
         for (&i, &w) in row.idx.iter().zip(&row.val) {
             for &(t, tw) in self.postings.get(i as usize).into_iter().flatten() {
                 if let Some(a) = acc.get_mut(t as usize) {
-                    if *a == 0.0 {
-                        touched.push(t);
-                    }
                     *a += w * tw;
                 }
             }
         }
-        // Ties go to the smaller template id (rows are sorted by id).
-        touched.sort_unstable();
-        touched.dedup();
-        touched
-            .into_iter()
-            .fold(None, |best: Option<(u32, f32)>, t| {
-                let s = acc[t as usize];
-                match best {
-                    Some((_, bs)) if bs >= s => best,
-                    _ if s > 0.0 => Some((t, s)),
-                    _ => best,
-                }
+        // A linear scan beats tracking touched rows: common terms touch most of them. Ties go
+        // to the smaller template id (rows are sorted by id).
+        acc.into_iter()
+            .enumerate()
+            .fold(None, |best: Option<(u32, f32)>, (t, s)| match best {
+                Some((_, bs)) if bs >= s => best,
+                _ if s > 0.0 => Some((t as u32, s)),
+                _ => best,
             })
     }
 }
@@ -768,6 +763,7 @@ impl PatternModel {
             patterns: entries,
             max_join_distance: max_join,
             index: OnceLock::new(),
+            analyzer: OnceLock::new(),
         };
         let _ = model.index.set(index);
         stats.total = started.elapsed();
@@ -809,7 +805,7 @@ impl PatternModel {
         if self.ids.is_empty() {
             return none;
         }
-        let mut analyzer = self.tfidf.analyzer();
+        let mut analyzer = self.analyzer.get_or_init(|| self.tfidf.analyzer()).clone();
         let row = self.tfidf.vectorize(&mut analyzer, template);
         if row.is_empty() {
             return none;
