@@ -438,3 +438,39 @@ fn real_world_templates_get_graded_scores_and_sensible_assignments() {
     assert_eq!(oom.pattern, None);
     assert!(oom.outlier_score > 0.6 && oom.similarity < 0.3, "{oom:?}");
 }
+
+#[test]
+fn config_sections_load_from_yaml_and_the_environment_with_key_names_in_errors() {
+    use logwarden::config::{Config, ConfigError};
+    let cfg = Config::from_yaml(
+        "vectorize:\n  dims: 32\n  stemmer: false\n  stop_words: [the]\npatterns:\n  distances: projected\n  min_cluster_size: 3\n",
+    )
+    .unwrap();
+    assert_eq!(cfg.vectorize.dims, 32);
+    assert!(!cfg.vectorize.stemmer);
+    assert_eq!(cfg.patterns.distances, Distances::Projected);
+    assert_eq!(cfg.patterns.min_cluster_size, 3);
+    assert_eq!(
+        cfg.patterns.sample_size,
+        PatternsConfig::default().sample_size
+    );
+
+    match Config::from_yaml("patterns:\n  min_cluster_size: 1\n  exemplars: 0\n") {
+        Err(ConfigError::Invalid(problems)) => {
+            let all = problems.join("\n");
+            assert!(all.contains("`patterns.min_cluster_size`"), "{all}");
+            assert!(all.contains("`patterns.exemplars`"), "{all}");
+        }
+        other => panic!("expected invalid config, got {other:?}"),
+    }
+    match Config::from_yaml("vectorize:\n  dimz: 32\n") {
+        Err(ConfigError::Key { key, .. }) => assert!(key.contains("vectorize"), "{key}"),
+        other => panic!("expected an unknown key error, got {other:?}"),
+    }
+    let env = [(
+        "LOGWARDEN__PATTERNS__ASSIGN_MIN_SIMILARITY".to_string(),
+        "0.8".to_string(),
+    )];
+    let cfg = Config::load_with_env(None, env).unwrap();
+    assert_eq!(cfg.patterns.assign_min_similarity, 0.8);
+}
