@@ -355,7 +355,17 @@ proptest::proptest! {
                 proptest::prop_assert_eq!(m.pattern_of(*id), Some(p.id));
             }
         }
+        // The same templates in another order give the same model.
+        let mut reversed = input.clone();
+        reversed.reverse();
+        let r = fit(&reversed);
+        proptest::prop_assert_eq!(r.patterns(), m.patterns());
+        for s in &texts {
+            let id = TemplateId::of(s);
+            proptest::prop_assert_eq!(r.outlier_score(id), m.outlier_score(id));
+        }
         let a = m.assign(&query);
+        proptest::prop_assert_eq!(r.assign(&query), a.clone());
         proptest::prop_assert!((0.0..=1.0).contains(&a.outlier_score));
         proptest::prop_assert!((0.0..=1.0).contains(&a.similarity));
         proptest::prop_assert_eq!(a.nearest.is_none(), a.similarity == 0.0);
