@@ -19,9 +19,10 @@
 //!    its sampled members to their nearest *other* exemplar, at least `(1 - s)/2` where `s`
 //!    is `assign_min_similarity`;
 //! 5. every template gets a score against the pattern it fits best, `d` being its distance
-//!    to that pattern's nearest exemplar: `score = clamp(1 - R / d, 0, 1)` — 0 up to the
-//!    radius, 0.5 at twice the radius, towards 1 far away, 1 when it shares no token with any
-//!    exemplar (a GLOSH-like ratio of a point's distance to its cluster's typical one).
+//!    to that pattern's nearest exemplar: 0 up to the radius, 0.5 at twice the radius, then
+//!    linearly up to 1 at distance 1 (no term in common with any exemplar) — like GLOSH, a
+//!    point's distance measured against its cluster's typical one, but spread over 0-1 so
+//!    that a threshold such as 0.9 means "shares almost nothing with any pattern".
 //!
 //! Known templates are scored leave-one-out (an exemplar against the other exemplars).
 //! Templates outside the sample, and new templates in [`PatternModel::assign`], are scored
@@ -400,13 +401,19 @@ fn flatten(counts: &[(u32, u32)]) -> Vec<u32> {
         .collect()
 }
 
-/// The score of a template at cosine distance `d` from a pattern of radius `radius`.
+/// The score of a template at cosine distance `d` from a pattern of radius `radius`:
+/// piecewise linear through 0 at the radius, 0.5 at twice the radius and 1 at distance 1
+/// (nothing in common), so the whole 0-1 range is used whatever the radius.
 fn ratio_score(d: f32, radius: f32) -> f32 {
-    if d <= radius || d <= 0.0 {
+    let r = radius.max(1e-6);
+    let sc = if d <= r {
         0.0
+    } else if d <= 2.0 * r || 2.0 * r >= 1.0 {
+        0.5 * (d - r) / r
     } else {
-        (1.0 - radius / d).clamp(0.0, 1.0)
-    }
+        0.5 + 0.5 * (d - 2.0 * r) / (1.0 - 2.0 * r)
+    };
+    sc.clamp(0.0, 1.0)
 }
 
 /// Where a template outside HDBSCAN's sample lands, from its exemplar similarities: the
@@ -892,11 +899,15 @@ mod tests {
     }
 
     #[test]
-    fn ratio_score_is_zero_within_the_radius_and_half_at_twice_it() {
+    fn ratio_score_is_zero_within_the_radius_half_at_twice_it_and_one_at_distance_one() {
         assert_eq!(ratio_score(0.1, 0.2), 0.0);
+        assert!((ratio_score(0.3, 0.2) - 0.25).abs() < 1e-6);
         assert!((ratio_score(0.4, 0.2) - 0.5).abs() < 1e-6);
-        assert!(ratio_score(1.0, 0.2) > 0.79);
+        assert!((ratio_score(0.7, 0.2) - 0.75).abs() < 1e-6);
+        assert!((ratio_score(1.0, 0.2) - 1.0).abs() < 1e-6);
         assert_eq!(ratio_score(0.0, 0.0), 0.0);
+        // A loose pattern (twice its radius beyond distance 1) keeps everything below 0.5.
+        assert!((ratio_score(0.9, 0.6) - 0.25).abs() < 1e-6);
     }
 
     #[test]
