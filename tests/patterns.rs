@@ -1,6 +1,6 @@
 //! Patterns end to end: templates → TF-IDF vectors → HDBSCAN patterns → scores and assignment.
 
-use logwarden::cluster::{PatternModel, PatternsConfig};
+use logwarden::cluster::{Distances, PatternModel, PatternsConfig};
 use logwarden::model::{PatternId, TemplateId};
 use logwarden::vectorize::VectorizeConfig;
 
@@ -85,6 +85,21 @@ fn families_end_in_their_own_patterns() {
         let score = m.outlier_score(TemplateId::of(s));
         assert!(score < 0.5, "{s}: {score}");
     }
+}
+
+#[test]
+fn projected_distances_find_the_same_families() {
+    let cfg = PatternsConfig {
+        distances: Distances::Projected,
+        ..PatternsConfig::default()
+    };
+    let projected = PatternModel::fit(
+        &input(&[&LOGIN, &DISK, &HTTP, &POOL]),
+        &VectorizeConfig::default(),
+        &cfg,
+    );
+    let exact = four_families();
+    assert_eq!(projected.patterns(), exact.patterns());
 }
 
 #[test]
@@ -340,9 +355,132 @@ proptest::proptest! {
                 proptest::prop_assert_eq!(m.pattern_of(*id), Some(p.id));
             }
         }
+        // The same templates in another order give the same model.
+        let mut reversed = input.clone();
+        reversed.reverse();
+        let r = fit(&reversed);
+        proptest::prop_assert_eq!(r.patterns(), m.patterns());
+        for s in &texts {
+            let id = TemplateId::of(s);
+            proptest::prop_assert_eq!(r.outlier_score(id), m.outlier_score(id));
+        }
         let a = m.assign(&query);
+        proptest::prop_assert_eq!(r.assign(&query), a.clone());
         proptest::prop_assert!((0.0..=1.0).contains(&a.outlier_score));
         proptest::prop_assert!((0.0..=1.0).contains(&a.similarity));
         proptest::prop_assert_eq!(a.nearest.is_none(), a.similarity == 0.0);
     }
+}
+
+/// Templates in the style of the Loghub OpenSSH and HDFS sets.
+const LOGHUB: [&str; 35] = [
+    "Failed password for <*> from <*> port <*> ssh2",
+    "Failed password for invalid user <*> from <*> port <*> ssh2",
+    "Failed none for invalid user <*> from <*> port <*> ssh2",
+    "Failed password for root from <*> port <*> ssh2",
+    "message repeated <*> times: [ Failed password for root from <*> port <*> ssh2]",
+    "Accepted password for <*> from <*> port <*> ssh2",
+    "Accepted publickey for <*> from <*> port <*> ssh2",
+    "Invalid user <*> from <*>",
+    "input_userauth_request: invalid user <*> [preauth]",
+    "pam_unix(sshd:auth): authentication failure; logname= uid=<*> euid=<*> tty=ssh ruser= rhost=<*>",
+    "pam_unix(sshd:auth): authentication failure; logname= uid=<*> euid=<*> tty=ssh ruser= rhost=<*> user=<*>",
+    "PAM <*> more authentication failures; logname= uid=<*> euid=<*> tty=ssh ruser= rhost=<*>",
+    "PAM <*> more authentication failures; logname= uid=<*> euid=<*> tty=ssh ruser= rhost=<*> user=<*>",
+    "pam_unix(sshd:auth): check pass; user unknown",
+    "PAM service(sshd) ignoring max retries; <*> > <*>",
+    "Received disconnect from <*>: <*>: Bye Bye [preauth]",
+    "Received disconnect from <*>: <*>: Closed due to user request. [preauth]",
+    "Connection closed by <*> [preauth]",
+    "Did not receive identification string from <*>",
+    "reverse mapping checking getaddrinfo for <*> [<*>] failed - POSSIBLE BREAK-IN ATTEMPT!",
+    "Address <*> maps to <*>, but this does not map back to the address - POSSIBLE BREAK-IN ATTEMPT!",
+    "error: Received disconnect from <*>: <*>: No more user authentication methods available. [preauth]",
+    "Disconnecting: Too many authentication failures for <*> [preauth]",
+    "pam_unix(sshd:session): session opened for user <*> by (uid=<*>)",
+    "pam_unix(sshd:session): session closed for user <*>",
+    "BlockManager: Starting thread to transfer block <*> to <*>",
+    "PacketResponder <*> for block <*> terminating",
+    "Receiving block <*> src: <*> dest: <*>",
+    "Received block <*> of size <*> from <*>",
+    "BLOCK* NameSystem.addStoredBlock: blockMap updated: <*> is added to <*> size <*>",
+    "BLOCK* NameSystem.allocateBlock: <*>. <*>",
+    "Deleting block <*> file <*>",
+    "Served block <*> to <*>",
+    "Got exception while serving <*> to <*>:",
+    "Verification succeeded for <*>",
+];
+
+#[test]
+fn real_world_templates_get_graded_scores_and_sensible_assignments() {
+    let input: Vec<_> = LOGHUB
+        .iter()
+        .map(|s| (TemplateId::of(s), *s, 5u64))
+        .collect();
+    let m = fit(&input);
+    assert!(m.len() >= 2, "{:?}", m.patterns());
+    let failed = m.pattern_of(TemplateId::of(
+        "Failed password for <*> from <*> port <*> ssh2",
+    ));
+    assert!(failed.is_some());
+    for s in [
+        "Failed password for invalid user <*> from <*> port <*> ssh2",
+        "Accepted password for <*> from <*> port <*> ssh2",
+    ] {
+        assert_eq!(m.pattern_of(TemplateId::of(s)), failed, "{s}");
+    }
+    // Scores are leave-one-out: members are graded, not all zero, and noise is at 0.5 or above.
+    let scores: Vec<(f64, bool)> = LOGHUB
+        .iter()
+        .map(|s| {
+            let id = TemplateId::of(s);
+            (m.outlier_score(id), m.pattern_of(id).is_some())
+        })
+        .collect();
+    assert!(scores
+        .iter()
+        .any(|&(sc, member)| member && sc > 0.1 && sc < 0.5));
+    assert!(scores.iter().all(|&(sc, member)| member || sc >= 0.5));
+    let variant = m.assign("Failed password for invalid user <*> from <*> port <*>");
+    assert_eq!(variant.pattern, failed);
+    assert!(variant.outlier_score < 0.2, "{variant:?}");
+    let oom = m.assign("Out of memory: Kill process <*> (java)");
+    assert_eq!(oom.pattern, None);
+    assert!(oom.outlier_score > 0.6 && oom.similarity < 0.3, "{oom:?}");
+}
+
+#[test]
+fn config_sections_load_from_yaml_and_the_environment_with_key_names_in_errors() {
+    use logwarden::config::{Config, ConfigError};
+    let cfg = Config::from_yaml(
+        "vectorize:\n  dims: 32\n  stemmer: false\n  stop_words: [the]\npatterns:\n  distances: projected\n  min_cluster_size: 3\n",
+    )
+    .unwrap();
+    assert_eq!(cfg.vectorize.dims, 32);
+    assert!(!cfg.vectorize.stemmer);
+    assert_eq!(cfg.patterns.distances, Distances::Projected);
+    assert_eq!(cfg.patterns.min_cluster_size, 3);
+    assert_eq!(
+        cfg.patterns.sample_size,
+        PatternsConfig::default().sample_size
+    );
+
+    match Config::from_yaml("patterns:\n  min_cluster_size: 1\n  exemplars: 0\n") {
+        Err(ConfigError::Invalid(problems)) => {
+            let all = problems.join("\n");
+            assert!(all.contains("`patterns.min_cluster_size`"), "{all}");
+            assert!(all.contains("`patterns.exemplars`"), "{all}");
+        }
+        other => panic!("expected invalid config, got {other:?}"),
+    }
+    match Config::from_yaml("vectorize:\n  dimz: 32\n") {
+        Err(ConfigError::Key { key, .. }) => assert!(key.contains("vectorize"), "{key}"),
+        other => panic!("expected an unknown key error, got {other:?}"),
+    }
+    let env = [(
+        "LOGWARDEN__PATTERNS__ASSIGN_MIN_SIMILARITY".to_string(),
+        "0.8".to_string(),
+    )];
+    let cfg = Config::load_with_env(None, env).unwrap();
+    assert_eq!(cfg.patterns.assign_min_similarity, 0.8);
 }

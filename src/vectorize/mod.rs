@@ -3,8 +3,9 @@
 //! Owns: [`VectorizeConfig`], the tantivy text-analyzer pipeline ([`Analyzer`]: simple
 //! tokenizer, length filter, lowercaser, optional stop words, optional English stemmer),
 //! sublinear-tf TF-IDF ([`TfIdf`]) with L2-normalised sparse rows ([`SparseVec`]), and a
-//! deterministic sign random projection ([`Projection`]) to a few dozen dense dimensions, which
-//! keeps HDBSCAN fast.
+//! deterministic sign random projection ([`Projection`]) to a few dozen dense dimensions, for
+//! HDBSCAN's Euclidean path (`patterns.distances: projected`) and for the exemplar cover. The
+//! sparse rows stay the source of truth: `cluster` computes exact cosines from them.
 //!
 //! Invariants: a row with at least one token has unit L2 norm (so a dot product is a cosine
 //! similarity); the projection of such a row has unit norm too (so Euclidean distance is a
