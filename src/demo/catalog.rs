@@ -954,6 +954,16 @@ pub fn admin_grant(v: &mut Vars<'_>) -> String {
     )
 }
 
+/// The gateway's line when a pod of `service` leaves its pool during a deploy.
+pub fn gateway_drain(v: &mut Vars<'_>, service: &str, left: usize) -> String {
+    format!(
+        "upstream {service} endpoint 10.{}.{}.{}:8080 marked draining, {left} healthy endpoints left",
+        v.int(0, 3),
+        v.int(0, 40),
+        v.int(2, 250)
+    )
+}
+
 /// The message of the injected new pattern: never logged in normal operation.
 pub fn tls_expired(v: &mut Vars<'_>) -> String {
     format!(

@@ -181,10 +181,8 @@ pub fn render_summary(o: &DemoOutcome) -> String {
     let _ = writeln!(s, "\nIncidents: {}/{} found", e.found(), e.incidents.len());
     for r in &e.incidents {
         let i = &r.incident;
-        let same_day = i.start.with_timezone(&tz).date_naive()
-            == (i.end - chrono::Duration::seconds(1))
-                .with_timezone(&tz)
-                .date_naive();
+        let same_day =
+            i.start.with_timezone(&tz).date_naive() == i.end.with_timezone(&tz).date_naive();
         let end = if same_day {
             i.end.with_timezone(&tz).format("%H:%M").to_string()
         } else {
