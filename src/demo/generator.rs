@@ -212,6 +212,10 @@ fn rate_factor(shape: &Shape, m: &Mods) -> f64 {
         "payments.auth_approved" => 1.0 - m.decline_share,
         "payments.auth_declined" => m.decline_share,
         "checkout.order_failed" => m.decline_share / catalog::NORMAL_DECLINE_SHARE,
+        // an issuer outage: most extra declines are issuer timeouts
+        "payments.issuer_timeout" => {
+            1.0 + (m.decline_share - catalog::NORMAL_DECLINE_SHARE).max(0.0) * 600.0
+        }
         "inventory.cache_miss" => m.cache_miss_factor,
         _ => 1.0,
     }
