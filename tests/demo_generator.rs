@@ -188,6 +188,12 @@ fn the_deploy_stays_at_two_pm_local_across_the_dst_change() {
         .filter(|r| r.message.starts_with("warm-up complete in"))
         .count();
     assert_eq!(warmups, 5 * 18, "18 pods restart per deploy");
+    let drains = f
+        .train
+        .iter()
+        .filter(|r| r.service == "gateway" && r.message.contains(" marked draining, "))
+        .count();
+    assert_eq!(drains, 5 * 15, "the gateway sees the other 15 pods drain");
     let before: BTreeSet<&str> = f
         .train
         .iter()

@@ -551,27 +551,35 @@ pub fn shapes() -> Vec<Shape> {
             )
         }),
         // payments
-        shape("payments.auth_approved", PAY, "info", 3.0, |v| {
+        shape("payments.auth_approved", PAY, "info", 6.0, |v| {
             let d = v.ms(230.0);
             format!(
-                "authorization approved for order {} amount={} EUR card=****{:04} psp={} latency_ms={d:.0}",
+                "authorization result=approved order={} amount={} EUR card=****{:04} psp={} reason=none latency_ms={d:.0}",
                 v.order(),
                 v.eur(),
                 v.int(0, 9_999),
                 v.pick(&PSPS)
             )
         }),
-        shape("payments.auth_declined", PAY, "error", 3.0, |v| {
+        shape("payments.auth_declined", PAY, "error", 6.0, |v| {
             let d = v.ms(210.0);
             format!(
-                "authorization declined for order {} amount={} EUR reason={} psp={} latency_ms={d:.0}",
+                "authorization result=declined order={} amount={} EUR card=****{:04} psp={} reason={} latency_ms={d:.0}",
                 v.order(),
                 v.eur(),
-                v.pick(&REASONS),
-                v.pick(&PSPS)
+                v.int(0, 9_999),
+                v.pick(&PSPS),
+                v.pick(&REASONS)
             )
         }),
-        shape("payments.capture", PAY, "info", 2.8, |v| {
+        shape("payments.issuer_timeout", PAY, "error", 0.01, |v| {
+            format!(
+                "issuer BIN {} did not answer within 3000ms, declining order {}",
+                v.int(400_000, 559_999),
+                v.order()
+            )
+        }),
+        shape("payments.capture", PAY, "info", 5.5, |v| {
             format!("capture {} succeeded amount={} EUR", v.pay(), v.eur())
         }),
         shape("payments.refund", PAY, "info", 0.05, |v| {
@@ -951,6 +959,16 @@ pub fn admin_grant(v: &mut Vars<'_>) -> String {
         ]),
         v.pick(&["support_agent", "catalog_editor", "refund_approver"]),
         v.uid()
+    )
+}
+
+/// The gateway's line when a pod of `service` leaves its pool during a deploy.
+pub fn gateway_drain(v: &mut Vars<'_>, service: &str, left: usize) -> String {
+    format!(
+        "upstream {service} endpoint 10.{}.{}.{}:8080 marked draining, {left} healthy endpoints left",
+        v.int(0, 3),
+        v.int(0, 40),
+        v.int(2, 250)
     )
 }
 

@@ -212,6 +212,10 @@ fn rate_factor(shape: &Shape, m: &Mods) -> f64 {
         "payments.auth_approved" => 1.0 - m.decline_share,
         "payments.auth_declined" => m.decline_share,
         "checkout.order_failed" => m.decline_share / catalog::NORMAL_DECLINE_SHARE,
+        // an issuer outage: most extra declines are issuer timeouts
+        "payments.issuer_timeout" => {
+            1.0 + (m.decline_share - catalog::NORMAL_DECLINE_SHARE).max(0.0) * 600.0
+        }
         "inventory.cache_miss" => m.cache_miss_factor,
         _ => 1.0,
     }
@@ -342,19 +346,32 @@ pub fn generate(
         };
         // deploys: each service's turn starts in this minute
         let today = minute.with_timezone(&tz).date_naive();
+        let gateway_pods = versions[0].1.clone();
         for (s, (v, pods)) in versions.iter().enumerate() {
             if deploy_slot(tz, today, s).is_some_and(|t| t >= minute && t < next) {
                 let version = format!("{}-1", v.format("%Y.%m.%d"));
                 let lines = catalog::deploy_lines(&mut vars, SERVICES[s], &version, pods);
                 let step = 150_000 / lines.len().max(1) as i64;
                 for (i, (level, message)) in lines.into_iter().enumerate() {
-                    let pod = &pods[(i.saturating_sub(1) / 6).min(pods.len() - 1)];
+                    let p = (i.saturating_sub(1) / 6).min(pods.len() - 1);
+                    let ts = minute
+                        + Duration::milliseconds(step * i as i64 + vars.rng.int(0, 900) as i64);
+                    if s != 0 && message.starts_with("received SIGTERM") {
+                        let left = pods.len() - 1;
+                        let drain = catalog::gateway_drain(&mut vars, SERVICES[s], left);
+                        pending.push(Event {
+                            ts,
+                            service: 0,
+                            level: "info",
+                            host: vars.rng.pick(&gateway_pods).clone(),
+                            message: drain,
+                        });
+                    }
                     pending.push(Event {
-                        ts: minute
-                            + Duration::milliseconds(step * i as i64 + vars.rng.int(0, 900) as i64),
+                        ts,
                         service: s,
                         level,
-                        host: pod.clone(),
+                        host: pods[p].clone(),
                         message,
                     });
                 }

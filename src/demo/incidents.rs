@@ -208,8 +208,8 @@ pub fn schedule(tz: Tz, day0: NaiveDate) -> Vec<Incident> {
                 "payments",
                 at(4, 11, 10),
                 at(4, 11, 55),
-                "authorization declined for order <*> amount=<*> EUR reason=<*> psp=<*> latency_ms=<*>",
-                "an issuer outage: 20% of card authorizations declined for 45 minutes",
+                "authorization result=<*> order=<*> amount=<*> EUR card=<*> psp=<*> reason=<*> latency_ms=<*>",
+                "an issuer outage: 20% of card authorizations declined, most after issuer timeouts, for 45 minutes",
             )
         },
     ];

@@ -181,10 +181,8 @@ pub fn render_summary(o: &DemoOutcome) -> String {
     let _ = writeln!(s, "\nIncidents: {}/{} found", e.found(), e.incidents.len());
     for r in &e.incidents {
         let i = &r.incident;
-        let same_day = i.start.with_timezone(&tz).date_naive()
-            == (i.end - chrono::Duration::seconds(1))
-                .with_timezone(&tz)
-                .date_naive();
+        let same_day =
+            i.start.with_timezone(&tz).date_naive() == i.end.with_timezone(&tz).date_naive();
         let end = if same_day {
             i.end.with_timezone(&tz).format("%H:%M").to_string()
         } else {
@@ -293,4 +291,111 @@ pub fn render_summary(o: &DemoOutcome) -> String {
         if e.meets_bar() { "MET" } else { "NOT MET" }
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::incidents::{local_instant, schedule};
+    use crate::demo::Labels;
+    use crate::model::*;
+    use chrono::{Duration as Span, NaiveDate};
+
+    fn anomaly(kind: AnomalyType, service: &str, start: chrono::DateTime<chrono::Utc>) -> Anomaly {
+        let end = start + Span::minutes(10);
+        Anomaly {
+            timestamp: start,
+            anomaly: AnomalyBody {
+                id: content_id(&[service]),
+                kind,
+                severity: Severity::Critical,
+                score: 91.0,
+                window: Window { start, end },
+                observed: 90.0,
+                expected: 0.0,
+                unit: "count".to_string(),
+                confidence: 1.0,
+                probability: 1e-12,
+                explanation: format!("{kind} on {service}, never seen before"),
+            },
+            service: ServiceRef {
+                name: service.to_string(),
+            },
+            pattern: PatternRef {
+                id: "t1".to_string(),
+                template: "x".to_string(),
+                cluster_id: None,
+                examples: vec![],
+            },
+            incident: IncidentRef { id: String::new() },
+            model: ModelRef {
+                version: "m".to_string(),
+            },
+            feedback: FeedbackRef::default(),
+            tenant: "demo".to_string(),
+            event: EventRef {
+                kind: "alert".to_string(),
+                start,
+                end,
+                severity: 3,
+                risk_score: 91.0,
+            },
+            parameter: None,
+            forecast: None,
+        }
+    }
+
+    #[test]
+    fn summary_names_found_and_missed_incidents_and_false_alerts() {
+        let tz = chrono_tz::Europe::Berlin;
+        let day0 = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+        let start = local_instant(tz, day0, 0, 0);
+        let labels = Labels {
+            seed: 5,
+            timezone: "Europe/Berlin".to_string(),
+            train_start: start - Span::days(21),
+            test_start: start,
+            test_end: start + Span::days(7),
+            incidents: schedule(tz, day0),
+            deploys: vec![],
+        };
+        let np = labels.incidents[0].clone();
+        assert_eq!(np.kind, AnomalyType::NewPattern);
+        let anomalies = vec![
+            anomaly(AnomalyType::NewPattern, "gateway", np.start),
+            anomaly(
+                AnomalyType::VolumeSpike,
+                "search",
+                local_instant(tz, day0, 4, 0),
+            ),
+        ];
+        let evaluation = eval::evaluate(&labels, &anomalies, &EvalConfig::default());
+        let o = DemoOutcome {
+            generated: Generated {
+                train_lines: 10,
+                test_lines: 5,
+                labels,
+            },
+            anomalies,
+            evaluation,
+            timings: Timings::default(),
+            train_input: InputReport::default(),
+            test_input: InputReport::default(),
+        };
+        let s = render_summary(&o);
+        assert!(s.contains("Incidents: 1/7 found"), "{s}");
+        assert!(
+            s.contains("[found ] new_pattern      gateway   Mon 02 Nov 10:20 - 10:50"),
+            "{s}"
+        );
+        assert!(
+            s.contains("new_pattern critical 91 (after 10 min): new_pattern on gateway"),
+            "{s}"
+        );
+        assert!(s.contains("[MISSED] volume_drop"), "{s}");
+        assert!(s.contains("Mon 02 Nov  critical   1  moderate   0"), "{s}");
+        assert!(s.contains("[FALSE] volume_spike on search"), "{s}");
+        assert!(s.contains("[inc-1-new_pattern]"), "{s}");
+        assert!(s.contains("NOT MET"), "{s}");
+    }
 }
