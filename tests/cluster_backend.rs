@@ -101,7 +101,11 @@ struct Loaded {
 }
 
 async fn load_logs(b: &dyn Backend, prefix: &str) -> Loaded {
-    let (ia, ib) = (format!("{prefix}-a"), format!("{prefix}-b"));
+    let (ia, ib, ic) = (
+        format!("{prefix}-a"),
+        format!("{prefix}-b"),
+        format!("{prefix}-c"),
+    );
     // Three shards so equal timestamps and equal `_doc`s meet across shards; no replicas on a
     // one-node cluster.
     b.create_index(
@@ -118,6 +122,12 @@ async fn load_logs(b: &dyn Backend, prefix: &str) -> Loaded {
     )
     .await
     .unwrap();
+    b.create_index(
+        &ic,
+        json!({"settings": {"number_of_shards": 3, "number_of_replicas": 0}}),
+    )
+    .await
+    .unwrap();
 
     let mut rng = Lcg(42);
     let mut loaded = Loaded {
@@ -127,6 +137,7 @@ async fn load_logs(b: &dyn Backend, prefix: &str) -> Loaded {
     };
     let mut a_docs = Vec::new();
     let mut b_docs = Vec::new();
+    let mut c_docs = Vec::new();
     let services = ["api", "auth", "db"];
     for i in 0..3000u64 {
         // Groups of six share a millisecond.
@@ -160,11 +171,18 @@ async fn load_logs(b: &dyn Backend, prefix: &str) -> Loaded {
             source: doc.to_string(),
         });
     }
-    // The second index reuses `_id`s of the first at the same timestamps, and holds the
-    // documents of another app whose `message` is an object.
+    // Another app logs at second precision: sixty documents share each timestamp, in index b
+    // (one shard, some with a `message` that is an object) and again, with the same `_id`s
+    // and timestamps, in index c (three shards). Neither `_doc` nor `_id` alone can order
+    // these uniquely.
     for i in 0..600u64 {
-        let ts = t0() + Duration::milliseconds(1 + (i / 6) as i64 * 1150);
+        let ts = t0() + Duration::seconds(1 + (i / 60) as i64);
         let id = format!("d{i:05}");
+        loaded.good.insert((ic.clone(), id.clone()));
+        c_docs.push(BulkDoc {
+            id: id.clone(),
+            source: json!({"@timestamp": ts.to_rfc3339(), "message": format!("invoice {i} queued"), "service.name": "billing"}).to_string(),
+        });
         let key = (ib.clone(), id.clone());
         let doc = if i % 50 == 0 {
             loaded.bad.insert(key, Problem::WrongType);
@@ -200,7 +218,7 @@ async fn load_logs(b: &dyn Backend, prefix: &str) -> Loaded {
     b_docs.push(edge("at-end", Some(t0() + Duration::hours(1))));
     loaded.good.insert((ib.clone(), "at-end".to_string()));
 
-    for (index, docs) in [(&ia, a_docs), (&ib, b_docs)] {
+    for (index, docs) in [(&ia, a_docs), (&ib, b_docs), (&ic, c_docs)] {
         let n = docs.len() as u64;
         let r = write_docs(b, index, docs, &b.config().bulk).await.unwrap();
         assert!(
@@ -218,6 +236,7 @@ async fn load_logs(b: &dyn Backend, prefix: &str) -> Loaded {
     b.refresh(&format!("{prefix}-*")).await.unwrap();
     assert_eq!(b.count(&ia).await.unwrap(), 3000);
     assert_eq!(b.count(&ib).await.unwrap(), 605);
+    assert_eq!(b.count(&ic).await.unwrap(), 600);
     loaded
 }
 
@@ -428,7 +447,12 @@ async fn scenario(var: &str, engine: Engine) {
     let loaded = load_logs(b.as_ref(), &prefix).await;
     read_back_every_document_once(b.as_ref(), &prefix, &loaded).await;
     anomalies_are_written_once_with_the_shipped_mapping(b.as_ref(), &anomalies).await;
-    for index in [format!("{prefix}-a"), format!("{prefix}-b"), anomalies] {
+    for index in [
+        format!("{prefix}-a"),
+        format!("{prefix}-b"),
+        format!("{prefix}-c"),
+        anomalies,
+    ] {
         b.delete_index(&index).await.unwrap();
     }
 }
