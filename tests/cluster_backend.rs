@@ -466,3 +466,52 @@ async fn elasticsearch_reads_windows_and_writes_anomalies() {
 async fn opensearch_reads_windows_and_writes_anomalies() {
     scenario("LOGWARDEN_TEST_OS_URL", Engine::Opensearch).await;
 }
+
+#[tokio::test]
+async fn an_unreachable_cluster_is_a_transient_error_without_url_or_credentials() {
+    // Port 9 (discard) on loopback: nothing listens there on these machines.
+    std::env::set_var("LW_TEST_UNREACHABLE_PW", "pw-never-shown");
+    let mut cfg = BackendConfig::for_url("http://127.0.0.1:9");
+    cfg.auth = logwarden::backend::AuthConfig::Basic {
+        username: "elastic".to_string(),
+        password: logwarden::backend::SecretRef::env("LW_TEST_UNREACHABLE_PW"),
+    };
+    cfg.request_timeout_secs = 5;
+    let err = match connect(&cfg).await {
+        Ok(_) => panic!("something answered on 127.0.0.1:9"),
+        Err(e) => e,
+    };
+    assert!(err.is_transient(), "{err:?}");
+    let text = format!("{err} {err:?}");
+    assert!(text.contains("unreachable"), "{text}");
+    assert!(!text.contains("127.0.0.1"), "URL leaked: {text}");
+    assert!(!text.contains("pw-never-shown"), "secret leaked: {text}");
+}
+
+#[tokio::test]
+async fn credentials_configured_by_env_reach_the_cluster() {
+    // The test cluster has security off, so it accepts any credentials: this checks that the
+    // header is built and sent without breaking requests, and that the secret is resolved.
+    let url = std::env::var("LOGWARDEN_TEST_ES_URL")
+        .expect("LOGWARDEN_TEST_ES_URL is not set: run `scripts/clusters start`");
+    std::env::set_var("LW_TEST_API_KEY", "not-a-real-key");
+    let mut cfg = BackendConfig::for_url(url);
+    cfg.auth = logwarden::backend::AuthConfig::ApiKey {
+        id: "lw-test".to_string(),
+        key: logwarden::backend::SecretRef::env("LW_TEST_API_KEY"),
+    };
+    let b = connect(&cfg)
+        .await
+        .expect("cannot reach the Elasticsearch test cluster: run `scripts/clusters start`");
+    assert_eq!(b.info().engine, Engine::Elasticsearch);
+    assert!(!format!("{:?}", b.config()).contains("not-a-real-key"));
+    cfg.auth = logwarden::backend::AuthConfig::ApiKey {
+        id: "lw-test".to_string(),
+        key: logwarden::backend::SecretRef::env("LW_TEST_UNSET_KEY_VAR"),
+    };
+    let err = connect(&cfg)
+        .await
+        .err()
+        .expect("a missing secret must fail");
+    assert!(err.to_string().contains("LW_TEST_UNSET_KEY_VAR"), "{err}");
+}
