@@ -14,8 +14,9 @@ use std::path::PathBuf;
 pub struct BackendConfig {
     /// Base URL, e.g. `http://localhost:9200`. Credentials never go here (see `auth`).
     pub url: String,
-    /// `elasticsearch` or `opensearch`; detected from the cluster when absent.
-    pub engine: Option<Engine>,
+    /// `elasticsearch` or `opensearch`; detected from the cluster when absent (and checked
+    /// against it when present).
+    pub backend: Option<Engine>,
     /// Authentication.
     pub auth: AuthConfig,
     /// TLS settings for `https://` URLs.
@@ -32,7 +33,7 @@ impl Default for BackendConfig {
     fn default() -> Self {
         BackendConfig {
             url: "http://localhost:9200".to_string(),
-            engine: None,
+            backend: None,
             auth: AuthConfig::None,
             tls: TlsConfig::default(),
             request_timeout_secs: 60,
@@ -49,6 +50,25 @@ impl BackendConfig {
             url: url.into(),
             ..BackendConfig::default()
         }
+    }
+
+    /// Settings for the `cluster` section of the main config (URL and optional backend name),
+    /// with every other setting at its default.
+    pub fn from_cluster(c: &crate::config::ClusterConfig) -> Result<Self, BackendError> {
+        let backend = match c.backend.as_deref() {
+            None => None,
+            Some("elasticsearch") => Some(Engine::Elasticsearch),
+            Some("opensearch") => Some(Engine::Opensearch),
+            Some(other) => {
+                return Err(BackendError::Config(format!(
+                    "`cluster.backend` must be `elasticsearch` or `opensearch`, got `{other}`"
+                )))
+            }
+        };
+        Ok(BackendConfig {
+            backend,
+            ..BackendConfig::for_url(c.url.clone())
+        })
     }
 
     /// Report problems under `path`.
@@ -360,6 +380,23 @@ mod tests {
         let mut p = Problems::default();
         c.validate("backend", &mut p);
         p.0
+    }
+
+    #[test]
+    fn built_from_the_cluster_section() {
+        let c: crate::config::ClusterConfig =
+            serde_json::from_str(r#"{"url": "http://es:9200", "backend": "opensearch"}"#).unwrap();
+        let b = BackendConfig::from_cluster(&c).unwrap();
+        assert_eq!(
+            (b.url.as_str(), b.backend),
+            ("http://es:9200", Some(Engine::Opensearch))
+        );
+        let c: crate::config::ClusterConfig =
+            serde_json::from_str(r#"{"url": "http://es:9200", "backend": "solr"}"#).unwrap();
+        assert!(BackendConfig::from_cluster(&c)
+            .unwrap_err()
+            .to_string()
+            .contains("`cluster.backend`"));
     }
 
     #[test]

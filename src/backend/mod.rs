@@ -369,10 +369,10 @@ pub async fn connect(config: &BackendConfig) -> Result<Box<dyn Backend>, Backend
     config.check()?;
     let probe = elasticsearch::EsBackend::build(config, None)?;
     let detected = probe.detect().await?;
-    let info = match config.engine {
+    let info = match config.backend {
         Some(engine) if engine != detected.engine => {
             return Err(BackendError::Config(format!(
-                "`engine` says {engine} but the cluster is {}",
+                "`backend` says {engine} but the cluster is {}",
                 detected.engine
             )))
         }
