@@ -515,3 +515,79 @@ async fn credentials_configured_by_env_reach_the_cluster() {
         .expect("a missing secret must fail");
     assert!(err.to_string().contains("LW_TEST_UNSET_KEY_VAR"), "{err}");
 }
+
+/// While the anomaly index carries the read-only-allow-delete block (what a full disk sets),
+/// both engines answer writes with 429: the writer must back off and retry until the block is
+/// lifted, then have every document written once; and when the block stays, report every
+/// document with its id instead of dropping it.
+async fn blocked_writes_are_retried_then_reported(b: &dyn Backend, index: &str) {
+    b.ensure_anomaly_template(index).await.unwrap();
+    b.create_index(index, json!({"settings": {"number_of_replicas": 0}}))
+        .await
+        .unwrap();
+    let block = json!({"index.blocks.read_only_allow_delete": true});
+    let unblock = json!({"index.blocks.read_only_allow_delete": null});
+    let anomalies: Vec<_> = (0..50).map(anomaly).collect();
+
+    b.put_index_settings(index, block.clone()).await.unwrap();
+    let (report, ()) = tokio::join!(b.write_anomalies(index, &anomalies), async {
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        b.put_index_settings(index, unblock.clone()).await.unwrap();
+    });
+    let report = report.unwrap();
+    assert!(
+        report.is_complete(),
+        "{:?}",
+        &report.failed[..report.failed.len().min(2)]
+    );
+    assert!(
+        report.retries >= 1,
+        "the block must have caused retries: {report:?}"
+    );
+    assert_eq!((report.written, report.created), (50, 50));
+    b.refresh(index).await.unwrap();
+    assert_eq!(b.count(index).await.unwrap(), 50);
+
+    // Blocked for good, with few retries: every document is reported, none silently lost.
+    b.put_index_settings(index, block).await.unwrap();
+    let more: Vec<_> = (50..60).map(anomaly).collect();
+    let mut cfg = b.config().bulk.clone();
+    cfg.max_retries = 2;
+    cfg.initial_backoff_ms = 20;
+    let docs = logwarden::backend::bulk::anomaly_docs(&more).unwrap();
+    let r = write_docs(b, index, docs, &cfg).await.unwrap();
+    assert_eq!(r.written, 0);
+    assert_eq!(r.retries, 2);
+    let failed: BTreeSet<_> = r.failed.iter().map(|f| f.id.clone()).collect();
+    let wanted: BTreeSet<_> = more.iter().map(|a| a.anomaly.id.clone()).collect();
+    assert_eq!(failed, wanted);
+    assert!(
+        r.failed
+            .iter()
+            .all(|f| f.status == 429 && f.reason.contains("gave up after 2 retries")),
+        "{:?}",
+        r.failed[0]
+    );
+    b.put_index_settings(index, unblock).await.unwrap();
+    b.delete_index(index).await.unwrap();
+}
+
+#[tokio::test]
+async fn elasticsearch_retries_blocked_writes() {
+    let b = backend_from_env("LOGWARDEN_TEST_ES_URL", Engine::Elasticsearch).await;
+    blocked_writes_are_retried_then_reported(
+        b.as_ref(),
+        &format!("lw-test-blocked-{}", std::process::id()),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn opensearch_retries_blocked_writes() {
+    let b = backend_from_env("LOGWARDEN_TEST_OS_URL", Engine::Opensearch).await;
+    blocked_writes_are_retried_then_reported(
+        b.as_ref(),
+        &format!("lw-test-blocked-{}", std::process::id()),
+    )
+    .await;
+}

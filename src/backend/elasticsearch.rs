@@ -18,7 +18,7 @@ use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder}
 use elasticsearch::http::{Method, Url};
 use elasticsearch::indices::{
     IndicesCreateParts, IndicesDeleteParts, IndicesGetIndexTemplateParts, IndicesGetMappingParts,
-    IndicesPutIndexTemplateParts, IndicesRefreshParts,
+    IndicesPutIndexTemplateParts, IndicesPutSettingsParts, IndicesRefreshParts,
 };
 use elasticsearch::{BulkParts, CountParts, Elasticsearch, OpenPointInTimeParts, SearchParts};
 use serde_json::{json, Value};
@@ -341,6 +341,21 @@ impl Backend for EsBackend {
         )
         .await?
         .check("create index")
+        .map(drop)
+    }
+
+    async fn put_index_settings(&self, index: &str, settings: Value) -> Result<(), BackendError> {
+        raw(
+            "put index settings",
+            self.client
+                .indices()
+                .put_settings(IndicesPutSettingsParts::Index(&[index]))
+                .body(settings)
+                .send()
+                .await,
+        )
+        .await?
+        .check("put index settings")
         .map(drop)
     }
 

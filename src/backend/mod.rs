@@ -311,6 +311,9 @@ pub trait Backend: Send + Sync {
     /// Delete `index`; a missing index is not an error.
     async fn delete_index(&self, index: &str) -> Result<(), BackendError>;
 
+    /// Update dynamic settings of `index` (e.g. `{"index.refresh_interval": "5s"}`).
+    async fn put_index_settings(&self, index: &str, settings: Value) -> Result<(), BackendError>;
+
     /// Install the anomaly index template (named after the index, matching `index` and
     /// `index-*`) when it is missing or older than `mappings/anomalies.json`.
     async fn ensure_anomaly_template(&self, index: &str) -> Result<TemplateOutcome, BackendError> {

@@ -13,7 +13,7 @@ use opensearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
 use opensearch::http::Url;
 use opensearch::indices::{
     IndicesCreateParts, IndicesDeleteParts, IndicesGetIndexTemplateParts, IndicesGetMappingParts,
-    IndicesPutIndexTemplateParts, IndicesRefreshParts,
+    IndicesPutIndexTemplateParts, IndicesPutSettingsParts, IndicesRefreshParts,
 };
 use opensearch::{BulkParts, CountParts, CreatePitParts, OpenSearch, SearchParts};
 use serde_json::{json, Value};
@@ -254,6 +254,21 @@ impl Backend for OsBackend {
         )
         .await?
         .check("create index")
+        .map(drop)
+    }
+
+    async fn put_index_settings(&self, index: &str, settings: Value) -> Result<(), BackendError> {
+        raw(
+            "put index settings",
+            self.client
+                .indices()
+                .put_settings(IndicesPutSettingsParts::Index(&[index]))
+                .body(settings)
+                .send()
+                .await,
+        )
+        .await?
+        .check("put index settings")
         .map(drop)
     }
 
