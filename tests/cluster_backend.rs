@@ -310,6 +310,25 @@ async fn read_back_every_document_once(b: &dyn Backend, prefix: &str, loaded: &L
     }
 }
 
+/// The source's optional query applies on top of the window: only index c's 600, in the
+/// window (t0, t0 + 4 s], which holds its seconds 1 to 4 → 240 of them.
+async fn a_filter_narrows_the_window(b: &dyn Backend, prefix: &str) {
+    let req = WindowRequest {
+        index: format!("{prefix}-*"),
+        start: t0(),
+        end: t0() + Duration::seconds(4),
+        filter: Some(json!({"term": {"_index": format!("{prefix}-c")}})),
+        fields: FieldsConfig::default(),
+    };
+    let mut reader = read_window(b, req).await.unwrap();
+    let records = reader.collect().await.unwrap();
+    let report = reader.close().await.unwrap();
+    assert_eq!(records.len(), 240, "seconds 1-4 hold 60 documents each");
+    assert!(records.iter().all(|r| r.index == format!("{prefix}-c")));
+    assert!(records.iter().all(|r| r.record.service == "billing"));
+    assert_eq!(report.rejected, 0);
+}
+
 fn anomaly(i: usize) -> Anomaly {
     let start = t0() + Duration::minutes(10 * (i % 6) as i64);
     let end = start + Duration::minutes(10);
@@ -446,6 +465,7 @@ async fn scenario(var: &str, engine: Engine) {
     let anomalies = format!("lw-test-anomalies-{run}");
     let loaded = load_logs(b.as_ref(), &prefix).await;
     read_back_every_document_once(b.as_ref(), &prefix, &loaded).await;
+    a_filter_narrows_the_window(b.as_ref(), &prefix).await;
     anomalies_are_written_once_with_the_shipped_mapping(b.as_ref(), &anomalies).await;
     for index in [
         format!("{prefix}-a"),
