@@ -329,6 +329,21 @@ async fn a_filter_narrows_the_window(b: &dyn Backend, prefix: &str) {
     assert_eq!(report.rejected, 0);
 }
 
+/// A source whose indices do not exist yet (a fresh install) reads as empty.
+async fn a_pattern_without_indices_is_an_empty_window(b: &dyn Backend, run: &str) {
+    let req = WindowRequest {
+        index: format!("lw-test-none-{run}-*"),
+        start: t0(),
+        end: t0() + Duration::hours(1),
+        filter: None,
+        fields: FieldsConfig::default(),
+    };
+    let mut reader = read_window(b, req).await.unwrap();
+    assert!(reader.collect().await.unwrap().is_empty());
+    let report = reader.close().await.unwrap();
+    assert_eq!((report.documents, report.rejected), (0, 0));
+}
+
 fn anomaly(i: usize) -> Anomaly {
     let start = t0() + Duration::minutes(10 * (i % 6) as i64);
     let end = start + Duration::minutes(10);
@@ -466,6 +481,7 @@ async fn scenario(var: &str, engine: Engine) {
     let loaded = load_logs(b.as_ref(), &prefix).await;
     read_back_every_document_once(b.as_ref(), &prefix, &loaded).await;
     a_filter_narrows_the_window(b.as_ref(), &prefix).await;
+    a_pattern_without_indices_is_an_empty_window(b.as_ref(), &run).await;
     anomalies_are_written_once_with_the_shipped_mapping(b.as_ref(), &anomalies).await;
     for index in [
         format!("{prefix}-a"),

@@ -110,13 +110,26 @@ impl<'a, B: Backend + ?Sized> WindowReader<'a, B> {
     /// Open a point in time over the request's index.
     pub async fn open(backend: &'a B, req: WindowRequest) -> Result<Self, BackendError> {
         let keep_alive = format!("{}s", backend.config().read.keep_alive_secs);
-        let pit = backend.open_pit(&req.index, &keep_alive).await?;
+        let pit = match backend.open_pit(&req.index, &keep_alive).await {
+            Ok(pit) => Some(pit),
+            // OpenSearch refuses a point in time over a pattern that matches no index yet
+            // (Elasticsearch opens an empty one): that window is empty, not an error.
+            Err(
+                e @ BackendError::Status {
+                    status: 400 | 404, ..
+                },
+            ) => match backend.count(&req.index).await {
+                Ok(0) => None,
+                _ => return Err(e),
+            },
+            Err(e) => return Err(e),
+        };
         Ok(WindowReader {
             backend,
             req,
-            pit: Some(pit),
+            done: pit.is_none(),
+            pit,
             search_after: None,
-            done: false,
             report: ReadReport::default(),
         })
     }
