@@ -2,10 +2,12 @@
 //!
 //! The modules follow the flow:
 //! `source` → `parse` (templates) → `vectorize` → `cluster` (patterns) → `detect` →
-//! `incidents` (severity, grouping) → `sink`, with `config`, `state` (model files),
+//! `incidents` (severity, grouping) → `sink`, with `backend` (Elasticsearch/OpenSearch reads
+//! and writes), `config`, `state` (model files),
 //! `telemetry` and `model` (the types passed between stages) beside them, `demo` (a synthetic
 //! log week with injected incidents) and `cli` (the thin shell).
 
+pub mod backend;
 pub mod cli;
 pub mod cluster;
 pub mod config;

@@ -1,0 +1,476 @@
+//! The cluster backend: Elasticsearch or OpenSearch, behind one small async trait.
+//!
+//! Owns: connecting (auth none/basic/API key, custom CA, opt-in for unverified TLS), detecting
+//! the engine and its version, installing the anomaly index template from
+//! `mappings/anomalies.json`, writing anomaly documents with the bulk API, and reading the log
+//! documents of a time window `(start, end]` as [`LogRecord`](crate::model::LogRecord)s.
+//!
+//! Sits at both ends of the flow: it feeds `source` with records and takes the documents the
+//! `sink` stage produces. The two engines differ only in a few requests (how a point in time is
+//! opened and closed, which tiebreaker a sort can use, how templates are read), so the
+//! [`Backend`] trait asks each implementation for those primitives and builds the shared
+//! behaviour on top of them once: bulk chunking with per-item retries ([`bulk`]), and
+//! point-in-time + `search_after` paging with per-document accounting ([`read`]).
+//!
+//! Invariants: an anomaly's `_id` is its content-derived `anomaly.id`, so writing the same
+//! anomalies twice leaves the same documents; a bulk item that cannot be written is retried
+//! (429/5xx) or reported with its id, never dropped; a window read returns every document in
+//! `(start, end]` exactly once, however many pages it takes; a document that cannot become a
+//! record is counted with its index and id, never fatal. Credentials never appear in `Debug`
+//! output or error messages, and URLs are stripped from transport errors.
+
+pub mod bulk;
+pub mod config;
+pub mod elasticsearch;
+pub mod opensearch;
+pub mod read;
+
+use crate::model::Anomaly;
+use async_trait::async_trait;
+use serde_json::Value;
+use std::fmt;
+
+pub use bulk::{BulkItemFailure, BulkReport};
+pub use config::{AuthConfig, BackendConfig, BulkConfig, ReadConfig, SecretRef, TlsConfig};
+pub use read::{BadDocument, ReadReport, SourcedRecord, WindowPage, WindowReader, WindowRequest};
+
+/// The anomaly index mapping, the contract the dashboards use.
+pub const ANOMALY_MAPPING: &str = include_str!("../../mappings/anomalies.json");
+
+/// The two supported engines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    /// Elasticsearch 8.x or 9.x.
+    Elasticsearch,
+    /// OpenSearch 2.4 or newer (point in time is needed).
+    Opensearch,
+}
+
+impl Engine {
+    /// The lowercase name used in config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Elasticsearch => "elasticsearch",
+            Engine::Opensearch => "opensearch",
+        }
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A `major.minor.patch` engine version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version(pub u32, pub u32, pub u32);
+
+impl Version {
+    /// Read `8.19.21`, `2.19.6`, `3.3.0-SNAPSHOT`; missing parts are 0.
+    pub fn parse(s: &str) -> Option<Version> {
+        let core = s.split(['-', '+']).next()?;
+        let mut it = core.split('.');
+        let major = it.next()?.parse().ok()?;
+        let minor = it.next().map_or(Some(0), |m| m.parse().ok())?;
+        let patch = it.next().map_or(Some(0), |p| p.parse().ok())?;
+        Some(Version(major, minor, patch))
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.0, self.1, self.2)
+    }
+}
+
+/// What the connected cluster is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterInfo {
+    /// The engine.
+    pub engine: Engine,
+    /// Its version (of the node answered).
+    pub version: Version,
+}
+
+impl ClusterInfo {
+    /// Whether the engine has the `_shard_doc` sort tiebreaker (Elasticsearch since 7.12,
+    /// OpenSearch since 3.3).
+    pub fn has_shard_doc(&self) -> bool {
+        match self.engine {
+            Engine::Elasticsearch => self.version >= Version(7, 12, 0),
+            Engine::Opensearch => self.version >= Version(3, 3, 0),
+        }
+    }
+}
+
+/// Errors at the backend boundary. Messages never contain URLs or credentials.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The settings cannot work (bad URL, unreadable CA file, missing secret).
+    #[error("backend config: {0}")]
+    Config(String),
+    /// The request did not get an answer (connection refused, timeout, TLS failure).
+    #[error("{op}: cluster unreachable: {detail}")]
+    Transport {
+        /// The operation, e.g. `bulk` or `search`.
+        op: &'static str,
+        /// What failed, URLs stripped.
+        detail: String,
+    },
+    /// The cluster answered with an error status.
+    #[error("{op}: status {status}: {reason}")]
+    Status {
+        /// The operation.
+        op: &'static str,
+        /// The HTTP status.
+        status: u16,
+        /// The cluster's reason, URLs stripped.
+        reason: String,
+    },
+    /// The cluster answered something that is not what the API promises.
+    #[error("{op}: unexpected response: {detail}")]
+    Response {
+        /// The operation.
+        op: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The engine or version cannot do what is needed (e.g. OpenSearch before 2.4 has no
+    /// point in time).
+    #[error("unsupported cluster: {0}")]
+    Unsupported(String),
+}
+
+impl BackendError {
+    /// Whether trying again later may succeed (unreachable, 429, 5xx).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            BackendError::Transport { .. } => true,
+            BackendError::Status { status, .. } => is_retryable_status(*status),
+            _ => false,
+        }
+    }
+}
+
+/// Whether an HTTP status (of a request or of one bulk item) is worth retrying.
+pub fn is_retryable_status(status: u16) -> bool {
+    status == 429 || (500..600).contains(&status)
+}
+
+/// Replace every `http://…` / `https://…` in `text` with `<url>`: reqwest errors carry the
+/// request URL, and a URL may carry credentials.
+pub fn strip_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let at = ["http://", "https://"]
+            .iter()
+            .filter_map(|p| rest.find(p))
+            .min();
+        match at {
+            None => {
+                out.push_str(rest);
+                return out;
+            }
+            Some(i) => {
+                out.push_str(&rest[..i]);
+                out.push_str("<url>");
+                let tail = &rest[i..];
+                let end = tail
+                    .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ')' | '>'))
+                    .unwrap_or(tail.len());
+                rest = &tail[end..];
+            }
+        }
+    }
+}
+
+/// A raw answer: status and JSON body (`Value::Null` when the body was empty or not JSON).
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Parsed body.
+    pub body: Value,
+}
+
+impl RawResponse {
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// This response as an error for `op` unless it is 2xx.
+    pub fn check(self, op: &'static str) -> Result<Value, BackendError> {
+        if self.is_success() {
+            Ok(self.body)
+        } else {
+            Err(BackendError::Status {
+                op,
+                status: self.status,
+                reason: error_reason(&self.body),
+            })
+        }
+    }
+}
+
+/// The `error.type: error.reason` of an error body, or the body itself, cut short.
+pub fn error_reason(body: &Value) -> String {
+    let reason = match body.get("error") {
+        Some(Value::Object(e)) => format!(
+            "{}: {}",
+            e.get("type").and_then(Value::as_str).unwrap_or("error"),
+            e.get("reason").and_then(Value::as_str).unwrap_or("")
+        ),
+        Some(Value::String(s)) => s.clone(),
+        _ => body.to_string(),
+    };
+    let reason = strip_urls(&reason);
+    if reason.len() > 500 {
+        let mut cut = 500;
+        while !reason.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!("{}…", &reason[..cut])
+    } else {
+        reason
+    }
+}
+
+/// What [`Backend::ensure_anomaly_template`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplateOutcome {
+    /// There was none: installed.
+    Installed,
+    /// There was one with an older `logwarden_mapping_version`: replaced.
+    Updated,
+    /// The current one was there: nothing done.
+    Present,
+}
+
+/// One cluster, Elasticsearch or OpenSearch.
+///
+/// Implementations provide the engine-specific requests; the operations the pipeline uses
+/// ([`Backend::ensure_anomaly_template`], [`Backend::write_anomalies`] and [`read_window`])
+/// are built on them once, here.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// The engine and version, as detected at connect time.
+    fn info(&self) -> &ClusterInfo;
+
+    /// The settings this backend was built from.
+    fn config(&self) -> &BackendConfig;
+
+    /// The sort clauses that follow the timestamp so every document has a unique sort key
+    /// within a point in time (`_shard_doc` where the engine has it).
+    fn tiebreaker(&self) -> Vec<Value> {
+        if self.info().has_shard_doc() {
+            vec![serde_json::json!({"_shard_doc": "asc"})]
+        } else {
+            // OpenSearch before 3.3: (index, id) is unique in any index pattern; sorting on
+            // `_id` loads its field data, the price of losing nothing.
+            vec![
+                serde_json::json!({"_index": "asc"}),
+                serde_json::json!({"_id": "asc"}),
+            ]
+        }
+    }
+
+    /// The composable index template `name`, or `None` when there is none.
+    async fn get_index_template(&self, name: &str) -> Result<Option<Value>, BackendError>;
+
+    /// Create or replace the composable index template `name`.
+    async fn put_index_template(&self, name: &str, body: Value) -> Result<(), BackendError>;
+
+    /// Send one bulk request (NDJSON lines, each without its newline).
+    async fn bulk_raw(&self, lines: Vec<String>) -> Result<RawResponse, BackendError>;
+
+    /// Open a point in time over `index` (a name, pattern or comma list) and return its id.
+    async fn open_pit(&self, index: &str, keep_alive: &str) -> Result<String, BackendError>;
+
+    /// Run a search whose body names a point in time (so no index in the path).
+    async fn search_pit(&self, body: Value) -> Result<RawResponse, BackendError>;
+
+    /// Close a point in time; closing one that is gone is not an error.
+    async fn close_pit(&self, pit_id: &str) -> Result<(), BackendError>;
+
+    /// Make recent writes to `index` visible to search.
+    async fn refresh(&self, index: &str) -> Result<(), BackendError>;
+
+    /// The number of documents in `index`.
+    async fn count(&self, index: &str) -> Result<u64, BackendError>;
+
+    /// The mappings of `index` as the cluster returns them (`{index: {mappings: …}}`).
+    async fn get_mapping(&self, index: &str) -> Result<Value, BackendError>;
+
+    /// Create `index` with `body` (settings, mappings).
+    async fn create_index(&self, index: &str, body: Value) -> Result<(), BackendError>;
+
+    /// Delete `index`; a missing index is not an error.
+    async fn delete_index(&self, index: &str) -> Result<(), BackendError>;
+
+    /// Update dynamic settings of `index` (e.g. `{"index.refresh_interval": "5s"}`).
+    async fn put_index_settings(&self, index: &str, settings: Value) -> Result<(), BackendError>;
+
+    /// Install the anomaly index template (named after the index, matching `index` and
+    /// `index-*`) when it is missing or older than `mappings/anomalies.json`.
+    async fn ensure_anomaly_template(&self, index: &str) -> Result<TemplateOutcome, BackendError> {
+        let mapping: Value = serde_json::from_str(ANOMALY_MAPPING)
+            .map_err(|e| BackendError::Config(format!("mappings/anomalies.json: {e}")))?;
+        let wanted = mapping_version(&mapping);
+        let name = index.to_string();
+        let existing = self.get_index_template(&name).await?;
+        let outcome = match existing {
+            None => TemplateOutcome::Installed,
+            Some(t) => {
+                let have = t
+                    .pointer("/template/mappings")
+                    .map(mapping_version)
+                    .unwrap_or(0);
+                if have >= wanted {
+                    return Ok(TemplateOutcome::Present);
+                }
+                TemplateOutcome::Updated
+            }
+        };
+        let body = serde_json::json!({
+            "index_patterns": [index, format!("{index}-*")],
+            "priority": 500,
+            "template": { "mappings": mapping },
+            "_meta": { "managed_by": "logwarden" }
+        });
+        self.put_index_template(&name, body).await?;
+        Ok(outcome)
+    }
+
+    /// Write anomalies to `index` with `_id` = `anomaly.id`, in chunks, retrying 429/5xx
+    /// answers and items with backoff. Items that still fail are in the report, with ids.
+    /// An error means nothing could be confirmed written (the cluster stayed unreachable).
+    async fn write_anomalies(
+        &self,
+        index: &str,
+        anomalies: &[Anomaly],
+    ) -> Result<BulkReport, BackendError> {
+        let docs = bulk::anomaly_docs(anomalies)?;
+        bulk::write_docs(self, index, docs, &self.config().bulk).await
+    }
+}
+
+/// `_meta.logwarden_mapping_version` of a mapping, 0 when absent.
+pub fn mapping_version(mapping: &Value) -> u64 {
+    mapping
+        .pointer("/_meta/logwarden_mapping_version")
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+}
+
+/// Connect to the cluster in `config`: detect the engine (unless configured) and its
+/// version, and build the matching backend.
+pub async fn connect(config: &BackendConfig) -> Result<Box<dyn Backend>, BackendError> {
+    config.check()?;
+    let probe = elasticsearch::EsBackend::build(config, None)?;
+    let detected = probe.detect().await?;
+    let info = match config.backend {
+        Some(engine) if engine != detected.engine => {
+            return Err(BackendError::Config(format!(
+                "`backend` says {engine} but the cluster is {}",
+                detected.engine
+            )))
+        }
+        _ => detected,
+    };
+    match info.engine {
+        Engine::Elasticsearch => Ok(Box::new(elasticsearch::EsBackend::build(
+            config,
+            Some(info),
+        )?)),
+        Engine::Opensearch => {
+            if info.version < Version(2, 4, 0) {
+                return Err(BackendError::Unsupported(format!(
+                    "opensearch {} has no point in time; 2.4 or newer is needed",
+                    info.version
+                )));
+            }
+            Ok(Box::new(opensearch::OsBackend::build(config, info)?))
+        }
+    }
+}
+
+/// Start reading the window `(req.start, req.end]` of `backend`, page by page.
+pub async fn read_window<B: Backend + ?Sized>(
+    backend: &B,
+    req: WindowRequest,
+) -> Result<WindowReader<'_, B>, BackendError> {
+    WindowReader::open(backend, req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_parse_and_order() {
+        assert_eq!(Version::parse("8.19.21"), Some(Version(8, 19, 21)));
+        assert_eq!(Version::parse("3.3.0-SNAPSHOT"), Some(Version(3, 3, 0)));
+        assert_eq!(Version::parse("9"), Some(Version(9, 0, 0)));
+        assert_eq!(Version::parse("x.1"), None);
+        assert!(Version(2, 19, 6) < Version(3, 3, 0));
+    }
+
+    #[test]
+    fn shard_doc_only_where_the_engine_has_it() {
+        let os = |v| ClusterInfo {
+            engine: Engine::Opensearch,
+            version: v,
+        };
+        assert!(!os(Version(2, 19, 6)).has_shard_doc());
+        assert!(!os(Version(3, 2, 9)).has_shard_doc());
+        assert!(os(Version(3, 3, 0)).has_shard_doc());
+        assert!(ClusterInfo {
+            engine: Engine::Elasticsearch,
+            version: Version(8, 19, 21)
+        }
+        .has_shard_doc());
+    }
+
+    #[test]
+    fn urls_are_stripped_with_their_credentials() {
+        let msg = "error sending request for url (https://elastic:s3cret@es.example:9200/_bulk): connection refused";
+        let s = strip_urls(msg);
+        assert_eq!(
+            s,
+            "error sending request for url (<url>): connection refused"
+        );
+        assert!(!s.contains("s3cret"));
+        assert_eq!(strip_urls("no url here"), "no url here");
+        assert_eq!(strip_urls("a http://x b https://y"), "a <url> b <url>");
+    }
+
+    #[test]
+    fn statuses_worth_retrying() {
+        for s in [429, 500, 502, 503, 504] {
+            assert!(is_retryable_status(s), "{s}");
+        }
+        for s in [200, 400, 401, 403, 404, 409, 413] {
+            assert!(!is_retryable_status(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn error_reason_reads_type_and_reason() {
+        let body = serde_json::json!({"error": {"type": "mapper_parsing_exception", "reason": "failed to parse field [message]"}, "status": 400});
+        assert_eq!(
+            error_reason(&body),
+            "mapper_parsing_exception: failed to parse field [message]"
+        );
+    }
+
+    #[test]
+    fn the_shipped_mapping_has_a_version_and_no_dynamic_fields() {
+        let m: Value = serde_json::from_str(ANOMALY_MAPPING).unwrap();
+        assert!(mapping_version(&m) >= 1);
+        assert_eq!(m["dynamic"], Value::Bool(false));
+    }
+}
