@@ -42,7 +42,10 @@ fn every_incident_is_found_with_few_false_alerts_and_none_at_the_deploy() {
         .iter()
         .filter(|r| o.anomalies[r.first.unwrap()].anomaly.severity >= Severity::Moderate)
         .count();
-    assert!(loud >= 5, "{loud} incidents reached moderate or critical\n{summary}");
+    assert!(
+        loud >= 5,
+        "{loud} incidents reached moderate or critical\n{summary}"
+    );
     assert!(e.verdicts.iter().any(|v| matches!(v, Verdict::Match(_))));
     assert!(e.meets_bar(), "{summary}");
 }
