@@ -479,6 +479,8 @@ impl TemplateMiner {
         let bytes = msg.as_bytes();
         let mut i = 0;
         let mut raw_tokens = 0;
+        // Whether any token is a variable: without one, the date and run passes do nothing.
+        let mut any_wild = false;
         while i < bytes.len() && raw_tokens < cfg.max_tokens {
             if class_of(bytes[i]) & SPACE != 0 {
                 i += 1;
@@ -506,6 +508,7 @@ impl TemplateMiner {
             };
             let s = if masked { &sc.buf[text.clone()] } else { tok };
             let id = if s == VAR { WILD } else { TRANSIENT };
+            any_wild |= id == WILD;
             sc.toks.push(Tok {
                 text,
                 masked,
@@ -514,6 +517,26 @@ impl TemplateMiner {
                 date: false,
             });
         }
+        if any_wild {
+            self.join_variables(msg, sc);
+        }
+        // Only the routing tokens need their vocabulary id (see `same`).
+        for t in sc.toks.iter_mut().take(cfg.depth) {
+            if t.id == TRANSIENT {
+                let s = if t.masked {
+                    &sc.buf[t.text.clone()]
+                } else {
+                    &msg[t.text.clone()]
+                };
+                t.id = self.lookup.get(s).copied().unwrap_or(TRANSIENT);
+            }
+        }
+        msg
+    }
+
+    /// Marks month and weekday names next to a variable as variables, and joins runs of
+    /// variables into one (only needed when a token is a bare variable).
+    fn join_variables(&self, msg: &str, sc: &mut Scratch) {
         // Month and weekday names next to a variable are part of a date (`Fri Jun 17 07:07:00`).
         for _ in 0..2 {
             for i in 0..sc.toks.len() {
@@ -566,18 +589,6 @@ impl TemplateMiner {
             }
         }
         sc.toks.truncate(w);
-        // Only the routing tokens need their vocabulary id (see `same`).
-        for t in sc.toks.iter_mut().take(cfg.depth) {
-            if t.id == TRANSIENT {
-                let s = if t.masked {
-                    &sc.buf[t.text.clone()]
-                } else {
-                    &msg[t.text.clone()]
-                };
-                t.id = self.lookup.get(s).copied().unwrap_or(TRANSIENT);
-            }
-        }
-        msg
     }
 
     /// The leaf for these tokens, if the tree has one.
@@ -768,7 +779,9 @@ impl TemplateMiner {
 
     /// Numeric values of the message in the template's slots (the template fits the message).
     fn params(&self, tpl: &[u32], sc: &Scratch) -> Vec<Param> {
-        let mut out = Vec::new();
+        // Sized once: at most one parameter per value found (no allocation when none).
+        let cap = sc.vals.iter().filter(|v| v.is_some()).count();
+        let mut out = Vec::with_capacity(cap);
         let mut slot = 0;
         for (&a, t) in tpl.iter().zip(&sc.toks) {
             let vals = &sc.vals[t.vals.clone()];
