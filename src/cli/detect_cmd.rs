@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::detect::{Baseline, Detector};
 use crate::model::{Anomaly, AnomalyType, Severity};
 use crate::sink::NdjsonSink;
-use crate::source::{InputFormat, RecordReader};
+use crate::source::InputFormat;
 use anyhow::Context;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -31,17 +31,15 @@ pub struct DetectArgs {
 /// anomaly, and print a summary (lines, templates, anomalies by type and severity) to stderr.
 pub fn run(config: &Config, args: DetectArgs) -> anyhow::Result<()> {
     let (_, baseline): (_, Baseline) = crate::state::load(&args.model)?;
-    let (input, len) = super::open_input(&args.input)?;
+    let (mut reader, bar) = super::open_records(
+        config,
+        &args.input,
+        InputFormat::Ndjson,
+        args.strict,
+        "detecting",
+    )?;
     let out = super::open_output(Some(&args.output))?;
     let mut sink = NdjsonSink::new(out);
-    let bar = crate::telemetry::progress(len, "detecting");
-    let mut reader = RecordReader::new(
-        bar.wrap_read(input),
-        InputFormat::Ndjson,
-        config.fields.clone(),
-        config.input.clone(),
-        args.strict,
-    );
     let mut detector = Detector::new(baseline, config);
     let mut tally = Tally::default();
     let write = |sink: &mut NdjsonSink<_>, tally: &mut Tally, batch: Vec<Anomaly>| {

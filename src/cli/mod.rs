@@ -64,10 +64,34 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Open an input path, `-` for stdin.
-pub(crate) fn open_input(
+/// The record reader every command reads its input through: the configured field mapping
+/// and limits, behind a progress bar.
+pub(crate) type Records =
+    crate::source::RecordReader<indicatif::ProgressBarIter<Box<dyn std::io::BufRead>>>;
+
+/// Open `path` (`-` for stdin) as records of `format`, with a progress bar labelled `what`
+/// (hidden when stderr is not a terminal).
+pub(crate) fn open_records(
+    config: &Config,
     path: &std::path::Path,
-) -> anyhow::Result<(Box<dyn std::io::BufRead>, u64)> {
+    format: crate::source::InputFormat,
+    strict: bool,
+    what: &str,
+) -> anyhow::Result<(Records, indicatif::ProgressBar)> {
+    let (input, len) = open_input(path)?;
+    let bar = crate::telemetry::progress(len, what);
+    let reader = crate::source::RecordReader::new(
+        bar.wrap_read(input),
+        format,
+        config.fields.clone(),
+        config.input.clone(),
+        strict,
+    );
+    Ok((reader, bar))
+}
+
+/// Open an input path, `-` for stdin.
+fn open_input(path: &std::path::Path) -> anyhow::Result<(Box<dyn std::io::BufRead>, u64)> {
     use anyhow::Context;
     if path.as_os_str() == "-" {
         return Ok((Box::new(std::io::BufReader::new(std::io::stdin())), 0));

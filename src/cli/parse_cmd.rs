@@ -5,7 +5,7 @@ use crate::cluster::PatternModel;
 use crate::config::Config;
 use crate::model::TemplateId;
 use crate::parse::TemplateMiner;
-use crate::source::{InputFormat, RecordReader};
+use crate::source::InputFormat;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -26,15 +26,13 @@ pub struct ParseArgs {
 /// Run `parse`: learn templates over the whole input, then write every line with the final id
 /// of its template (after any generalisation), so the ids are consistent across the output.
 pub fn run(config: &Config, args: ParseArgs) -> anyhow::Result<()> {
-    let (input, len) = super::open_input(&args.input)?;
-    let bar = crate::telemetry::progress(len, "parsing");
-    let mut reader = RecordReader::new(
-        bar.wrap_read(input),
+    let (mut reader, bar) = super::open_records(
+        config,
+        &args.input,
         InputFormat::Plain,
-        config.fields.clone(),
-        config.input.clone(),
         args.strict,
-    );
+        "parsing",
+    )?;
     let mut miner = TemplateMiner::new(config.parse.clone());
     // A line the reader rejected (e.g. longer than `input.max_line_bytes`) still gets its
     // object in the output, so output line N always describes input line N.

@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::detect::Trainer;
-use crate::source::{InputFormat, RecordReader};
+use crate::source::InputFormat;
 use anyhow::Context;
 use std::path::PathBuf;
 
@@ -22,15 +22,13 @@ pub struct TrainArgs {
 
 /// Run `train`: read every record, learn, save the model, print a summary to stderr.
 pub fn run(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
-    let (input, len) = super::open_input(&args.input)?;
-    let bar = crate::telemetry::progress(len, "training");
-    let mut reader = RecordReader::new(
-        bar.wrap_read(input),
+    let (mut reader, bar) = super::open_records(
+        config,
+        &args.input,
         InputFormat::Ndjson,
-        config.fields.clone(),
-        config.input.clone(),
         args.strict,
-    );
+        "training",
+    )?;
     let mut trainer = Trainer::new(config);
     while let Some(rec) = reader
         .next_record()
