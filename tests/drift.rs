@@ -1,16 +1,16 @@
 //! Parameter drift and forecasts on synthetic slots: two weeks of seasonal, noisy latencies
 //! for training, then a normal week, a daily deploy, or a creep of +2% an hour.
 
-use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
+use chrono::{DateTime, Duration, Timelike, Utc};
 use logwarden::config::Problems;
-use logwarden::detect::drift::{DriftConfig, DriftFinding, SlotKey, SlotModel};
+use logwarden::detect::drift::{DriftConfig, DriftFinding, SlotModel};
 use logwarden::detect::forecast::{ForecastFinding, Threshold};
+
+mod drift_gen;
+use drift_gen::{how, Gen, BUCKET_MIN, KEY, SIGMA};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rand_distr::{Distribution, Normal};
 
-const BUCKET_MIN: i64 = 10;
-const SIGMA: f64 = 0.3;
 /// exp(1.645 σ): the p95 of a log-normal over its median.
 fn p95_factor() -> f64 {
     (1.644_854 * SIGMA).exp()
@@ -24,88 +24,6 @@ fn t(s: &str) -> DateTime<Utc> {
 fn train_start() -> DateTime<Utc> {
     t("2026-11-02T00:00:00Z")
 }
-
-fn how(at: DateTime<Utc>) -> usize {
-    at.weekday().num_days_from_monday() as usize * 24 + at.hour() as usize
-}
-
-/// The synthetic latency slot.
-struct Gen {
-    rng: StdRng,
-    /// A slow hour (values x1.8) at 14:00-15:00 every weekday: the rolling deploy.
-    deploy: bool,
-    /// From this time, values grow by `creep` per hour (compounded).
-    creep_from: Option<DateTime<Utc>>,
-    creep: f64,
-    /// Hourly innovation sd of a slow multiplicative wander (AR(1) on the log scale,
-    /// coefficient 0.8): neighbouring buckets deviate together for hours.
-    wander: f64,
-    wander_state: f64,
-    wander_hour: Option<DateTime<Utc>>,
-}
-
-impl Gen {
-    fn new(seed: u64) -> Self {
-        Gen {
-            rng: StdRng::seed_from_u64(seed),
-            deploy: false,
-            creep_from: None,
-            creep: 0.0,
-            wander: 0.0,
-            wander_state: 0.0,
-            wander_hour: None,
-        }
-    }
-
-    /// The true median at `at`: a daily cycle (peak mid-afternoon), quieter weekends.
-    fn median(&self, at: DateTime<Utc>) -> f64 {
-        let hod = at.hour() as f64 + at.minute() as f64 / 60.0;
-        let daily = 1.0 + 0.25 * (std::f64::consts::TAU * (hod - 9.0) / 24.0).sin();
-        let weekend = if at.weekday().num_days_from_monday() >= 5 {
-            0.9
-        } else {
-            1.0
-        };
-        let mut m = 120.0 * daily * weekend;
-        if self.deploy && at.weekday().num_days_from_monday() < 5 && at.hour() == 14 {
-            m *= 1.8;
-        }
-        if let Some(from) = self.creep_from {
-            if at >= from {
-                let hours = (at - from).num_seconds() as f64 / 3600.0;
-                m *= (1.0 + self.creep).powf(hours);
-            }
-        }
-        m
-    }
-
-    /// The values of the bucket starting at `at`: busy days, quiet nights.
-    fn bucket(&mut self, at: DateTime<Utc>) -> Vec<f64> {
-        let hod = at.hour() as f64;
-        let busy = 0.5 + 0.5 * (std::f64::consts::TAU * (hod - 9.0) / 24.0).sin().max(-0.6);
-        let n = (60.0 * busy * self.rng.random_range(0.8..1.2)).round() as usize;
-        let normal = Normal::new(0.0, SIGMA).unwrap();
-        let mut m = self.median(at);
-        if self.wander > 0.0 {
-            let hour = at - Duration::minutes(i64::from(at.minute()));
-            if self.wander_hour != Some(hour) {
-                let step = Normal::new(0.0, self.wander).unwrap();
-                self.wander_state = 0.8 * self.wander_state + step.sample(&mut self.rng);
-                self.wander_hour = Some(hour);
-            }
-            m *= self.wander_state.exp();
-        }
-        (0..n)
-            .map(|_| m * normal.sample(&mut self.rng).exp())
-            .collect()
-    }
-}
-
-const KEY: SlotKey<'static> = SlotKey {
-    service: "checkout",
-    template: "request done in <*> ms",
-    slot_name: "latency_ms",
-};
 
 fn train(cfg: &DriftConfig, seed: u64, deploy: bool) -> SlotModel {
     let mut g = Gen::new(seed);
