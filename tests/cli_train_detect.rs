@@ -209,3 +209,28 @@ fn a_bad_detect_setting_is_named() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_missing_model_file_is_one_error_naming_the_file_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "in.ndjson", &detect_input());
+    let model = dir.path().join("no-such.model");
+    let out_path = dir.path().join("out.ndjson");
+    let o = run(&[
+        "detect",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        &input,
+        "--output",
+        out_path.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("no-such.model"), "{err}");
+    assert_eq!(
+        err.matches("os error 2").count(),
+        1,
+        "cause said once: {err}"
+    );
+}

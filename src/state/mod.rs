@@ -32,12 +32,12 @@ pub struct ModelHeader {
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     /// The file could not be read or written.
-    #[error("model file {path}: {source}")]
+    #[error("model file {path}: {cause}")]
     Io {
         /// The file.
         path: String,
-        /// The cause.
-        source: io::Error,
+        /// The cause (in the message, so not also chained as a source).
+        cause: io::Error,
     },
     /// Not a logwarden model.
     #[error("model file {path} is not a logwarden model: {message}")]
@@ -71,9 +71,9 @@ pub enum ModelError {
 
 /// Save a model body under a header.
 pub fn save<T: Serialize>(path: &Path, model_version: &str, body: &T) -> Result<(), ModelError> {
-    let io_err = |source| ModelError::Io {
+    let io_err = |cause| ModelError::Io {
         path: path.display().to_string(),
-        source,
+        cause,
     };
     let header = ModelHeader {
         format: MODEL_FORMAT.to_string(),
@@ -98,15 +98,15 @@ pub fn save<T: Serialize>(path: &Path, model_version: &str, body: &T) -> Result<
 /// Load a model body, checking the header first.
 pub fn load<T: DeserializeOwned>(path: &Path) -> Result<(ModelHeader, T), ModelError> {
     let p = path.display().to_string();
-    let file = File::open(path).map_err(|source| ModelError::Io {
+    let file = File::open(path).map_err(|cause| ModelError::Io {
         path: p.clone(),
-        source,
+        cause,
     })?;
     let mut r = BufReader::new(file);
     let mut first = String::new();
-    r.read_line(&mut first).map_err(|source| ModelError::Io {
+    r.read_line(&mut first).map_err(|cause| ModelError::Io {
         path: p.clone(),
-        source,
+        cause,
     })?;
     let header: ModelHeader =
         serde_json::from_str(first.trim_end()).map_err(|e| ModelError::NotAModel {
