@@ -52,25 +52,6 @@ impl BackendConfig {
         }
     }
 
-    /// Settings for the `cluster` section of the main config (URL and optional backend name),
-    /// with every other setting at its default.
-    pub fn from_cluster(c: &crate::config::ClusterConfig) -> Result<Self, BackendError> {
-        let backend = match c.backend.as_deref() {
-            None => None,
-            Some("elasticsearch") => Some(Engine::Elasticsearch),
-            Some("opensearch") => Some(Engine::Opensearch),
-            Some(other) => {
-                return Err(BackendError::Config(format!(
-                    "`cluster.backend` must be `elasticsearch` or `opensearch`, got `{other}`"
-                )))
-            }
-        };
-        Ok(BackendConfig {
-            backend,
-            ..BackendConfig::for_url(c.url.clone())
-        })
-    }
-
     /// Report problems under `path`.
     pub fn validate(&self, path: &str, p: &mut Problems) {
         if let Some(m) = url_problem(&self.url) {
@@ -383,20 +364,26 @@ mod tests {
     }
 
     #[test]
-    fn built_from_the_cluster_section() {
-        let c: crate::config::ClusterConfig =
-            serde_json::from_str(r#"{"url": "http://es:9200", "backend": "opensearch"}"#).unwrap();
-        let b = BackendConfig::from_cluster(&c).unwrap();
+    fn the_cluster_section_is_this_config() {
+        let c = crate::config::Config::from_yaml(
+            "cluster:\n  url: http://es:9200\n  backend: opensearch\n  auth:\n    type: basic\n    username: lw\n    password:\n      env: LW_PW\n",
+        )
+        .unwrap();
+        let b = c.cluster.unwrap();
         assert_eq!(
             (b.url.as_str(), b.backend),
             ("http://es:9200", Some(Engine::Opensearch))
         );
-        let c: crate::config::ClusterConfig =
-            serde_json::from_str(r#"{"url": "http://es:9200", "backend": "solr"}"#).unwrap();
-        assert!(BackendConfig::from_cluster(&c)
+        assert!(matches!(b.auth, AuthConfig::Basic { .. }));
+        let err =
+            crate::config::Config::from_yaml("cluster:\n  url: http://es:9200\n  backend: solr\n")
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("cluster.backend"), "{err}");
+        let err = crate::config::Config::from_yaml("cluster:\n  url: http://u:p@es:9200\n")
             .unwrap_err()
-            .to_string()
-            .contains("`cluster.backend`"));
+            .to_string();
+        assert!(err.contains("cluster.url"), "{err}");
     }
 
     #[test]

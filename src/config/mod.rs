@@ -9,6 +9,10 @@
 //! Sources, lowest first: built-in defaults, the YAML file, then `LOGWARDEN__SECTION__KEY`
 //! environment variables (double underscore between levels, keys lowercased).
 
+mod sidecar;
+
+pub use sidecar::{IndicesConfig, RetentionConfig, RunConfig};
+
 use crate::{cluster, detect, incidents, parse, source, vectorize};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -24,7 +28,7 @@ pub struct Config {
     /// `Europe/Berlin`. Users' traffic follows their local clock, not UTC.
     pub timezone: TimeZone,
     /// The cluster to read from and write to (used by `logwarden run`).
-    pub cluster: Option<ClusterConfig>,
+    pub cluster: Option<crate::backend::BackendConfig>,
     /// Log sources to poll, by any name (used by `logwarden run`).
     pub sources: BTreeMap<String, SourceConfig>,
     /// Field names in the input documents (ECS by default).
@@ -45,6 +49,10 @@ pub struct Config {
     pub incidents: incidents::IncidentsConfig,
     /// Per-service settings, by service name.
     pub services: BTreeMap<String, ServiceConfig>,
+    /// The indices logwarden writes, and how long they are kept.
+    pub indices: IndicesConfig,
+    /// The sidecar (`logwarden run`): schedule, backfill, state, health endpoint.
+    pub run: RunConfig,
 }
 
 /// The tenant name (default `default`).
@@ -69,23 +77,19 @@ impl Default for TimeZone {
     }
 }
 
-/// The Elasticsearch or OpenSearch cluster.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClusterConfig {
-    /// Base URL, e.g. `http://localhost:9200`. Credentials never go here.
-    pub url: String,
-    /// `elasticsearch` or `opensearch`; detected from the cluster when absent.
-    #[serde(default)]
-    pub backend: Option<String>,
-}
-
 /// One polled source.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
-    /// Index pattern, e.g. `logs-*`.
+    /// Index pattern, e.g. `logs-*` (or a comma-separated list).
     pub index: String,
+    /// An optional query (Query DSL) every read is filtered by, e.g.
+    /// `{"term": {"event.dataset": "app"}}`.
+    #[serde(default)]
+    pub query: Option<serde_json::Value>,
+    /// Field names of this source when they differ from the top-level `fields`.
+    #[serde(default)]
+    pub fields: Option<source::FieldsConfig>,
 }
 
 /// How much a service matters; raises or lowers the score of its anomalies.
@@ -235,21 +239,22 @@ impl Config {
             p.add("tenant", "must not be empty");
         }
         if let Some(c) = &self.cluster {
-            if !(c.url.starts_with("http://") || c.url.starts_with("https://")) {
-                p.add("cluster.url", "must start with http:// or https://");
-            }
-            if let Some(b) = &c.backend {
-                if b != "elasticsearch" && b != "opensearch" {
-                    p.add(
-                        "cluster.backend",
-                        format!("must be `elasticsearch` or `opensearch`, got `{b}`"),
-                    );
-                }
-            }
+            c.validate("cluster", &mut p);
         }
         for (name, s) in &self.sources {
             if s.index.trim().is_empty() {
                 p.add(format!("sources.{name}.index"), "must not be empty");
+            }
+            if let Some(q) = &s.query {
+                if !q.is_object() {
+                    p.add(
+                        format!("sources.{name}.query"),
+                        "must be a Query DSL object",
+                    );
+                }
+            }
+            if let Some(f) = &s.fields {
+                f.validate(&format!("sources.{name}.fields"), &mut p);
             }
         }
         self.fields.validate("fields", &mut p);
@@ -260,6 +265,8 @@ impl Config {
         self.detect.validate("detect", &mut p);
         self.severity.validate("severity", &mut p);
         self.incidents.validate("incidents", &mut p);
+        self.indices.validate("indices", &mut p);
+        self.run.validate("run", &mut p);
         if p.0.is_empty() {
             Ok(())
         } else {

@@ -1,0 +1,241 @@
+//! The sections only the sidecar reads: the indices logwarden writes (and their retention)
+//! and `run`, the schedule, backfill, local state and health endpoint of `logwarden run`.
+
+use super::Problems;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// The indices logwarden writes. Their names must not match the built-in `logs-*-*` data
+/// stream templates, so they keep the `logwarden-` prefix by default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IndicesConfig {
+    /// Anomaly documents (the contract the dashboards read).
+    pub anomalies: String,
+    /// One document per incident (anomalies grouped across services and time).
+    pub incidents: String,
+    /// Per-minute counts of each (service, template), observed and expected.
+    pub patterns: String,
+    /// The sidecar's checkpoints, one document per source.
+    pub state: String,
+    /// How long documents are kept before the ILM (Elasticsearch) or ISM (OpenSearch) policy
+    /// deletes them.
+    pub retention: RetentionConfig,
+}
+
+impl Default for IndicesConfig {
+    fn default() -> Self {
+        IndicesConfig {
+            anomalies: "logwarden-anomalies".to_string(),
+            incidents: "logwarden-incidents".to_string(),
+            patterns: "logwarden-patterns".to_string(),
+            state: "logwarden-state".to_string(),
+            retention: RetentionConfig::default(),
+        }
+    }
+}
+
+impl IndicesConfig {
+    /// Report problems under `path`.
+    pub fn validate(&self, path: &str, p: &mut Problems) {
+        for (key, name) in [
+            ("anomalies", &self.anomalies),
+            ("incidents", &self.incidents),
+            ("patterns", &self.patterns),
+            ("state", &self.state),
+        ] {
+            if let Some(m) = index_name_problem(name) {
+                p.add(format!("{path}.{key}"), m);
+            }
+        }
+        let names = [
+            &self.anomalies,
+            &self.incidents,
+            &self.patterns,
+            &self.state,
+        ];
+        for (i, a) in names.iter().enumerate() {
+            if names[i + 1..].contains(a) {
+                p.add(path, format!("index name `{a}` is used twice"));
+            }
+        }
+        self.retention.validate(&format!("{path}.retention"), p);
+    }
+}
+
+/// Why `name` cannot be an index name, if it cannot.
+fn index_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("must not be empty".to_string());
+    }
+    if name != name.to_lowercase() {
+        return Some(format!("`{name}` must be lowercase"));
+    }
+    if name.starts_with(['-', '_', '+']) || name == "." || name == ".." {
+        return Some(format!("`{name}` must not start with -, _ or +"));
+    }
+    if let Some(c) = name.chars().find(|c| "\\/*?\"<>| ,#:".contains(*c)) {
+        return Some(format!("`{name}` must not contain `{c}`"));
+    }
+    if name.len() > 200 {
+        return Some("is longer than 200 bytes".to_string());
+    }
+    None
+}
+
+/// Days documents are kept (by rollover-free delete policies on index age).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Anomaly documents.
+    pub anomalies_days: u32,
+    /// Incident documents.
+    pub incidents_days: u32,
+    /// Pattern-rate documents.
+    pub patterns_days: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            anomalies_days: 90,
+            incidents_days: 90,
+            patterns_days: 30,
+        }
+    }
+}
+
+impl RetentionConfig {
+    /// Report problems under `path`.
+    pub fn validate(&self, path: &str, p: &mut Problems) {
+        p.range(
+            format!("{path}.anomalies_days"),
+            self.anomalies_days,
+            1,
+            3650,
+        );
+        p.range(
+            format!("{path}.incidents_days"),
+            self.incidents_days,
+            1,
+            3650,
+        );
+        p.range(format!("{path}.patterns_days"), self.patterns_days, 1, 3650);
+    }
+}
+
+/// `logwarden run`: how often it polls, how it starts, where it keeps its model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunConfig {
+    /// Seconds between polls of each source.
+    pub interval_secs: u64,
+    /// Seconds a document may arrive late: a poll reads up to now minus this.
+    pub delay_secs: u64,
+    /// The longest window read in one go (catching up after downtime reads several).
+    pub max_window_secs: u64,
+    /// Days of history the baseline is learned from when there is no model yet (and before
+    /// `--from`).
+    pub backfill_days: u32,
+    /// Hours before the checkpoint replayed (without writing) after a restart, so drift and
+    /// trend detectors resume with their state instead of from zero.
+    pub warmup_hours: u32,
+    /// Directory of the model files (one per source).
+    pub state_dir: PathBuf,
+    /// Address of the health and metrics endpoint (`/health`, `/ready`, `/metrics`); empty
+    /// turns it off.
+    pub listen: String,
+    /// Longest wait between reconnection attempts when the cluster is unreachable, seconds.
+    pub max_retry_secs: u64,
+    /// Minutes of pattern-rate documents per (service, template) bucket: 1 writes one
+    /// document per minute.
+    pub rate_minutes: u32,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            interval_secs: 60,
+            delay_secs: 60,
+            max_window_secs: 3600,
+            backfill_days: 30,
+            warmup_hours: 6,
+            state_dir: PathBuf::from("logwarden-state"),
+            listen: "127.0.0.1:9464".to_string(),
+            max_retry_secs: 60,
+            rate_minutes: 1,
+        }
+    }
+}
+
+impl RunConfig {
+    /// Report problems under `path`.
+    pub fn validate(&self, path: &str, p: &mut Problems) {
+        p.range(
+            format!("{path}.interval_secs"),
+            self.interval_secs,
+            1,
+            86_400,
+        );
+        p.range(format!("{path}.delay_secs"), self.delay_secs, 0, 86_400);
+        p.range(
+            format!("{path}.max_window_secs"),
+            self.max_window_secs,
+            60,
+            86_400,
+        );
+        p.range(format!("{path}.backfill_days"), self.backfill_days, 0, 400);
+        p.range(format!("{path}.warmup_hours"), self.warmup_hours, 0, 168);
+        p.range(
+            format!("{path}.max_retry_secs"),
+            self.max_retry_secs,
+            1,
+            3600,
+        );
+        p.range(format!("{path}.rate_minutes"), self.rate_minutes, 1, 60);
+        if self.state_dir.as_os_str().is_empty() {
+            p.add(format!("{path}.state_dir"), "must not be empty");
+        }
+        if !self.listen.is_empty() && self.listen.parse::<std::net::SocketAddr>().is_err() {
+            p.add(
+                format!("{path}.listen"),
+                format!("`{}` is not an address like 127.0.0.1:9464", self.listen),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_names_are_checked_by_key() {
+        let mut c = IndicesConfig {
+            patterns: "Logwarden-Patterns".to_string(),
+            state: "logwarden-anomalies".to_string(),
+            ..IndicesConfig::default()
+        };
+        c.incidents = "a*b".to_string();
+        let mut p = Problems::default();
+        c.validate("indices", &mut p);
+        let all = p.0.join("\n");
+        assert!(all.contains("indices.patterns"), "{all}");
+        assert!(all.contains("indices.incidents"), "{all}");
+        assert!(all.contains("`logwarden-anomalies` is used twice"), "{all}");
+    }
+
+    #[test]
+    fn listen_must_be_an_address() {
+        let c = RunConfig {
+            listen: "localhost".to_string(),
+            ..RunConfig::default()
+        };
+        let mut p = Problems::default();
+        c.validate("run", &mut p);
+        assert!(p.0.iter().any(|m| m.contains("run.listen")), "{:?}", p.0);
+        let mut p = Problems::default();
+        RunConfig::default().validate("run", &mut p);
+        assert!(p.0.is_empty(), "{:?}", p.0);
+    }
+}
