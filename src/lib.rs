@@ -16,6 +16,7 @@ pub mod detect;
 pub mod incidents;
 pub mod model;
 pub mod parse;
+pub mod sidecar;
 pub mod sink;
 pub mod source;
 pub mod state;

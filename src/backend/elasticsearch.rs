@@ -374,4 +374,33 @@ impl Backend for EsBackend {
         }
         r.check("delete index").map(drop)
     }
+
+    async fn send_json(
+        &self,
+        op: &'static str,
+        method: super::HttpMethod,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Result<RawResponse, BackendError> {
+        use elasticsearch::http::Method;
+        let method = match method {
+            super::HttpMethod::Get => Method::Get,
+            super::HttpMethod::Put => Method::Put,
+            super::HttpMethod::Post => Method::Post,
+            super::HttpMethod::Delete => Method::Delete,
+        };
+        let r = self
+            .client
+            .send(
+                method,
+                path,
+                elasticsearch::http::headers::HeaderMap::new(),
+                Some(query),
+                body.map(elasticsearch::http::request::JsonBody::new),
+                None,
+            )
+            .await;
+        raw(op, r).await
+    }
 }

@@ -239,6 +239,19 @@ pub fn error_reason(body: &Value) -> String {
     }
 }
 
+/// The HTTP methods of [`Backend::send_json`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpMethod {
+    /// GET
+    Get,
+    /// PUT
+    Put,
+    /// POST
+    Post,
+    /// DELETE
+    Delete,
+}
+
 /// What [`Backend::ensure_anomaly_template`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TemplateOutcome {
@@ -313,6 +326,17 @@ pub trait Backend: Send + Sync {
 
     /// Update dynamic settings of `index` (e.g. `{"index.refresh_interval": "5s"}`).
     async fn put_index_settings(&self, index: &str, settings: Value) -> Result<(), BackendError>;
+
+    /// Any request with an optional JSON body, for the few the pipeline needs beyond the
+    /// ones above (state documents, counts with a query). `path` starts with `/`.
+    async fn send_json(
+        &self,
+        op: &'static str,
+        method: HttpMethod,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Result<RawResponse, BackendError>;
 
     /// Install the anomaly index template (named after the index, matching `index` and
     /// `index-*`) when it is missing or older than `mappings/anomalies.json`.

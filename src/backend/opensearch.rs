@@ -287,4 +287,33 @@ impl Backend for OsBackend {
         }
         r.check("delete index").map(drop)
     }
+
+    async fn send_json(
+        &self,
+        op: &'static str,
+        method: super::HttpMethod,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Result<RawResponse, BackendError> {
+        use opensearch::http::Method;
+        let method = match method {
+            super::HttpMethod::Get => Method::Get,
+            super::HttpMethod::Put => Method::Put,
+            super::HttpMethod::Post => Method::Post,
+            super::HttpMethod::Delete => Method::Delete,
+        };
+        let r = self
+            .client
+            .send(
+                method,
+                path,
+                opensearch::http::headers::HeaderMap::new(),
+                Some(query),
+                body.map(opensearch::http::request::JsonBody::new),
+                None,
+            )
+            .await;
+        raw(op, r).await
+    }
 }

@@ -4,6 +4,7 @@
 mod demo_cmd;
 mod detect_cmd;
 mod parse_cmd;
+mod run_cmd;
 mod train_cmd;
 
 use crate::config::Config;
@@ -34,6 +35,8 @@ pub enum Command {
     Detect(detect_cmd::DetectArgs),
     /// Write a synthetic multi-service log history and a test week with labelled incidents.
     Generate(demo_cmd::GenerateArgs),
+    /// The sidecar: poll the configured sources, write anomalies back to the cluster.
+    Run(run_cmd::RunArgs),
     /// Generate a log week with incidents, train, detect, and report what was found.
     Demo(demo_cmd::DemoArgs),
 }
@@ -59,6 +62,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Parse(args) => parse_cmd::run(&config, args),
         Command::Train(args) => train_cmd::run(&config, args),
         Command::Detect(args) => detect_cmd::run(&config, args),
+        Command::Run(args) => run_cmd::run(&config, args),
         Command::Generate(args) => demo_cmd::run_generate(&config, args),
         Command::Demo(args) => demo_cmd::run_demo(&config, custom_config, args),
     }

@@ -75,6 +75,39 @@ pub struct DetectStats {
     pub buckets: u64,
 }
 
+/// Lines of one (service, template) in one rate interval, for the pattern-rate index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateRow {
+    /// Start of the interval.
+    pub start: DateTime<Utc>,
+    /// Length of the interval in minutes.
+    pub minutes: u32,
+    /// The service.
+    pub service: String,
+    /// The template the lines counted as (the known one for variants).
+    pub template: TemplateId,
+    /// Its text.
+    pub text: String,
+    /// Its pattern, if it has one.
+    pub pattern: Option<String>,
+    /// Lines seen.
+    pub count: u64,
+    /// Error lines among them.
+    pub errors: u64,
+    /// Lines the baseline expected in the interval (0 for templates it does not know).
+    pub expected: f64,
+}
+
+/// (interval number, service, template) of a rate cell.
+type RateKey = (i64, String, TemplateId);
+
+/// Per-interval counts kept for [`Detector::drain_rates`].
+#[derive(Debug, Clone, Default)]
+struct Rates {
+    minutes: u32,
+    cells: HashMap<RateKey, (u64, u64)>,
+}
+
 /// A finding before it becomes an anomaly document.
 #[derive(Debug, Clone)]
 struct Finding {
@@ -100,7 +133,7 @@ struct Finding {
 }
 
 /// Runs the detectors over new records against a [`Baseline`].
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Detector {
     config: Config,
     cal: Calendar,
@@ -118,6 +151,7 @@ pub struct Detector {
     touched_slots: Vec<usize>,
     novel: BTreeMap<(String, TemplateId), Novel>,
     stats: DetectStats,
+    rates: Option<Rates>,
 }
 
 impl Detector {
@@ -153,6 +187,7 @@ impl Detector {
             touched_slots: Vec::new(),
             novel: BTreeMap::new(),
             stats: DetectStats::default(),
+            rates: None,
             base,
         };
         d.reindex();
@@ -267,6 +302,118 @@ impl Detector {
         self.finish_batch(out)
     }
 
+    /// Close every bucket that ends at or before `t` (empty ones included, so silence is
+    /// seen without a later record) and return their anomalies. Records at or after the
+    /// start of `t`'s bucket may still come. The sidecar calls this at the end of each window
+    /// and once at start-up to anchor the first bucket.
+    pub fn close_until(&mut self, t: DateTime<Utc>) -> Vec<Anomaly> {
+        let b = self.cal.bucket_of(t);
+        let mut out = Vec::new();
+        match self.current {
+            Some(c) if b > c => {
+                let gap_limit = self.cal.per_day() as i64;
+                let mut k = c;
+                while k < b {
+                    out.extend(self.close_bucket(k));
+                    k = if b - k > gap_limit && k == c {
+                        b - gap_limit
+                    } else {
+                        k + 1
+                    };
+                }
+                self.current = Some(b);
+            }
+            Some(_) => {}
+            None => self.current = Some(b),
+        }
+        self.finish_batch(out)
+    }
+
+    /// Count lines per (service, template) in intervals of `minutes` from now on, for
+    /// [`Detector::drain_rates`].
+    pub fn track_rates(&mut self, minutes: u32) {
+        self.rates = Some(Rates {
+            minutes: minutes.max(1),
+            cells: HashMap::new(),
+        });
+    }
+
+    /// The counted intervals that end at or before `t`, with what the baseline expected
+    /// for each; they are forgotten here. Sorted by (start, service, template).
+    pub fn drain_rates(&mut self, t: DateTime<Utc>) -> Vec<RateRow> {
+        let Some(rates) = self.rates.as_mut() else {
+            return Vec::new();
+        };
+        let secs = i64::from(rates.minutes) * 60;
+        let limit = t.timestamp().div_euclid(secs);
+        let keys: Vec<_> = rates
+            .cells
+            .keys()
+            .filter(|k| k.0 < limit)
+            .cloned()
+            .collect();
+        let minutes = rates.minutes;
+        let mut cells: Vec<(RateKey, (u64, u64))> = keys
+            .into_iter()
+            .filter_map(|k| rates.cells.remove(&k).map(|v| (k, v)))
+            .collect();
+        cells.sort_by(|a, b| a.0.cmp(&b.0));
+        let cfg = self.config.detect.clone();
+        let bucket_secs = self.cal.bucket_secs as f64;
+        cells
+            .into_iter()
+            .map(|((slot, service, template), (count, errors))| {
+                let start = Utc
+                    .timestamp_opt(slot * secs, 0)
+                    .single()
+                    .unwrap_or_default();
+                let expected = match self.profile_of(&service, Subject::Template(template)) {
+                    Some(i) => {
+                        let season = self.cal.season(self.cal.bucket_of(start));
+                        let (mu, _) = self.base.expected(&self.base.profiles[i], season, &cfg);
+                        mu * secs as f64 / bucket_secs.max(1.0)
+                    }
+                    None => 0.0,
+                };
+                RateRow {
+                    start,
+                    minutes,
+                    text: self
+                        .base
+                        .miner
+                        .template(template)
+                        .unwrap_or_default()
+                        .to_string(),
+                    pattern: self
+                        .base
+                        .patterns
+                        .pattern_of(template)
+                        .map(|c| c.to_string()),
+                    service,
+                    template,
+                    count,
+                    errors,
+                    expected,
+                }
+            })
+            .collect()
+    }
+
+    fn count_rate(&mut self, record: &LogRecord, template: TemplateId, is_error: bool) {
+        if let Some(r) = self.rates.as_mut() {
+            let slot = record
+                .timestamp
+                .timestamp()
+                .div_euclid(i64::from(r.minutes) * 60);
+            let c = r
+                .cells
+                .entry((slot, record.service.clone(), template))
+                .or_default();
+            c.0 += 1;
+            c.1 += u64::from(is_error);
+        }
+    }
+
     /// Close the open buckets and return their anomalies (end of input).
     pub fn finish(&mut self) -> Vec<Anomaly> {
         let out = match self.current.take() {
@@ -274,6 +421,15 @@ impl Detector {
             None => Vec::new(),
         };
         self.finish_batch(out)
+    }
+
+    /// What [`Detector::into_baseline`] would return, leaving this detector running (the
+    /// sidecar saves it so a restart knows the templates that are no longer new).
+    pub fn snapshot(&self) -> Baseline {
+        let mut d = self.clone();
+        d.rates = None;
+        d.open.clear();
+        d.into_baseline()
     }
 
     /// The baseline with what detection learned (for saving after a run): the miner with the
@@ -340,6 +496,7 @@ impl Detector {
             None if self.novel.contains_key(&(service.to_string(), id)) => None,
             None => self.classify_new(service, id),
         };
+        self.count_rate(record, known.unwrap_or(id), is_error);
         let Some(tid) = known else {
             self.stats.novel += 1;
             let text = self.base.miner.template(id).unwrap_or_default().to_string();

@@ -26,7 +26,7 @@ use crate::config::Problems;
 use serde::{Deserialize, Serialize};
 
 pub use baseline::{Baseline, Trainer};
-pub use detector::Detector;
+pub use detector::{Detector, RateRow};
 
 /// Baseline and detector settings. Every threshold is a key; the defaults are tuned for
 /// precision (a quiet day produces nothing).

@@ -1,0 +1,178 @@
+//! The sidecar's own telemetry: Prometheus metrics and the HTTP endpoint that serves them
+//! with `/health` (the process is alive) and `/ready` (connected, every source past its
+//! backfill and keeping up).
+
+use prometheus::{Encoder, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use warp::Filter;
+
+/// Counters and gauges of one sidecar, shared by its tasks and the HTTP endpoint.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    /// Log records read, by source.
+    pub records: IntCounterVec,
+    /// Documents that could not be used (no message, no timestamp, wrong type, ...), by
+    /// source and problem.
+    pub rejected: IntCounterVec,
+    /// Documents found after their window had been processed, by source.
+    pub late: IntCounterVec,
+    /// Windows processed, by source.
+    pub windows: IntCounterVec,
+    /// Windows that failed and will be redone, by source.
+    pub window_failures: IntCounterVec,
+    /// Anomalies written, by source and severity.
+    pub anomalies: IntCounterVec,
+    /// Documents the cluster refused for good (mapping conflicts and the like), by index.
+    pub write_failures: IntCounterVec,
+    /// Seconds the checkpoint is behind now, by source.
+    pub lag_seconds: IntGaugeVec,
+    /// Templates the detector knows, by source.
+    pub templates: IntGaugeVec,
+    /// 1 while the cluster answers.
+    pub cluster_up: IntGauge,
+    ready: Arc<AtomicBool>,
+    status: Arc<Mutex<String>>,
+}
+
+impl Metrics {
+    /// Fresh metrics.
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            let c =
+                IntCounterVec::new(Opts::new(name, help), labels).expect("metric names are valid");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("metric names are unique");
+            c
+        };
+        let records = counter("logwarden_records_total", "Log records read", &["source"]);
+        let rejected = counter(
+            "logwarden_rejected_documents_total",
+            "Documents that could not be used, by problem",
+            &["source", "problem"],
+        );
+        let late = counter(
+            "logwarden_late_documents_total",
+            "Documents that arrived after their window was processed",
+            &["source"],
+        );
+        let windows = counter("logwarden_windows_total", "Windows processed", &["source"]);
+        let window_failures = counter(
+            "logwarden_window_failures_total",
+            "Windows that failed and are redone",
+            &["source"],
+        );
+        let anomalies = counter(
+            "logwarden_anomalies_total",
+            "Anomalies written",
+            &["source", "severity"],
+        );
+        let write_failures = counter(
+            "logwarden_write_failures_total",
+            "Documents refused by the cluster for good",
+            &["index"],
+        );
+        let gauge = |name: &str, help: &str, labels: &[&str]| {
+            let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid");
+            registry.register(Box::new(g.clone())).expect("unique");
+            g
+        };
+        let lag_seconds = gauge(
+            "logwarden_lag_seconds",
+            "Seconds the checkpoint is behind now",
+            &["source"],
+        );
+        let templates = gauge("logwarden_templates", "Templates known", &["source"]);
+        let cluster_up =
+            IntGauge::new("logwarden_cluster_up", "1 while the cluster answers").expect("valid");
+        registry
+            .register(Box::new(cluster_up.clone()))
+            .expect("unique");
+        Metrics {
+            registry,
+            records,
+            rejected,
+            late,
+            windows,
+            window_failures,
+            anomalies,
+            write_failures,
+            lag_seconds,
+            templates,
+            cluster_up,
+            ready: Arc::new(AtomicBool::new(false)),
+            status: Arc::new(Mutex::new("starting".to_string())),
+        }
+    }
+
+    /// Set readiness and the one-line status `/ready` shows.
+    pub fn set_ready(&self, ready: bool, status: impl Into<String>) {
+        self.ready.store(ready, Ordering::SeqCst);
+        if let Ok(mut s) = self.status.lock() {
+            *s = status.into();
+        }
+    }
+
+    /// Whether the sidecar is ready.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst)
+    }
+
+    /// The current status line.
+    pub fn status(&self) -> String {
+        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Everything in the Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Serve `/health`, `/ready` and `/metrics` on `addr` until `shutdown` resolves. Returns the
+/// bound address (port 0 picks a free one).
+pub async fn serve(
+    addr: SocketAddr,
+    metrics: Metrics,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<SocketAddr> {
+    let m1 = metrics.clone();
+    let health = warp::path("health").and(warp::path::end()).map(move || {
+        warp::reply::json(&serde_json::json!({"status": "alive", "detail": m1.status()}))
+    });
+    let m2 = metrics.clone();
+    let ready = warp::path("ready").and(warp::path::end()).map(move || {
+        let code = if m2.is_ready() {
+            warp::http::StatusCode::OK
+        } else {
+            warp::http::StatusCode::SERVICE_UNAVAILABLE
+        };
+        let body = serde_json::json!({"ready": m2.is_ready(), "detail": m2.status()});
+        warp::reply::with_status(warp::reply::json(&body), code)
+    });
+    let m3 = metrics;
+    let prom = warp::path("metrics").and(warp::path::end()).map(move || {
+        warp::reply::with_header(m3.render(), "content-type", "text/plain; version=0.0.4")
+    });
+    let routes = warp::get().and(health.or(ready).or(prom));
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let server = warp::serve(routes)
+        .incoming(listener)
+        .graceful(shutdown)
+        .run();
+    tokio::spawn(server);
+    Ok(bound)
+}

@@ -1,0 +1,292 @@
+//! The sidecar, `logwarden run`: connects to the cluster (waiting while it is down),
+//! installs the index templates, and keeps every configured source's checkpoint close to
+//! now minus `run.delay_secs`, one window at a time (see [`runner`]). `--once` stops when the
+//! sources have caught up; `--from` replays a past range with a baseline learned from the
+//! history before it.
+//!
+//! Failure model: a window is done when its documents are acknowledged and its checkpoint
+//! saved. Anything that fails before (the cluster goes away, a request keeps failing) leaves
+//! the checkpoint where it was; the source is prepared again (model reloaded, the hours
+//! before the checkpoint replayed) and the window redone once the cluster answers. Document
+//! ids derive from content, so a redone window overwrites instead of duplicating. A shutdown
+//! signal abandons the window in progress the same way.
+
+pub mod checkpoint;
+pub mod docs;
+pub mod health;
+pub mod runner;
+
+use crate::backend::{connect, Backend, BackendConfig, BackendError};
+use crate::config::Config;
+use chrono::{DateTime, Duration, Utc};
+use health::Metrics;
+use runner::{window_bound, SourceRunner, WindowError};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// How `run` was asked to behave.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Process what is available now, then exit.
+    pub once: bool,
+    /// Replay from this time: baseline from the history before it, detection from it on.
+    pub from: Option<DateTime<Utc>>,
+    /// Reinstall the index templates even when the current ones are present.
+    pub force_templates: bool,
+}
+
+/// What a run did, summed over its sources.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunSummary {
+    /// Windows processed.
+    pub windows: u64,
+    /// Log records read.
+    pub records: u64,
+    /// Anomalies written.
+    pub anomalies: u64,
+    /// Documents the cluster refused for good.
+    pub refused: u64,
+    /// Windows that failed and were redone.
+    pub failures: u64,
+}
+
+/// A shutdown signal: `true` once the sidecar should stop.
+pub type Shutdown = watch::Receiver<bool>;
+
+/// Sleep for `d`, returning early (with `true`) when shutdown is signalled.
+async fn sleep_or_stop(d: std::time::Duration, stop: &mut Shutdown) -> bool {
+    if *stop.borrow() {
+        return true;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(d) => *stop.borrow(),
+        _ = stop.changed() => true,
+    }
+}
+
+/// The wait before reconnection attempt `attempt` (1, 2, 4, … seconds up to `max_secs`).
+fn retry_delay(attempt: u32, max_secs: u64) -> std::time::Duration {
+    let secs = 1u64
+        .checked_shl(attempt.min(16))
+        .unwrap_or(u64::MAX)
+        .min(max_secs.max(1));
+    std::time::Duration::from_secs(secs)
+}
+
+/// Connect, retrying with backoff until the cluster answers or shutdown.
+async fn connect_with_retry(
+    cfg: &BackendConfig,
+    max_retry_secs: u64,
+    metrics: &Metrics,
+    stop: &mut Shutdown,
+) -> Option<Arc<dyn Backend>> {
+    let mut attempt = 0;
+    loop {
+        match connect(cfg).await {
+            Ok(b) => {
+                metrics.cluster_up.set(1);
+                tracing::info!("connected to {} {}", b.info().engine, b.info().version);
+                return Some(Arc::from(b));
+            }
+            Err(e @ BackendError::Config(_)) | Err(e @ BackendError::Unsupported(_)) => {
+                // Waiting will not fix these; keep saying so instead of exiting in a loop.
+                metrics.set_ready(false, format!("cannot use the cluster: {e}"));
+                tracing::error!("cannot use the cluster: {e}");
+            }
+            Err(e) => {
+                metrics.set_ready(false, format!("cluster unreachable: {e}"));
+                tracing::warn!("cluster unreachable (attempt {}): {e}", attempt + 1);
+            }
+        }
+        metrics.cluster_up.set(0);
+        attempt += 1;
+        if sleep_or_stop(retry_delay(attempt, max_retry_secs), stop).await {
+            return None;
+        }
+    }
+}
+
+/// Install the index templates and the state index.
+async fn install(backend: &dyn Backend, config: &Config, force: bool) -> Result<(), BackendError> {
+    let outcome = backend
+        .ensure_anomaly_template(&config.indices.anomalies)
+        .await?;
+    tracing::info!("anomaly index template: {outcome:?}");
+    for (index, mapping) in [
+        (
+            &config.indices.incidents,
+            include_str!("../../mappings/incidents.json"),
+        ),
+        (
+            &config.indices.patterns,
+            include_str!("../../mappings/patterns.json"),
+        ),
+    ] {
+        if force || backend.get_index_template(index).await?.is_none() {
+            let mapping: serde_json::Value = serde_json::from_str(mapping)
+                .map_err(|e| BackendError::Config(format!("mapping of {index}: {e}")))?;
+            let body = serde_json::json!({
+                "index_patterns": [index, format!("{index}-*")],
+                "priority": 500,
+                "template": { "mappings": mapping },
+                "_meta": { "managed_by": "logwarden" }
+            });
+            backend.put_index_template(index, body).await?;
+        }
+    }
+    checkpoint::ensure_state_index(backend, &config.indices.state).await
+}
+
+/// The newest end a window may have now.
+fn live_end(config: &Config) -> DateTime<Utc> {
+    window_bound(Utc::now() - Duration::seconds(config.run.delay_secs as i64))
+}
+
+/// Run the sidecar until `stop` says so (or, with `once`, until every source has caught
+/// up). Never exits because the cluster is down: it waits, reporting not-ready.
+pub async fn run(
+    config: Config,
+    opts: RunOptions,
+    metrics: Metrics,
+    mut stop: Shutdown,
+) -> anyhow::Result<RunSummary> {
+    let cluster = config.cluster.clone().ok_or_else(|| {
+        anyhow::anyhow!("config key `cluster` is missing: `logwarden run` needs `cluster.url`")
+    })?;
+    anyhow::ensure!(
+        !config.sources.is_empty(),
+        "config key `sources` is empty: `logwarden run` needs at least one source index"
+    );
+    let max_retry = config.run.max_retry_secs;
+    let mut summary = RunSummary::default();
+    let mut runners: Vec<SourceRunner> = config
+        .sources
+        .iter()
+        .map(|(name, s)| SourceRunner::new(name, s, &config, opts.from, metrics.clone()))
+        .collect();
+    let mut installed = false;
+    let mut attempt = 0u32;
+    // Each pass: (re)connect, prepare the sources, and process windows until caught up.
+    'outer: loop {
+        let Some(backend) = connect_with_retry(&cluster, max_retry, &metrics, &mut stop).await
+        else {
+            break;
+        };
+        let mut failed = false;
+        if !installed {
+            if let Err(e) = install(backend.as_ref(), &config, opts.force_templates).await {
+                tracing::warn!("installing index templates failed: {e}");
+                failed = true;
+            } else {
+                installed = true;
+            }
+        }
+        let once_end = live_end(&config);
+        while !failed {
+            let end = if opts.once {
+                once_end
+            } else {
+                live_end(&config)
+            };
+            let mut idle = true;
+            for r in runners.iter_mut() {
+                if *stop.borrow() {
+                    break 'outer;
+                }
+                if !r.is_prepared() {
+                    metrics.set_ready(false, format!("preparing source {}", r.name()));
+                    let prep = r.prepare(backend.as_ref(), end);
+                    let res = tokio::select! {
+                        res = prep => res,
+                        _ = stop.changed() => break 'outer,
+                    };
+                    if let Err(e) = res {
+                        report_failure(r.name(), &e, &metrics);
+                        failed = true;
+                        break;
+                    }
+                }
+                let Some((start, wend)) = r.next_window(end) else {
+                    continue;
+                };
+                idle = false;
+                let res = tokio::select! {
+                    res = r.process_window(backend.as_ref(), start, wend) => res,
+                    _ = stop.changed() => break 'outer,
+                };
+                match res {
+                    Ok(o) => {
+                        attempt = 0;
+                        summary.windows += 1;
+                        summary.records += o.records;
+                        summary.anomalies += o.anomalies;
+                        summary.refused += o.refused;
+                        tracing::debug!(source = r.name(), %start, end = %wend, records = o.records, anomalies = o.anomalies, "window done");
+                    }
+                    Err(e) => {
+                        summary.failures += 1;
+                        report_failure(r.name(), &e, &metrics);
+                        failed = true;
+                        break;
+                    }
+                }
+            }
+            if failed {
+                break;
+            }
+            if idle {
+                metrics.set_ready(true, "live");
+                if opts.once {
+                    break 'outer;
+                }
+                let wait = std::time::Duration::from_secs(config.run.interval_secs);
+                if sleep_or_stop(wait, &mut stop).await {
+                    break 'outer;
+                }
+            }
+        }
+        // Something failed: wait, then reconnect and prepare again.
+        metrics.cluster_up.set(0);
+        attempt += 1;
+        if sleep_or_stop(retry_delay(attempt, max_retry), &mut stop).await {
+            break;
+        }
+    }
+    metrics.set_ready(false, "stopped");
+    Ok(summary)
+}
+
+fn report_failure(source: &str, e: &WindowError, metrics: &Metrics) {
+    tracing::warn!(source, "window not finished, will redo it: {e}");
+    metrics.set_ready(false, format!("source {source}: {e}"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delays_double_up_to_the_cap() {
+        let s: Vec<u64> = (1..8).map(|a| retry_delay(a, 30).as_secs()).collect();
+        assert_eq!(s, vec![2, 4, 8, 16, 30, 30, 30]);
+        assert_eq!(retry_delay(1000, 60).as_secs(), 60);
+    }
+
+    #[test]
+    fn window_bounds_end_just_before_a_minute() {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(
+            window_bound(t("2026-11-30T12:03:41.5Z")),
+            t("2026-11-30T12:02:59.999Z")
+        );
+        // A bound is its own bound.
+        assert_eq!(
+            window_bound(t("2026-11-30T12:02:59.999Z")),
+            t("2026-11-30T12:02:59.999Z")
+        );
+        assert_eq!(
+            window_bound(t("2026-11-30T12:03:00Z")),
+            t("2026-11-30T12:02:59.999Z")
+        );
+    }
+}

@@ -1,0 +1,416 @@
+//! One source's loop: learn or load its model, resume from its checkpoint, and process
+//! windows `(checkpoint, end]` — read with a point in time, detect, write anomalies,
+//! incidents and pattern rates, and only then move the checkpoint.
+
+use super::checkpoint::{self, Checkpoint};
+use super::docs;
+use super::health::Metrics;
+use crate::backend::{bulk, read_window, Backend, BackendError, BulkReport, WindowRequest};
+use crate::config::{Config, SourceConfig};
+use crate::detect::{Baseline, Detector, Trainer};
+use crate::model::Anomaly;
+use crate::source::FieldsConfig;
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+/// Why a window could not be finished.
+#[derive(Debug, thiserror::Error)]
+pub enum WindowError {
+    /// The cluster failed (unreachable, 5xx after retries, ...): redo the window later.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// The model file could not be read or written.
+    #[error("model file {path}: {message}")]
+    Model {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// What one processed window did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WindowOutcome {
+    /// Records read.
+    pub records: u64,
+    /// Anomalies written.
+    pub anomalies: u64,
+    /// Pattern-rate documents written.
+    pub rates: u64,
+    /// Incident documents written.
+    pub incidents: u64,
+    /// Documents the cluster refused for good.
+    pub refused: u64,
+}
+
+/// The state of one configured source.
+pub struct SourceRunner {
+    name: String,
+    config: Config,
+    index: String,
+    filter: Option<serde_json::Value>,
+    fields: FieldsConfig,
+    state_id: String,
+    model_path: PathBuf,
+    from: Option<DateTime<Utc>>,
+    detector: Option<Detector>,
+    checkpoint: Option<Checkpoint>,
+    recent: Vec<Anomaly>,
+    last_model_save: Option<DateTime<Utc>>,
+    metrics: Metrics,
+}
+
+/// The end of the last complete minute at or before `t`, as a window bound: windows are
+/// `(start, end]` and buckets `[start, end)`, so a window ends one millisecond before a
+/// minute boundary and every record lands in the window of its bucket.
+pub fn window_bound(t: DateTime<Utc>) -> DateTime<Utc> {
+    let minute = t.duration_trunc(Duration::minutes(1)).unwrap_or(t);
+    let bound = minute - Duration::milliseconds(1);
+    if bound + Duration::minutes(1) <= t {
+        bound + Duration::minutes(1)
+    } else {
+        bound
+    }
+}
+
+impl SourceRunner {
+    /// A runner for source `name`; `from` replays from that time (its own checkpoint and
+    /// model, so a backtest never disturbs the live state).
+    pub fn new(
+        name: &str,
+        source: &SourceConfig,
+        config: &Config,
+        from: Option<DateTime<Utc>>,
+        metrics: Metrics,
+    ) -> Self {
+        let suffix = from
+            .map(|t| format!("-from-{}", t.format("%Y%m%dT%H%M%SZ")))
+            .unwrap_or_default();
+        SourceRunner {
+            name: name.to_string(),
+            index: source.index.clone(),
+            filter: source.query.clone(),
+            fields: source
+                .fields
+                .clone()
+                .unwrap_or_else(|| config.fields.clone()),
+            state_id: format!("{}:{name}{suffix}", config.tenant.0),
+            model_path: config.run.state_dir.join(format!("{name}{suffix}.model")),
+            from: from.map(window_bound),
+            config: config.clone(),
+            detector: None,
+            checkpoint: None,
+            recent: Vec::new(),
+            last_model_save: None,
+            metrics,
+        }
+    }
+
+    /// The source's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Everything up to this time is done (`None` before [`SourceRunner::prepare`]).
+    pub fn checkpoint(&self) -> Option<DateTime<Utc>> {
+        self.checkpoint.as_ref().map(|c| c.checkpoint)
+    }
+
+    /// Whether the model and checkpoint are loaded.
+    pub fn is_prepared(&self) -> bool {
+        self.detector.is_some()
+    }
+
+    fn request(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> WindowRequest {
+        WindowRequest {
+            index: self.index.clone(),
+            start,
+            end,
+            filter: self.filter.clone(),
+            fields: self.fields.clone(),
+        }
+    }
+
+    fn model_error(&self, e: impl std::fmt::Display) -> WindowError {
+        WindowError::Model {
+            path: self.model_path.display().to_string(),
+            message: e.to_string(),
+        }
+    }
+
+    /// Load the model and checkpoint, learning the model from history first when there is
+    /// none; then replay the hours before the checkpoint (without writing) so the drift and
+    /// trend detectors resume with their state. `live_end` is the newest time a window may
+    /// end at now.
+    pub async fn prepare(
+        &mut self,
+        backend: &dyn Backend,
+        live_end: DateTime<Utc>,
+    ) -> Result<(), WindowError> {
+        self.detector = None;
+        self.recent.clear();
+        let stored = checkpoint::load(backend, &self.config.indices.state, &self.state_id).await?;
+        let model = if self.model_path.exists() {
+            match crate::state::load::<Baseline>(&self.model_path) {
+                Ok((_, b)) => Some(b),
+                Err(e) => {
+                    tracing::warn!(source = %self.name, "model {} is not usable ({e}); learning a new one", self.model_path.display());
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let start_at = match (&stored, self.from) {
+            (Some(c), _) => c.checkpoint,
+            (None, Some(from)) => from,
+            (None, None) => match &model {
+                Some(b) => b
+                    .trained_to
+                    .map(window_bound)
+                    .unwrap_or(live_end)
+                    .min(live_end),
+                None => live_end,
+            },
+        };
+        let baseline = match model {
+            Some(b) => b,
+            None => {
+                let b = self.backfill(backend, start_at).await?;
+                if let Some(dir) = self.model_path.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| self.model_error(e))?;
+                }
+                crate::state::save(&self.model_path, &b.model_version, &b)
+                    .map_err(|e| self.model_error(e))?;
+                b
+            }
+        };
+        let mut detector = Detector::new(baseline, &self.config);
+        let warmup = Duration::hours(i64::from(self.config.run.warmup_hours));
+        if stored.is_some() && warmup > Duration::zero() {
+            // Replay, discarding what it finds: it was written before the restart.
+            let mut reader =
+                read_window(backend, self.request(start_at - warmup, start_at)).await?;
+            while let Some(page) = reader.next_page().await? {
+                for r in &page.records {
+                    detector.push(&r.record);
+                }
+            }
+            reader.close().await?;
+        }
+        detector.close_until(start_at + Duration::milliseconds(1));
+        detector.track_rates(self.config.run.rate_minutes);
+        self.metrics
+            .templates
+            .with_label_values(&[&self.name])
+            .set(detector.templates() as i64);
+        self.checkpoint = Some(stored.unwrap_or(Checkpoint {
+            source: self.name.clone(),
+            tenant: self.config.tenant.0.clone(),
+            checkpoint: start_at,
+            model_version: detector.model_version().to_string(),
+            updated_at: Utc::now(),
+            windows: 0,
+            records: 0,
+            anomalies: 0,
+        }));
+        self.detector = Some(detector);
+        self.last_model_save = Some(Utc::now());
+        Ok(())
+    }
+
+    /// Learn a baseline from the `backfill_days` before `end`.
+    async fn backfill(
+        &self,
+        backend: &dyn Backend,
+        end: DateTime<Utc>,
+    ) -> Result<Baseline, WindowError> {
+        let days = i64::from(self.config.run.backfill_days);
+        let start = end - Duration::days(days);
+        tracing::info!(source = %self.name, index = %self.index, "learning the baseline from {days} days of history ({start} .. {end})");
+        let bar = crate::telemetry::progress_count(&format!("backfill {}", self.name));
+        let mut trainer = Trainer::new(&self.config);
+        let mut reader = read_window(backend, self.request(start, end)).await?;
+        while let Some(page) = reader.next_page().await? {
+            for r in &page.records {
+                trainer.add(&r.record);
+            }
+            bar.inc(page.records.len() as u64);
+        }
+        let report = reader.close().await?;
+        bar.finish_and_clear();
+        self.count_read(&report);
+        let baseline = trainer.finish();
+        tracing::info!(source = %self.name, "baseline learned from {} records: {} templates, model {}", report.records, baseline.miner.templates().len(), baseline.model_version);
+        Ok(baseline)
+    }
+
+    fn count_read(&self, report: &crate::backend::ReadReport) {
+        for (problem, n) in &report.problems {
+            self.metrics
+                .rejected
+                .with_label_values(&[&self.name, &format!("{problem:?}")])
+                .inc_by(*n);
+        }
+        for bad in &report.first {
+            tracing::warn!(source = %self.name, index = %bad.index, id = %bad.id, "document not usable: {:?}: {}", bad.problem, bad.detail);
+        }
+    }
+
+    /// The next window to process, if the checkpoint is behind `live_end`.
+    pub fn next_window(&self, live_end: DateTime<Utc>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let start = self.checkpoint()?;
+        let max = Duration::seconds(self.config.run.max_window_secs as i64);
+        let end = window_bound((start + max).min(live_end));
+        (end > start).then_some((start, end))
+    }
+
+    /// Process the window `(start, end]`: read, detect, write, then save the checkpoint.
+    /// On error nothing is saved and the runner must be prepared again (its detector has
+    /// seen part of the window).
+    pub async fn process_window(
+        &mut self,
+        backend: &dyn Backend,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<WindowOutcome, WindowError> {
+        let result = self.process_inner(backend, start, end).await;
+        if result.is_err() {
+            self.detector = None;
+            self.metrics
+                .window_failures
+                .with_label_values(&[&self.name])
+                .inc();
+        }
+        result
+    }
+
+    async fn process_inner(
+        &mut self,
+        backend: &dyn Backend,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<WindowOutcome, WindowError> {
+        let req = self.request(start, end);
+        let Some(detector) = self.detector.as_mut() else {
+            return Err(WindowError::Backend(BackendError::Config(
+                "source not prepared".to_string(),
+            )));
+        };
+        let mut out = WindowOutcome::default();
+        let mut found: Vec<Anomaly> = Vec::new();
+        let mut reader = read_window(backend, req).await?;
+        while let Some(page) = reader.next_page().await? {
+            for r in &page.records {
+                found.extend(detector.push(&r.record));
+            }
+            out.records += page.records.len() as u64;
+        }
+        let report = reader.close().await?;
+        let boundary = end + Duration::milliseconds(1);
+        found.extend(detector.close_until(boundary));
+        let rates = detector.drain_rates(boundary);
+        let model_version = detector.model_version().to_string();
+        let templates = detector.templates();
+        self.count_read(&report);
+
+        // Incidents span windows: group the new anomalies with the recent ones.
+        let keep =
+            Duration::minutes(self.config.incidents.gap_minutes as i64 * 4).max(Duration::hours(6));
+        self.recent.retain(|a| a.anomaly.window.end > end - keep);
+        let new_ids: BTreeSet<String> = found.iter().map(|a| a.anomaly.id.clone()).collect();
+        self.recent.retain(|a| !new_ids.contains(&a.anomaly.id));
+        self.recent.extend(found);
+        crate::incidents::group(&mut self.recent, &self.config.incidents);
+        let new: Vec<Anomaly> = self
+            .recent
+            .iter()
+            .filter(|a| new_ids.contains(&a.anomaly.id))
+            .cloned()
+            .collect();
+        let touched: BTreeSet<String> = new.iter().map(|a| a.incident.id.clone()).collect();
+        let tenant = self.config.tenant.0.clone();
+
+        let indices = self.config.indices.clone();
+        let report = backend.write_anomalies(&indices.anomalies, &new).await?;
+        out.refused += self.count_write(&indices.anomalies, &report);
+        out.anomalies = report.written;
+        for a in &new {
+            self.metrics
+                .anomalies
+                .with_label_values(&[&self.name, a.anomaly.severity.as_str()])
+                .inc();
+        }
+        let incident_docs = docs::incident_docs(&self.recent, &touched, &tenant);
+        out.incidents = incident_docs.len() as u64;
+        let cfg = &backend.config().bulk;
+        let report = bulk::write_docs(backend, &indices.incidents, incident_docs, cfg).await?;
+        out.refused += self.count_write(&indices.incidents, &report);
+        let rate_docs = docs::rate_docs(&rates, &tenant, &model_version);
+        out.rates = rate_docs.len() as u64;
+        let report = bulk::write_docs(backend, &indices.patterns, rate_docs, cfg).await?;
+        out.refused += self.count_write(&indices.patterns, &report);
+
+        // Keep the templates learned since the model was saved, so a restart does not
+        // report them as new again.
+        let now = Utc::now();
+        if self
+            .last_model_save
+            .is_none_or(|t| now - t > Duration::minutes(10))
+        {
+            if let Some(d) = self.detector.as_ref() {
+                let snapshot = d.snapshot();
+                crate::state::save(&self.model_path, &snapshot.model_version, &snapshot)
+                    .map_err(|e| self.model_error(e))?;
+                self.last_model_save = Some(now);
+            }
+        }
+
+        let cp = self
+            .checkpoint
+            .as_mut()
+            .ok_or_else(|| BackendError::Config("checkpoint missing after prepare".to_string()))?;
+        cp.checkpoint = end;
+        cp.model_version = model_version;
+        cp.updated_at = now;
+        cp.windows += 1;
+        cp.records += out.records;
+        cp.anomalies += out.anomalies;
+        let cp = cp.clone();
+        checkpoint::save(backend, &indices.state, &self.state_id, &cp).await?;
+        self.metrics
+            .records
+            .with_label_values(&[&self.name])
+            .inc_by(out.records);
+        self.metrics.windows.with_label_values(&[&self.name]).inc();
+        self.metrics
+            .lag_seconds
+            .with_label_values(&[&self.name])
+            .set((now - end).num_seconds().max(0));
+        self.metrics
+            .templates
+            .with_label_values(&[&self.name])
+            .set(templates as i64);
+        Ok(out)
+    }
+
+    /// Count and log documents refused for good; returns how many.
+    fn count_write(&self, index: &str, report: &BulkReport) -> u64 {
+        for f in report.failed.iter().take(
+            self.config
+                .cluster
+                .as_ref()
+                .map_or(20, |c| c.read.report_first),
+        ) {
+            tracing::error!(source = %self.name, index, id = %f.id, status = f.status, "document refused: {}", f.reason);
+        }
+        let n = report.failed.len() as u64;
+        self.metrics
+            .write_failures
+            .with_label_values(&[index])
+            .inc_by(n);
+        n
+    }
+}
