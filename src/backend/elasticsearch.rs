@@ -8,7 +8,9 @@
 //! `GET /` itself is missing from distributions without the rest-root module).
 
 use super::config::{AuthConfig, BackendConfig};
-use super::{strip_urls, Backend, BackendError, ClusterInfo, Engine, RawResponse, Version};
+use super::{
+    error_detail, strip_urls, Backend, BackendError, ClusterInfo, Engine, RawResponse, Version,
+};
 use async_trait::async_trait;
 use elasticsearch::auth::Credentials;
 use elasticsearch::cert::{Certificate, CertificateValidation};
@@ -34,7 +36,7 @@ pub struct EsBackend {
 fn transport_error(op: &'static str, e: elasticsearch::Error) -> BackendError {
     BackendError::Transport {
         op,
-        detail: strip_urls(&e.to_string()),
+        detail: error_detail(&e),
     }
 }
 
