@@ -8,9 +8,7 @@
 //! `GET /` itself is missing from distributions without the rest-root module).
 
 use super::config::{AuthConfig, BackendConfig};
-use super::{
-    error_detail, strip_urls, Backend, BackendError, ClusterInfo, Engine, RawResponse, Version,
-};
+use super::{strip_urls, Backend, BackendError, ClusterInfo, Engine, RawResponse, Version};
 use async_trait::async_trait;
 use elasticsearch::auth::Credentials;
 use elasticsearch::cert::{Certificate, CertificateValidation};
@@ -36,7 +34,7 @@ pub struct EsBackend {
 fn transport_error(op: &'static str, e: elasticsearch::Error) -> BackendError {
     BackendError::Transport {
         op,
-        detail: error_detail(&e),
+        detail: super::error_detail(&e),
     }
 }
 

@@ -4,7 +4,7 @@
 //! tiebreaker is (`_index`, `_id`) — see [`Backend::tiebreaker`].
 
 use super::config::{AuthConfig, BackendConfig};
-use super::{error_detail, strip_urls, Backend, BackendError, ClusterInfo, RawResponse};
+use super::{strip_urls, Backend, BackendError, ClusterInfo, RawResponse};
 use async_trait::async_trait;
 use opensearch::auth::Credentials;
 use opensearch::cert::{Certificate, CertificateValidation};
@@ -29,7 +29,7 @@ pub struct OsBackend {
 fn transport_error(op: &'static str, e: opensearch::Error) -> BackendError {
     BackendError::Transport {
         op,
-        detail: error_detail(&e),
+        detail: super::error_detail(&e),
     }
 }
 
