@@ -34,7 +34,7 @@ pub struct EsBackend {
 fn transport_error(op: &'static str, e: elasticsearch::Error) -> BackendError {
     BackendError::Transport {
         op,
-        detail: strip_urls(&e.to_string()),
+        detail: super::error_detail(&e),
     }
 }
 

@@ -187,6 +187,36 @@ pub fn strip_urls(text: &str) -> String {
     }
 }
 
+/// The message of a transport error with its causes, URLs stripped.
+///
+/// reqwest's own message is only "error sending request for url (…)": what went wrong
+/// (refused, timed out, a certificate that does not verify) is further down its source
+/// chain, so the chain is joined, each message once. A failed TLS handshake is said to be
+/// one first, since the OpenSSL text alone reads like any other connection error.
+pub fn error_detail(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(e);
+    while let Some(err) = next {
+        let msg = strip_urls(&err.to_string()).replace(" for url (<url>)", "");
+        if !msg.is_empty() && !parts.iter().any(|p| p.contains(&msg)) {
+            parts.push(msg);
+        }
+        next = err.source();
+    }
+    let detail = parts.join(": ");
+    let lower = detail.to_lowercase();
+    if lower.contains("ssl routines")
+        || lower.contains("certificate verify failed")
+        || lower.contains("tls handshake")
+    {
+        format!(
+            "TLS handshake failed (check `tls.ca_file` and the certificate's host names): {detail}"
+        )
+    } else {
+        detail
+    }
+}
+
 /// A raw answer: status and JSON body (`Value::Null` when the body was empty or not JSON).
 #[derive(Debug, Clone)]
 pub struct RawResponse {
@@ -433,6 +463,46 @@ pub async fn read_window<B: Backend + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An error like reqwest's: the URL in its message, the cause in its source.
+    #[derive(Debug)]
+    struct Wrapped(&'static str, std::io::Error);
+    impl fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.1)
+        }
+    }
+
+    #[test]
+    fn error_detail_joins_the_causes_without_urls() {
+        let refused = Wrapped(
+            "error sending request for url (https://elastic:s3cret@es.example:9200/_bulk)",
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused"),
+        );
+        assert_eq!(
+            error_detail(&refused),
+            "error sending request: connection refused"
+        );
+        let tls = Wrapped(
+            "error sending request for url (https://es.example:9200/)",
+            std::io::Error::other(
+                "error:0A000086:SSL routines:tls_post_process_server_certificate:\
+                 certificate verify failed (self-signed certificate)",
+            ),
+        );
+        let detail = error_detail(&tls);
+        assert!(detail.starts_with("TLS handshake failed"), "{detail}");
+        assert!(detail.ends_with("(self-signed certificate)"), "{detail}");
+        assert!(!detail.contains("es.example"), "{detail}");
+        // A cause whose message is already in the text is not repeated.
+        let same = Wrapped("timed out", std::io::Error::other("timed out"));
+        assert_eq!(error_detail(&same), "timed out");
+    }
 
     #[test]
     fn versions_parse_and_order() {

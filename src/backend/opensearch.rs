@@ -29,7 +29,7 @@ pub struct OsBackend {
 fn transport_error(op: &'static str, e: opensearch::Error) -> BackendError {
     BackendError::Transport {
         op,
-        detail: strip_urls(&e.to_string()),
+        detail: super::error_detail(&e),
     }
 }
 
