@@ -8,11 +8,14 @@
 //! `GET /` itself is missing from distributions without the rest-root module).
 
 use super::config::{AuthConfig, BackendConfig};
-use super::{strip_urls, Backend, BackendError, ClusterInfo, Engine, RawResponse, Version};
+use super::{
+    strip_urls, Backend, BackendError, ClusterInfo, Engine, HttpMethod, RawResponse, Version,
+};
 use async_trait::async_trait;
 use elasticsearch::auth::Credentials;
 use elasticsearch::cert::{Certificate, CertificateValidation};
 use elasticsearch::http::headers::HeaderMap;
+use elasticsearch::http::request::JsonBody;
 use elasticsearch::http::response::Response;
 use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
 use elasticsearch::http::{Method, Url};
@@ -373,5 +376,36 @@ impl Backend for EsBackend {
             return Ok(());
         }
         r.check("delete index").map(drop)
+    }
+
+    async fn send_raw(
+        &self,
+        op: &'static str,
+        method: HttpMethod,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Result<RawResponse, BackendError> {
+        let method = match method {
+            HttpMethod::Get => Method::Get,
+            HttpMethod::Put => Method::Put,
+            HttpMethod::Post => Method::Post,
+            HttpMethod::Delete => Method::Delete,
+        };
+        let query = (!query.is_empty()).then_some(query);
+        raw(
+            op,
+            self.client
+                .send(
+                    method,
+                    path,
+                    HeaderMap::new(),
+                    query,
+                    body.map(JsonBody::new),
+                    None,
+                )
+                .await,
+        )
+        .await
     }
 }
