@@ -825,3 +825,242 @@ pub async fn install_templates(
     }
     Ok(reports)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(kind: IndexKind, engine: Engine, policy: Option<&str>) -> Value {
+        index_template_body(kind, "lw-anomalies", engine, policy).unwrap()
+    }
+
+    #[test]
+    fn every_shipped_mapping_parses_has_a_version_and_maps_nothing_dynamically() {
+        for kind in IndexKind::ALL {
+            let m = kind.mapping().unwrap();
+            assert!(mapping_version(&m) >= 1, "{}", kind.mapping_file());
+            assert_eq!(m["dynamic"], json!(false), "{}", kind.mapping_file());
+            assert_eq!(m["properties"]["@timestamp"]["type"], json!("date"));
+        }
+    }
+
+    #[test]
+    fn templates_cover_the_name_and_its_dated_indices_above_the_builtin_logs_templates() {
+        let t = body(IndexKind::Incidents, Engine::Elasticsearch, None);
+        assert_eq!(
+            t["index_patterns"],
+            json!(["lw-anomalies", "lw-anomalies-*"])
+        );
+        assert!(TEMPLATE_PRIORITY > 100);
+        assert_eq!(t["priority"], json!(TEMPLATE_PRIORITY));
+        assert_eq!(
+            t["template"]["mappings"],
+            IndexKind::Incidents.mapping().unwrap()
+        );
+        assert_eq!(t["_meta"]["managed_by"], json!("logwarden"));
+        assert_eq!(t["_meta"]["logwarden_mapping_version"], json!(1));
+        assert_eq!(
+            t["_meta"]["logwarden_template_version"],
+            json!(TEMPLATE_VERSION)
+        );
+    }
+
+    #[test]
+    fn only_the_elasticsearch_variant_names_a_lifecycle_policy() {
+        let es = body(IndexKind::Anomalies, Engine::Elasticsearch, Some("p"));
+        assert_eq!(
+            es["template"]["settings"],
+            json!({"index.lifecycle.name": "p"})
+        );
+        assert_eq!(lifecycle_name(&es), Some("p"));
+        let es_bare = body(IndexKind::Anomalies, Engine::Elasticsearch, None);
+        assert_eq!(es_bare["template"].get("settings"), None);
+        // OpenSearch rejects `index.lifecycle.*`: never there, even when asked.
+        let os = body(IndexKind::Anomalies, Engine::Opensearch, Some("p"));
+        assert_eq!(os["template"].get("settings"), None);
+        assert_eq!(os["template"]["mappings"], es["template"]["mappings"]);
+    }
+
+    #[test]
+    fn the_ilm_policy_deletes_at_the_configured_age() {
+        let p = ilm_policy_body("lw-patterns", 30);
+        assert_eq!(p["policy"]["phases"]["delete"]["min_age"], json!("30d"));
+        assert_eq!(
+            p["policy"]["phases"]["delete"]["actions"],
+            json!({"delete": {}})
+        );
+        assert_eq!(p["policy"]["phases"]["hot"]["actions"], json!({}));
+        assert_eq!(
+            p["policy"]["_meta"]["logwarden_policy_version"],
+            json!(POLICY_VERSION)
+        );
+        assert_eq!(p["policy"]["_meta"]["retention_days"], json!(30));
+        assert_eq!(
+            p["policy"]
+                .get("phases")
+                .unwrap()
+                .as_object()
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn the_ism_policy_goes_hot_then_delete_and_attaches_to_new_indices() {
+        let p = &ism_policy_body("lw-anomalies", 90)["policy"];
+        assert_eq!(p["default_state"], json!("hot"));
+        let states = p["states"].as_array().unwrap();
+        assert_eq!(states.len(), 2);
+        assert_eq!(states[0]["name"], json!("hot"));
+        assert_eq!(
+            states[0]["transitions"],
+            json!([{"state_name": "delete", "conditions": {"min_index_age": "90d"}}])
+        );
+        assert_eq!(states[1]["name"], json!("delete"));
+        assert_eq!(states[1]["actions"], json!([{"delete": {}}]));
+        assert_eq!(
+            p["ism_template"],
+            json!([{"index_patterns": ["lw-anomalies", "lw-anomalies-*"], "priority": TEMPLATE_PRIORITY}])
+        );
+        assert_eq!(ism_version(p), POLICY_VERSION);
+        assert_eq!(ism_delete_age(p).as_deref(), Some("90d"));
+        // No `_meta`: ISM rejects fields it does not know.
+        assert_eq!(p.get("_meta"), None);
+    }
+
+    #[test]
+    fn a_template_is_current_when_of_our_versions_with_the_same_policy_or_newer() {
+        let want = body(IndexKind::Anomalies, Engine::Elasticsearch, Some("p"));
+        assert!(template_is_current(&want, &want));
+
+        // The cluster answers settings nested.
+        let mut nested = want.clone();
+        nested["template"]["settings"] = json!({"index": {"lifecycle": {"name": "p"}}});
+        assert!(template_is_current(&nested, &want));
+
+        let mut other_policy = want.clone();
+        other_policy["template"]["settings"] = json!({"index": {"lifecycle": {"name": "q"}}});
+        assert!(!template_is_current(&other_policy, &want));
+
+        let no_policy = body(IndexKind::Anomalies, Engine::Elasticsearch, None);
+        assert!(
+            !template_is_current(&no_policy, &want),
+            "ILM came later: add it"
+        );
+
+        let mut older = want.clone();
+        older["template"]["mappings"]["_meta"]["logwarden_mapping_version"] = json!(0);
+        assert!(!template_is_current(&older, &want));
+
+        let mut older_shape = want.clone();
+        older_shape["_meta"]
+            .as_object_mut()
+            .unwrap()
+            .remove("logwarden_template_version");
+        assert!(!template_is_current(&older_shape, &want));
+
+        // A newer logwarden's template is never downgraded, whatever it names.
+        let mut newer = no_policy.clone();
+        newer["template"]["mappings"]["_meta"]["logwarden_mapping_version"] = json!(7);
+        assert!(template_is_current(&newer, &want));
+    }
+
+    #[test]
+    fn a_policy_is_current_when_of_our_version_with_the_same_days_or_newer() {
+        let want = ilm_policy_body("x", 90)["policy"].clone();
+        assert!(ilm_policy_is_current(&want, &want));
+        assert!(!ilm_policy_is_current(
+            &ilm_policy_body("x", 30)["policy"],
+            &want
+        ));
+        let mut newer = ilm_policy_body("x", 30)["policy"].clone();
+        newer["_meta"]["logwarden_policy_version"] = json!(POLICY_VERSION + 1);
+        assert!(ilm_policy_is_current(&newer, &want));
+        assert!(!ilm_policy_is_current(&json!({}), &want));
+
+        let want = ism_policy_body("x", 90)["policy"].clone();
+        assert!(ism_policy_is_current(&want, &want));
+        assert!(!ism_policy_is_current(
+            &ism_policy_body("x", 60)["policy"],
+            &want
+        ));
+        let mut foreign = want.clone();
+        foreign["description"] = json!("hand-made");
+        assert!(!ism_policy_is_current(&foreign, &want));
+        let mut newer = ism_policy_body("x", 60)["policy"].clone();
+        newer["description"] = json!("logwarden retention policy v9 (managed by logwarden)");
+        assert!(ism_policy_is_current(&newer, &want));
+    }
+
+    #[test]
+    fn force_replaces_what_exists_and_only_that() {
+        use InstallOutcome::*;
+        assert_eq!(decide(None, false), Installed);
+        assert_eq!(decide(None, true), Installed);
+        assert_eq!(decide(Some(true), false), Present);
+        assert_eq!(decide(Some(false), false), Updated);
+        assert_eq!(decide(Some(true), true), Forced);
+        assert_eq!(decide(Some(false), true), Forced);
+    }
+
+    #[test]
+    fn names_are_escaped_in_paths() {
+        assert_eq!(
+            segment("logwarden-anomalies_1.x"),
+            "logwarden-anomalies_1.x"
+        );
+        assert_eq!(segment("a b/c?d"), "a%20b%2Fc%3Fd");
+        assert_eq!(pattern_path("a/b"), "a%2Fb,a%2Fb-*");
+        let names = ["x".to_string(), "y z".to_string()];
+        assert_eq!(list_path(&names), "x,y%20z");
+        assert_eq!(
+            policy_name("logwarden-patterns"),
+            "logwarden-patterns-retention"
+        );
+    }
+
+    #[test]
+    fn an_ism_add_answer_reports_real_failures_only() {
+        let r = RawResponse {
+            status: 200,
+            body: json!({
+                "updated_indices": 1,
+                "failures": true,
+                "failed_indices": [
+                    {"index_name": "a-1", "index_uuid": "u1",
+                     "reason": "This index already has a policy, use the update policy API to update index policies."},
+                    {"index_name": "a-2", "index_uuid": "u2", "reason": "index is closed"}
+                ]
+            }),
+        };
+        assert_eq!(
+            add_summary(r).unwrap(),
+            "; added to 1 existing indices; not added to a-2: index is closed"
+        );
+        let denied = RawResponse {
+            status: 403,
+            body: json!({"error": {"type": "security_exception", "reason": "no permissions"}}),
+        };
+        let e = add_summary(denied).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "add ism policy: status 403: security_exception: no permissions"
+        );
+    }
+
+    #[test]
+    fn reports_read_as_one_line() {
+        let r = InstallReport {
+            object: ObjectKind::IlmPolicy,
+            name: "lw-anomalies-retention".to_string(),
+            index: IndexKind::Anomalies,
+            outcome: InstallOutcome::Updated,
+            detail: "delete phase at min_age 90d".to_string(),
+        };
+        assert_eq!(
+            r.to_string(),
+            "ILM policy `lw-anomalies-retention` (anomalies): updated: delete phase at min_age 90d"
+        );
+    }
+}
