@@ -28,6 +28,10 @@ use std::fmt;
 /// Priority of logwarden's index templates: above the built-in `logs-*-*` (100) of
 /// Elasticsearch, so an index name that happens to match those still gets our mapping.
 pub const TEMPLATE_PRIORITY: u64 = 500;
+const _: () = assert!(
+    TEMPLATE_PRIORITY > 100,
+    "below the built-in logs-*-* templates"
+);
 
 /// Version of everything in a template besides the mapping (patterns, priority, settings);
 /// `_meta.logwarden_template_version`. Raise it when [`index_template_body`] changes.
@@ -851,7 +855,6 @@ mod tests {
             t["index_patterns"],
             json!(["lw-anomalies", "lw-anomalies-*"])
         );
-        assert!(TEMPLATE_PRIORITY > 100);
         assert_eq!(t["priority"], json!(TEMPLATE_PRIORITY));
         assert_eq!(
             t["template"]["mappings"],
