@@ -294,11 +294,6 @@ pub fn ism_policy_body(index: &str, days: u32) -> Value {
     })
 }
 
-/// How a stored version compares with ours.
-fn compare(have: u64, want: u64) -> std::cmp::Ordering {
-    have.cmp(&want)
-}
-
 /// The `index.lifecycle.name` of a template, in either the flat or the nested form (the
 /// cluster answers nested).
 fn lifecycle_name(template: &Value) -> Option<&str> {
@@ -324,7 +319,7 @@ pub fn template_is_current(have: &Value, want: &Value) -> bool {
             .and_then(Value::as_u64)
             .unwrap_or(0)
     };
-    match (compare(mv(have), mv(want)), compare(tv(have), tv(want))) {
+    match (mv(have).cmp(&mv(want)), tv(have).cmp(&tv(want))) {
         (Greater, _) | (Equal, Greater) => true,
         (Equal, Equal) => lifecycle_name(have) == lifecycle_name(want),
         _ => false,
@@ -345,7 +340,7 @@ pub fn ilm_policy_is_current(have: &Value, want: &Value) -> bool {
             .and_then(Value::as_str)
             .map(str::to_string)
     };
-    match compare(version(have), version(want)) {
+    match version(have).cmp(&version(want)) {
         std::cmp::Ordering::Greater => true,
         std::cmp::Ordering::Equal => age(have) == age(want),
         std::cmp::Ordering::Less => false,
@@ -389,7 +384,7 @@ fn ism_delete_age(policy: &Value) -> Option<String> {
 /// `want` (the `policy` object of [`ism_policy_body`]): newer, or the same version deleting
 /// at the same age.
 pub fn ism_policy_is_current(have: &Value, want: &Value) -> bool {
-    match compare(ism_version(have), ism_version(want)) {
+    match ism_version(have).cmp(&ism_version(want)) {
         std::cmp::Ordering::Greater => true,
         std::cmp::Ordering::Equal => ism_delete_age(have) == ism_delete_age(want),
         std::cmp::Ordering::Less => false,
