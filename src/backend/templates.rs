@@ -239,8 +239,9 @@ pub fn index_template_body(
     }))
 }
 
-/// The Elasticsearch ILM policy that deletes an index `days` days after it was created.
-/// No rollover: logwarden writes plain indices, so the age is the index's creation age.
+/// The Elasticsearch ILM policy that deletes an index `days` days after it was created: a
+/// delete phase only (an index waits in `new` until then). No rollover: logwarden writes
+/// plain indices, so the age is the index's creation age.
 pub fn ilm_policy_body(index: &str, days: u32) -> Value {
     json!({
         "policy": {
@@ -253,7 +254,6 @@ pub fn ilm_policy_body(index: &str, days: u32) -> Value {
                 "retention_days": days,
             },
             "phases": {
-                "hot": { "min_age": "0ms", "actions": {} },
                 "delete": { "min_age": format!("{days}d"), "actions": { "delete": {} } }
             }
         }
@@ -887,21 +887,13 @@ mod tests {
             p["policy"]["phases"]["delete"]["actions"],
             json!({"delete": {}})
         );
-        assert_eq!(p["policy"]["phases"]["hot"]["actions"], json!({}));
         assert_eq!(
             p["policy"]["_meta"]["logwarden_policy_version"],
             json!(POLICY_VERSION)
         );
         assert_eq!(p["policy"]["_meta"]["retention_days"], json!(30));
-        assert_eq!(
-            p["policy"]
-                .get("phases")
-                .unwrap()
-                .as_object()
-                .unwrap()
-                .len(),
-            2
-        );
+        let phases: Vec<&String> = p["policy"]["phases"].as_object().unwrap().keys().collect();
+        assert_eq!(phases, ["delete"]);
     }
 
     #[test]
