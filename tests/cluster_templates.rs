@@ -13,8 +13,9 @@
 //! The clusters these tests run against are the `integ-test-zip` distributions, which have
 //! neither ILM (Elasticsearch's x-pack-ilm module) nor ISM (OpenSearch's index-management
 //! plugin). There the policies must be reported unavailable, with the reason, and the
-//! templates must carry no lifecycle setting — the engine rejects an index whose settings name
-//! `index.lifecycle.name` without ILM, so the document writes below would fail otherwise.
+//! templates must carry no lifecycle setting: both engines refuse a template naming
+//! `index.lifecycle.name` without ILM (`unknown setting`), which the test shows with the
+//! Elasticsearch variant, while the OpenSearch variant of the same template is accepted.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use logwarden::backend::bulk::{write_docs, BulkDoc};
@@ -69,22 +70,27 @@ async fn raw(b: &dyn Backend, method: HttpMethod, path: &str, body: Option<Value
     r.check("test").unwrap()
 }
 
+async fn raw_delete_template(b: &dyn Backend, name: &str) {
+    let r = b
+        .send_raw(
+            "test",
+            HttpMethod::Delete,
+            &format!("/_index_template/{name}"),
+            &[],
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(r.is_success() || r.status == 404, "{r:?}");
+}
+
 /// Remove what an earlier run left: indices, templates, policies.
 async fn clean(b: &dyn Backend, cfg: &IndicesConfig) {
     for kind in IndexKind::ALL {
         let index = kind.index_name(cfg);
         b.delete_index(&format!("{index}*")).await.unwrap();
-        let r = b
-            .send_raw(
-                "test",
-                HttpMethod::Delete,
-                &format!("/_index_template/{index}"),
-                &[],
-                None,
-            )
-            .await
-            .unwrap();
-        assert!(r.is_success() || r.status == 404, "{r:?}");
+        raw_delete_template(b, index).await;
+        raw_delete_template(b, "tmpl-probe").await;
         let policy = match b.info().engine {
             Engine::Elasticsearch => format!("/_ilm/policy/{}", policy_name(index)),
             Engine::Opensearch => format!("/_plugins/_ism/policies/{}", policy_name(index)),
@@ -355,6 +361,40 @@ async fn scenario(var: &str, engine: Engine) {
             _ => assert_eq!(t["template"].get("settings"), None, "{index}: {t}"),
         }
     }
+
+    // The Elasticsearch variant that names a policy is refused by an engine without ILM
+    // (OpenSearch never has it): why there are two variants and a capability check.
+    let probe = "tmpl-probe";
+    if unavailable.is_some() || engine == Engine::Opensearch {
+        let es_variant = index_template_body(
+            IndexKind::Anomalies,
+            probe,
+            Engine::Elasticsearch,
+            Some("tmpl-probe-retention"),
+        )
+        .unwrap();
+        let err = b
+            .put_index_template(probe, es_variant)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("put index template: status 400: ")
+                && err.contains("unknown setting [index.lifecycle.name]"),
+            "{err}"
+        );
+    }
+    let own_variant = index_template_body(
+        IndexKind::Anomalies,
+        probe,
+        engine,
+        Some("tmpl-probe-retention"),
+    )
+    .unwrap();
+    if engine == Engine::Opensearch || unavailable.is_none() {
+        b.put_index_template(probe, own_variant).await.unwrap();
+    }
+    raw_delete_template(b, probe).await;
 
     // 2. Everything is there: left alone.
     let r = install_templates(b, &cfg, false).await.unwrap();
