@@ -20,7 +20,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use logwarden::backend::bulk::{write_docs, BulkDoc};
 use logwarden::backend::templates::{
-    index_template_body, policy_name, retention_unavailable, TEMPLATE_PRIORITY,
+    existing_indices, index_template_body, policy_name, retention_unavailable, TEMPLATE_PRIORITY,
 };
 use logwarden::backend::{
     connect, install_templates, Backend, BackendConfig, Engine, HttpMethod, IndexKind,
@@ -464,6 +464,19 @@ async fn scenario(var: &str, engine: Engine) {
         got[&dated]["mappings"]["properties"],
         IndexKind::Anomalies.mapping().unwrap()["properties"]
     );
+
+    // The indices an install attaches a policy to explicitly: every open index of the
+    // name and its `-*`, and none of another name.
+    let found = existing_indices(b, &cfg.incidents).await.unwrap();
+    let names: Vec<&String> = found.keys().collect();
+    assert_eq!(names, [&cfg.incidents, &old_index]);
+    // With ILM the install named the policy on both; OpenSearch keeps ISM state elsewhere.
+    let lifecycle = match (&unavailable, engine) {
+        (None, Engine::Elasticsearch) => Some(policy_name(&cfg.incidents)),
+        _ => None,
+    };
+    assert!(found.values().all(|p| *p == lifecycle), "{found:?}");
+    assert!(existing_indices(b, "tmpl-none").await.unwrap().is_empty());
 
     // 6. Retention: the policy is attached to the new indices and to the one that existed.
     for (kind, index) in &new_indices {
