@@ -8,11 +8,14 @@
 //! `GET /` itself is missing from distributions without the rest-root module).
 
 use super::config::{AuthConfig, BackendConfig};
-use super::{strip_urls, Backend, BackendError, ClusterInfo, Engine, RawResponse, Version};
+use super::{
+    strip_urls, Backend, BackendError, ClusterInfo, Engine, HttpMethod, RawResponse, Version,
+};
 use async_trait::async_trait;
 use elasticsearch::auth::Credentials;
 use elasticsearch::cert::{Certificate, CertificateValidation};
 use elasticsearch::http::headers::HeaderMap;
+use elasticsearch::http::request::JsonBody;
 use elasticsearch::http::response::Response;
 use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
 use elasticsearch::http::{Method, Url};
@@ -375,32 +378,34 @@ impl Backend for EsBackend {
         r.check("delete index").map(drop)
     }
 
-    async fn send_json(
+    async fn send_raw(
         &self,
         op: &'static str,
-        method: super::HttpMethod,
+        method: HttpMethod,
         path: &str,
         query: &[(&str, &str)],
         body: Option<Value>,
     ) -> Result<RawResponse, BackendError> {
-        use elasticsearch::http::Method;
         let method = match method {
-            super::HttpMethod::Get => Method::Get,
-            super::HttpMethod::Put => Method::Put,
-            super::HttpMethod::Post => Method::Post,
-            super::HttpMethod::Delete => Method::Delete,
+            HttpMethod::Get => Method::Get,
+            HttpMethod::Put => Method::Put,
+            HttpMethod::Post => Method::Post,
+            HttpMethod::Delete => Method::Delete,
         };
-        let r = self
-            .client
-            .send(
-                method,
-                path,
-                elasticsearch::http::headers::HeaderMap::new(),
-                Some(query),
-                body.map(elasticsearch::http::request::JsonBody::new),
-                None,
-            )
-            .await;
-        raw(op, r).await
+        let query = (!query.is_empty()).then_some(query);
+        raw(
+            op,
+            self.client
+                .send(
+                    method,
+                    path,
+                    HeaderMap::new(),
+                    query,
+                    body.map(JsonBody::new),
+                    None,
+                )
+                .await,
+        )
+        .await
     }
 }

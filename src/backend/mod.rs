@@ -1,8 +1,8 @@
 //! The cluster backend: Elasticsearch or OpenSearch, behind one small async trait.
 //!
 //! Owns: connecting (auth none/basic/API key, custom CA, opt-in for unverified TLS), detecting
-//! the engine and its version, installing the anomaly index template from
-//! `mappings/anomalies.json`, writing anomaly documents with the bulk API, and reading the log
+//! the engine and its version, installing the index templates and retention policies of the
+//! indices logwarden writes ([`templates`], mappings from `mappings/*.json`), writing anomaly documents with the bulk API, and reading the log
 //! documents of a time window `(start, end]` as [`LogRecord`](crate::model::LogRecord)s.
 //!
 //! Sits at both ends of the flow: it feeds `source` with records and takes the documents the
@@ -24,6 +24,7 @@ pub mod config;
 pub mod elasticsearch;
 pub mod opensearch;
 pub mod read;
+pub mod templates;
 
 use crate::model::Anomaly;
 use async_trait::async_trait;
@@ -33,9 +34,29 @@ use std::fmt;
 pub use bulk::{BulkItemFailure, BulkReport};
 pub use config::{AuthConfig, BackendConfig, BulkConfig, ReadConfig, SecretRef, TlsConfig};
 pub use read::{BadDocument, ReadReport, SourcedRecord, WindowPage, WindowReader, WindowRequest};
+pub use templates::{install_templates, IndexKind, InstallOutcome, InstallReport, ObjectKind};
 
 /// The anomaly index mapping, the contract the dashboards use.
 pub const ANOMALY_MAPPING: &str = include_str!("../../mappings/anomalies.json");
+
+/// The incident index mapping.
+pub const INCIDENT_MAPPING: &str = include_str!("../../mappings/incidents.json");
+
+/// The pattern-rate index mapping.
+pub const PATTERN_MAPPING: &str = include_str!("../../mappings/patterns.json");
+
+/// The HTTP method of a request sent with [`Backend::send_raw`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpMethod {
+    /// GET
+    Get,
+    /// PUT
+    Put,
+    /// POST
+    Post,
+    /// DELETE
+    Delete,
+}
 
 /// The two supported engines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -269,19 +290,6 @@ pub fn error_reason(body: &Value) -> String {
     }
 }
 
-/// The HTTP methods of [`Backend::send_json`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HttpMethod {
-    /// GET
-    Get,
-    /// PUT
-    Put,
-    /// POST
-    Post,
-    /// DELETE
-    Delete,
-}
-
 /// What [`Backend::ensure_anomaly_template`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TemplateOutcome {
@@ -357,9 +365,10 @@ pub trait Backend: Send + Sync {
     /// Update dynamic settings of `index` (e.g. `{"index.refresh_interval": "5s"}`).
     async fn put_index_settings(&self, index: &str, settings: Value) -> Result<(), BackendError>;
 
-    /// Any request with an optional JSON body, for the few the pipeline needs beyond the
-    /// ones above (state documents, counts with a query). `path` starts with `/`.
-    async fn send_json(
+    /// Send a request the typed calls above do not cover (ILM and ISM policies, settings
+    /// reads): `op` names it in errors, `path` starts with `/` and its segments are already
+    /// escaped, `query` pairs are encoded by the client. Any status is returned, not only 2xx.
+    async fn send_raw(
         &self,
         op: &'static str,
         method: HttpMethod,
@@ -369,13 +378,17 @@ pub trait Backend: Send + Sync {
     ) -> Result<RawResponse, BackendError>;
 
     /// Install the anomaly index template (named after the index, matching `index` and
-    /// `index-*`) when it is missing or older than `mappings/anomalies.json`.
+    /// `index-*`) when it is missing or older than `mappings/anomalies.json`. The template is
+    /// the one [`install_templates`] installs, without a retention policy; prefer that call,
+    /// which installs all three indices' templates and their policies.
     async fn ensure_anomaly_template(&self, index: &str) -> Result<TemplateOutcome, BackendError> {
-        let mapping: Value = serde_json::from_str(ANOMALY_MAPPING)
-            .map_err(|e| BackendError::Config(format!("mappings/anomalies.json: {e}")))?;
-        let wanted = mapping_version(&mapping);
-        let name = index.to_string();
-        let existing = self.get_index_template(&name).await?;
+        let body =
+            templates::index_template_body(IndexKind::Anomalies, index, self.info().engine, None)?;
+        let wanted = body
+            .pointer("/template/mappings")
+            .map(mapping_version)
+            .unwrap_or(0);
+        let existing = self.get_index_template(index).await?;
         let outcome = match existing {
             None => TemplateOutcome::Installed,
             Some(t) => {
@@ -389,13 +402,7 @@ pub trait Backend: Send + Sync {
                 TemplateOutcome::Updated
             }
         };
-        let body = serde_json::json!({
-            "index_patterns": [index, format!("{index}-*")],
-            "priority": 500,
-            "template": { "mappings": mapping },
-            "_meta": { "managed_by": "logwarden" }
-        });
-        self.put_index_template(&name, body).await?;
+        self.put_index_template(index, body).await?;
         Ok(outcome)
     }
 

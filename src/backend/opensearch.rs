@@ -4,13 +4,15 @@
 //! tiebreaker is (`_index`, `_id`) — see [`Backend::tiebreaker`].
 
 use super::config::{AuthConfig, BackendConfig};
-use super::{strip_urls, Backend, BackendError, ClusterInfo, RawResponse};
+use super::{strip_urls, Backend, BackendError, ClusterInfo, HttpMethod, RawResponse};
 use async_trait::async_trait;
 use opensearch::auth::Credentials;
 use opensearch::cert::{Certificate, CertificateValidation};
+use opensearch::http::headers::HeaderMap;
+use opensearch::http::request::JsonBody;
 use opensearch::http::response::Response;
 use opensearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
-use opensearch::http::Url;
+use opensearch::http::{Method, Url};
 use opensearch::indices::{
     IndicesCreateParts, IndicesDeleteParts, IndicesGetIndexTemplateParts, IndicesGetMappingParts,
     IndicesPutIndexTemplateParts, IndicesPutSettingsParts, IndicesRefreshParts,
@@ -288,32 +290,34 @@ impl Backend for OsBackend {
         r.check("delete index").map(drop)
     }
 
-    async fn send_json(
+    async fn send_raw(
         &self,
         op: &'static str,
-        method: super::HttpMethod,
+        method: HttpMethod,
         path: &str,
         query: &[(&str, &str)],
         body: Option<Value>,
     ) -> Result<RawResponse, BackendError> {
-        use opensearch::http::Method;
         let method = match method {
-            super::HttpMethod::Get => Method::Get,
-            super::HttpMethod::Put => Method::Put,
-            super::HttpMethod::Post => Method::Post,
-            super::HttpMethod::Delete => Method::Delete,
+            HttpMethod::Get => Method::Get,
+            HttpMethod::Put => Method::Put,
+            HttpMethod::Post => Method::Post,
+            HttpMethod::Delete => Method::Delete,
         };
-        let r = self
-            .client
-            .send(
-                method,
-                path,
-                opensearch::http::headers::HeaderMap::new(),
-                Some(query),
-                body.map(opensearch::http::request::JsonBody::new),
-                None,
-            )
-            .await;
-        raw(op, r).await
+        let query = (!query.is_empty()).then_some(query);
+        raw(
+            op,
+            self.client
+                .send(
+                    method,
+                    path,
+                    HeaderMap::new(),
+                    query,
+                    body.map(JsonBody::new),
+                    None,
+                )
+                .await,
+        )
+        .await
     }
 }

@@ -48,7 +48,7 @@ fn state_index_body() -> serde_json::Value {
 /// Create the state index when it is missing.
 pub async fn ensure_state_index(backend: &dyn Backend, index: &str) -> Result<(), BackendError> {
     let r = backend
-        .send_json(
+        .send_raw(
             "state index",
             HttpMethod::Get,
             &format!("/{index}"),
@@ -78,7 +78,7 @@ pub async fn load(
     id: &str,
 ) -> Result<Option<Checkpoint>, BackendError> {
     let r = backend
-        .send_json(
+        .send_raw(
             "read checkpoint",
             HttpMethod::Get,
             &format!("/{index}/_doc/{}", encode(id)),
@@ -111,7 +111,7 @@ pub async fn save(
 ) -> Result<(), BackendError> {
     let body = serde_json::to_value(cp).map_err(|e| BackendError::Config(e.to_string()))?;
     backend
-        .send_json(
+        .send_raw(
             "save checkpoint",
             HttpMethod::Put,
             &format!("/{index}/_doc/{}", encode(id)),

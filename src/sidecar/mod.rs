@@ -108,31 +108,8 @@ async fn connect_with_retry(
 
 /// Install the index templates and the state index.
 async fn install(backend: &dyn Backend, config: &Config, force: bool) -> Result<(), BackendError> {
-    let outcome = backend
-        .ensure_anomaly_template(&config.indices.anomalies)
-        .await?;
-    tracing::info!("anomaly index template: {outcome:?}");
-    for (index, mapping) in [
-        (
-            &config.indices.incidents,
-            include_str!("../../mappings/incidents.json"),
-        ),
-        (
-            &config.indices.patterns,
-            include_str!("../../mappings/patterns.json"),
-        ),
-    ] {
-        if force || backend.get_index_template(index).await?.is_none() {
-            let mapping: serde_json::Value = serde_json::from_str(mapping)
-                .map_err(|e| BackendError::Config(format!("mapping of {index}: {e}")))?;
-            let body = serde_json::json!({
-                "index_patterns": [index, format!("{index}-*")],
-                "priority": 500,
-                "template": { "mappings": mapping },
-                "_meta": { "managed_by": "logwarden" }
-            });
-            backend.put_index_template(index, body).await?;
-        }
+    for report in crate::backend::install_templates(backend, &config.indices, force).await? {
+        tracing::info!("{report}");
     }
     checkpoint::ensure_state_index(backend, &config.indices.state).await
 }
