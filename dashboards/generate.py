@@ -26,7 +26,7 @@ KIBANA_PANEL_VERSION = "8.11.0"
 # never backward, so a bundle built for 8.11 imports into every later 8.x and 9.x).
 KIBANA_TYPE_VERSION = {
     "index-pattern": "8.0.0",
-    "search": "8.0.0",
+    "search": "7.9.3",
     "lens": "8.9.0",
     "dashboard": "8.7.0",
 }
