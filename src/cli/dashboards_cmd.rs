@@ -29,7 +29,7 @@ pub enum DashboardsAction {
 #[derive(Debug, clap::Args)]
 pub struct InstallArgs {
     /// Base URL of Kibana or OpenSearch Dashboards, e.g. http://localhost:5601.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, visible_alias = "url", value_name = "URL")]
     pub kibana_url: String,
     /// Kibana space to import into (default: the default space).
     #[arg(long, value_name = "SPACE")]
@@ -146,10 +146,16 @@ fn run_install(config: &Config, a: InstallArgs) -> anyhow::Result<()> {
         println!("{}", o.line());
     }
     let failed = report.failed();
-    if failed > 0 || !report.success {
+    if failed > 0 {
         anyhow::bail!(
             "{failed} of {} objects were not imported into {}",
             report.objects.len(),
+            settings.flavor.product()
+        );
+    }
+    if !report.success {
+        anyhow::bail!(
+            "{} reported a failed import without naming an object",
             settings.flavor.product()
         );
     }

@@ -564,15 +564,11 @@ pub async fn install(settings: &InstallSettings) -> Result<ImportReport, Dashboa
     match &settings.auth {
         AuthConfig::None => {}
         AuthConfig::Basic { username, password } => {
-            let pw = password
-                .resolve()
-                .map_err(|e| DashboardError::Config(e.to_string()))?;
+            let pw = password.resolve().map_err(secret_error)?;
             request = request.basic_auth(username, Some(pw.expose()));
         }
         AuthConfig::ApiKey { id, key } => {
-            let k = key
-                .resolve()
-                .map_err(|e| DashboardError::Config(e.to_string()))?;
+            let k = key.resolve().map_err(secret_error)?;
             let token = base64(format!("{id}:{}", k.expose()).as_bytes());
             request = request.header("Authorization", format!("ApiKey {token}"));
         }
@@ -589,6 +585,14 @@ pub async fn install(settings: &InstallSettings) -> Result<ImportReport, Dashboa
         body.extend_from_slice(&chunk);
     }
     parse_import_response(flavor, status, &String::from_utf8_lossy(&body))
+}
+
+/// A secret that cannot be read, said once (without the backend's prefix).
+fn secret_error(e: crate::backend::BackendError) -> DashboardError {
+    match e {
+        crate::backend::BackendError::Config(m) => DashboardError::Config(m),
+        other => DashboardError::Config(other.to_string()),
+    }
 }
 
 /// The error and its causes, joined (reqwest's top message alone says little).
@@ -746,6 +750,37 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("import: unexpected answer"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_ca_file_is_named_before_connecting() {
+        let mut s = InstallSettings::new("https://127.0.0.1:9", Flavor::Kibana);
+        s.tls.ca_file = Some(PathBuf::from("/nonexistent/ca.pem"));
+        let err = install(&s).await.unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "dashboards: cannot read the CA file /nonexistent/ca.pem: entity not found"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let not_pem = dir.path().join("ca.pem");
+        std::fs::write(&not_pem, "hello").unwrap();
+        s.tls.ca_file = Some(not_pem.clone());
+        let err = install(&s).await.unwrap_err().to_string();
+        assert!(err.ends_with("is not a PEM certificate"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_missing_secret_is_named_without_a_request() {
+        let mut s = InstallSettings::new("http://127.0.0.1:9", Flavor::Kibana);
+        s.auth = AuthConfig::Basic {
+            username: "elastic".to_string(),
+            password: crate::backend::SecretRef::env("LW_DASH_UNSET_VARIABLE"),
+        };
+        let err = install(&s).await.unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "dashboards: environment variable LW_DASH_UNSET_VARIABLE is not set"
+        );
     }
 
     #[test]
