@@ -62,11 +62,14 @@ def compact(value):
 # Painless that builds the Discover URL for the logs of the anomaly's service from 30 minutes
 # before the anomaly's window to its end. The service name is escaped for a KQL phrase, then for
 # a rison string, then percent-encoded where a URL fragment needs it.
+LINK_CONDITION = (
+    "doc.containsKey('service.name') && doc['service.name'].size() > 0"
+    " && doc['@timestamp'].size() > 0"
+)
 LINK_BODY = r"""
-if (doc['service.name'].size() == 0 || doc['@timestamp'].size() == 0) { return null; }
 long start = doc['@timestamp'].value.toInstant().toEpochMilli() - 1800000L;
 long end = start + 1800000L + 60000L;
-if (doc['anomaly.window.end'].size() > 0) { end = doc['anomaly.window.end'].value.toInstant().toEpochMilli(); }
+if (doc.containsKey('anomaly.window.end') && doc['anomaly.window.end'].size() > 0) { end = doc['anomaly.window.end'].value.toInstant().toEpochMilli(); }
 String svc = doc['service.name'].value;
 svc = svc.replace('\\', '\\\\').replace('"', '\\"');
 svc = svc.replace('!', '!!').replace("'", "!'");
@@ -90,9 +93,9 @@ OSD_LINK = (
 def link_script(flavor):
     body = LINK_BODY.strip().replace("\n", " ")
     if flavor == "kibana":
-        # A runtime field emits; `return null` is not allowed in a void script.
-        return body.replace("return null;", "return;") + " emit(" + KIBANA_LINK + ");"
-    return body + " return " + OSD_LINK + ";"
+        # A runtime field emits its value (nothing for an anomaly without a service).
+        return "if (" + LINK_CONDITION + ") { " + body + " emit(" + KIBANA_LINK + "); }"
+    return "if (" + LINK_CONDITION + ") { " + body + " return " + OSD_LINK + "; } return null;"
 
 
 LINK_FORMAT = {

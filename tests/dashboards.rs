@@ -106,12 +106,12 @@ fn kql_fields(query: &str) -> Vec<String> {
     fields
 }
 
-/// Field names a Painless script reads (`doc['x']`).
-fn painless_fields(script: &str) -> Vec<String> {
-    script
-        .split("doc['")
-        .skip(1)
-        .filter_map(|rest| rest.split("']").next())
+/// Field names a Painless script reads (`doc['x']`, `doc.containsKey('x')`).
+fn painless_fields(script: &str) -> BTreeSet<String> {
+    ["doc['", "doc.containsKey('"]
+        .iter()
+        .flat_map(|opening| script.split(opening).skip(1))
+        .filter_map(|rest| rest.split('\'').next())
         .map(str::to_string)
         .collect()
 }
@@ -824,14 +824,7 @@ fn the_discover_link_covers_the_service_and_the_30_minutes_before() {
         assert!(script.contains("'logwarden-logs\\'"), "{script}");
         assert_eq!(
             painless_fields(&script),
-            [
-                "service.name",
-                "@timestamp",
-                "@timestamp",
-                "anomaly.window.end",
-                "anomaly.window.end",
-                "service.name"
-            ]
+            BTreeSet::from(["service.name", "@timestamp", "anomaly.window.end"].map(String::from))
         );
         let formats: Value = serde_json::from_str(a["fieldFormatMap"].as_str().unwrap()).unwrap();
         assert_eq!(formats["discover_logs"]["id"], "url");
@@ -1010,4 +1003,19 @@ fn kql_fields_are_found_outside_quotes() {
         kql_fields(r#"anomaly.type : "a: b" and service.name:x or not tenant :"q\"r:""#),
         ["anomaly.type", "service.name", "tenant"]
     );
+}
+
+#[test]
+fn a_link_script_on_a_missing_field_is_caught() {
+    for flavor in Flavor::ALL {
+        let p = problems_after(
+            flavor,
+            "doc['anomaly.window.end']",
+            "doc['anomaly.window.stop']",
+        );
+        assert!(
+            p.iter().any(|m| m.starts_with("index-pattern logwarden-anomalies: field `anomaly.window.stop` is not in the mapping")),
+            "{flavor}: {p:?}"
+        );
+    }
 }
