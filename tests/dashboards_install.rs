@@ -222,6 +222,7 @@ async fn kibana_default_space_with_basic_auth_reports_the_one_failed_object() {
     let report = dashboards::install(&s).await.unwrap();
     let req = server.join().unwrap();
     check_request(&req, Flavor::Kibana, "/api/saved_objects/_import");
+    assert_eq!(req.header("securitytenant"), None);
     let auth = req.header("authorization").unwrap();
     assert_eq!(
         unbase64(auth.strip_prefix("Basic ").unwrap()),
@@ -273,9 +274,9 @@ async fn kibana_space_with_an_api_key() {
 #[tokio::test]
 async fn opensearch_dashboards_gets_its_bundle_and_header() {
     let (url, server) = serve_once(200, kibana_answer(Flavor::OpensearchDashboards, None));
-    let report = dashboards::install(&InstallSettings::new(url, Flavor::OpensearchDashboards))
-        .await
-        .unwrap();
+    let mut s = InstallSettings::new(url, Flavor::OpensearchDashboards);
+    s.tenant = Some("global".to_string());
+    let report = dashboards::install(&s).await.unwrap();
     let req = server.join().unwrap();
     check_request(
         &req,
@@ -283,6 +284,7 @@ async fn opensearch_dashboards_gets_its_bundle_and_header() {
         "/api/saved_objects/_import",
     );
     assert_eq!(req.header("authorization"), None);
+    assert_eq!(req.header("securitytenant"), Some("global"));
     assert!(report.all_imported());
     assert_eq!(
         report.success_count as usize,

@@ -34,6 +34,9 @@ pub struct InstallArgs {
     /// Kibana space to import into (default: the default space).
     #[arg(long, value_name = "SPACE")]
     pub space: Option<String>,
+    /// OpenSearch Dashboards security tenant to import into (e.g. global, private).
+    #[arg(long, value_name = "TENANT", conflicts_with = "space")]
+    pub tenant: Option<String>,
     /// kibana or opensearch-dashboards.
     #[arg(long, default_value = "kibana", value_name = "FLAVOR")]
     pub flavor: Flavor,
@@ -128,6 +131,7 @@ fn settings(config: &Config, a: InstallArgs) -> anyhow::Result<InstallSettings> 
     Ok(InstallSettings {
         url: a.kibana_url,
         space: a.space,
+        tenant: a.tenant,
         flavor: a.flavor,
         auth,
         tls,

@@ -199,6 +199,9 @@ pub struct InstallSettings {
     pub url: String,
     /// The Kibana space to import into; `None` for the default space.
     pub space: Option<String>,
+    /// The OpenSearch Dashboards security tenant to import into (`securitytenant` header, e.g.
+    /// `global` or `private`); `None` for the user's default tenant.
+    pub tenant: Option<String>,
     /// Which bundle, and which headers.
     pub flavor: Flavor,
     /// Authentication (as for the cluster).
@@ -215,6 +218,7 @@ impl InstallSettings {
         InstallSettings {
             url: url.into(),
             space: None,
+            tenant: None,
             flavor,
             auth: AuthConfig::None,
             tls: TlsConfig::default(),
@@ -240,7 +244,18 @@ impl InstallSettings {
             if self.flavor == Flavor::OpensearchDashboards {
                 p.add(
                     format!("{path}.space"),
-                    "OpenSearch Dashboards has no spaces (use tenants through its security plugin)",
+                    "OpenSearch Dashboards has no spaces (use a security tenant)",
+                );
+            }
+        }
+        if let Some(tenant) = &self.tenant {
+            if tenant.trim().is_empty() || tenant.chars().any(char::is_control) {
+                p.add(format!("{path}.tenant"), "must be a tenant name");
+            }
+            if self.flavor == Flavor::Kibana {
+                p.add(
+                    format!("{path}.tenant"),
+                    "tenants are OpenSearch Dashboards'; Kibana has spaces",
                 );
             }
         }
@@ -561,6 +576,9 @@ pub async fn install(settings: &InstallSettings) -> Result<ImportReport, Dashboa
         .post(settings.import_url())
         .header(flavor.xsrf_header(), "true")
         .multipart(form);
+    if let Some(tenant) = &settings.tenant {
+        request = request.header("securitytenant", tenant.as_str());
+    }
     match &settings.auth {
         AuthConfig::None => {}
         AuthConfig::Basic { username, password } => {
@@ -670,6 +688,13 @@ mod tests {
         let err = s.check().unwrap_err().to_string();
         assert!(!err.contains("pw@"), "{err}");
         assert!(err.contains("OpenSearch Dashboards has no spaces"), "{err}");
+        let mut s = InstallSettings::new("http://kb:5601", Flavor::Kibana);
+        s.tenant = Some("global".to_string());
+        let err = s.check().unwrap_err().to_string();
+        assert!(
+            err.contains("`dashboards.tenant`: tenants are OpenSearch Dashboards'"),
+            "{err}"
+        );
         assert!(InstallSettings::new("https://kb:5601", Flavor::Kibana)
             .check()
             .is_ok());
