@@ -16,6 +16,8 @@ pub struct DashboardsArgs {
 }
 
 /// The `dashboards` subcommands.
+// Parsed once per process: the size of the larger variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, clap::Subcommand)]
 pub enum DashboardsAction {
     /// Import the dashboards through the saved-objects API (objects with the same ids are
