@@ -41,7 +41,8 @@ const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 pub enum Flavor {
     /// Kibana 8.11 or newer.
     Kibana,
-    /// OpenSearch Dashboards 2.x.
+    /// OpenSearch Dashboards 2.x (2.11 or newer for the Discover links, which open the
+    /// data-explorer Discover).
     OpensearchDashboards,
 }
 
