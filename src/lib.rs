@@ -11,6 +11,7 @@ pub mod backend;
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod dashboards;
 pub mod demo;
 pub mod detect;
 pub mod incidents;

@@ -1,6 +1,7 @@
 //! The command-line shell: turns arguments into settings, runs a command, maps errors to an
 //! exit code. All real work lives in the library modules.
 
+mod dashboards_cmd;
 mod demo_cmd;
 mod detect_cmd;
 mod parse_cmd;
@@ -39,6 +40,8 @@ pub enum Command {
     Run(run_cmd::RunArgs),
     /// Generate a log week with incidents, train, detect, and report what was found.
     Demo(demo_cmd::DemoArgs),
+    /// Install the Kibana / OpenSearch Dashboards dashboards, or export them for the UI.
+    Dashboards(dashboards_cmd::DashboardsArgs),
 }
 
 /// Run the CLI with the process arguments; returns the exit code.
@@ -65,6 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run_cmd::run(&config, args),
         Command::Generate(args) => demo_cmd::run_generate(&config, args),
         Command::Demo(args) => demo_cmd::run_demo(&config, custom_config, args),
+        Command::Dashboards(args) => dashboards_cmd::run(&config, args),
     }
 }
 
