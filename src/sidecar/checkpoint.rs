@@ -102,7 +102,8 @@ pub async fn load(
         })
 }
 
-/// Save the checkpoint document `id`, visible to the next read at once.
+/// Save the checkpoint document `id` (a GET by id is real-time, so [`load`] sees it at once
+/// without a refresh).
 pub async fn save(
     backend: &dyn Backend,
     index: &str,
@@ -115,7 +116,7 @@ pub async fn save(
             "save checkpoint",
             HttpMethod::Put,
             &format!("/{index}/_doc/{}", encode(id)),
-            &[("refresh", "wait_for")],
+            &[],
             Some(body),
         )
         .await?
