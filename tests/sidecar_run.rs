@@ -8,7 +8,9 @@
 mod sidecar_data;
 
 use chrono::{DateTime, Duration, Utc};
+use logwarden::backend::bulk::{write_docs, BulkDoc};
 use logwarden::backend::HttpMethod;
+use logwarden::sidecar::{self, health::Metrics, RunOptions};
 use serde_json::{json, Value};
 use sidecar_data::*;
 
@@ -145,4 +147,68 @@ async fn elasticsearch_run_finds_the_incident_and_resumes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opensearch_run_finds_the_incident_and_resumes() {
     finds_the_incident_and_resumes_without_duplicates("LOGWARDEN_TEST_OS_URL", "run-os-").await;
+}
+
+/// Live mode: once caught up, documents written into an already processed window are
+/// counted as late on the next poll; a stop signal ends the run cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_documents_are_counted_in_live_mode() {
+    let b = backend("LOGWARDEN_TEST_ES_URL").await;
+    let b = b.as_ref();
+    let prefix = "late-es-";
+    reset(b, prefix).await;
+    let end = anchor();
+    let from = end - Duration::hours(3);
+    load(b, prefix, &generate(end, from)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        &b.config().url,
+        prefix,
+        dir.path(),
+        "  interval_secs: 1\n  late_recount_minutes: 1\n",
+    );
+    let metrics = Metrics::new();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let opts = RunOptions {
+        once: false,
+        from: Some(from),
+        force_templates: false,
+    };
+    let m = metrics.clone();
+    let run = tokio::spawn(async move { sidecar::run(cfg, opts, m, rx).await });
+    let t0 = std::time::Instant::now();
+    while !metrics.is_ready() {
+        assert!(
+            t0.elapsed().as_secs() < 120,
+            "not live: {}",
+            metrics.status()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(metrics.late.with_label_values(&["app"]).get(), 0);
+    // Five documents an hour into the replay, long processed.
+    let late_t = from + Duration::minutes(60) + Duration::seconds(20);
+    let docs: Vec<BulkDoc> = (0..5)
+        .map(|i| BulkDoc {
+            id: format!("late-{i}"),
+            source: doc(late_t, "api", "info", "user u1 logged in from 10.0.1.1").to_string(),
+        })
+        .collect();
+    let index = format!("{prefix}logs");
+    write_docs(b, &index, docs, &b.config().bulk).await.unwrap();
+    b.refresh(&index).await.unwrap();
+    let t0 = std::time::Instant::now();
+    while metrics.late.with_label_values(&["app"]).get() < 5 {
+        assert!(
+            t0.elapsed().as_secs() < 150,
+            "late documents not counted: {}",
+            metrics.render()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(metrics.late.with_label_values(&["app"]).get(), 5);
+    tx.send(true).unwrap();
+    let s = run.await.unwrap().unwrap();
+    assert_eq!(s.failures, 0);
+    assert!(!metrics.is_ready(), "stopped");
 }

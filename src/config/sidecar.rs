@@ -150,6 +150,9 @@ pub struct RunConfig {
     /// Minutes of pattern-rate documents per (service, template) bucket: 1 writes one
     /// document per minute.
     pub rate_minutes: u32,
+    /// Minutes after a window was processed that its documents are counted again; what
+    /// arrived in between is reported as late (`logwarden_late_documents_total`).
+    pub late_recount_minutes: u32,
 }
 
 impl Default for RunConfig {
@@ -164,6 +167,7 @@ impl Default for RunConfig {
             listen: "127.0.0.1:9464".to_string(),
             max_retry_secs: 60,
             rate_minutes: 1,
+            late_recount_minutes: 10,
         }
     }
 }
@@ -193,6 +197,12 @@ impl RunConfig {
             3600,
         );
         p.range(format!("{path}.rate_minutes"), self.rate_minutes, 1, 60);
+        p.range(
+            format!("{path}.late_recount_minutes"),
+            self.late_recount_minutes,
+            0,
+            1440,
+        );
         if self.state_dir.as_os_str().is_empty() {
             p.add(format!("{path}.state_dir"), "must not be empty");
         }

@@ -184,6 +184,7 @@ pub async fn run(
                     }
                 }
                 let Some((start, wend)) = r.next_window(end) else {
+                    r.count_late(backend.as_ref()).await;
                     continue;
                 };
                 idle = false;

@@ -59,8 +59,14 @@ pub struct SourceRunner {
     checkpoint: Option<Checkpoint>,
     recent: Vec<Anomaly>,
     last_model_save: Option<DateTime<Utc>>,
+    /// Processed windows waiting to be counted again for late documents: (processed at,
+    /// start, end, documents seen).
+    recount: std::collections::VecDeque<Recount>,
     metrics: Metrics,
 }
+
+/// A processed window to count again: (processed at, start, end, documents seen).
+type Recount = (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>, u64);
 
 /// The end of the last complete minute at or before `t`, as a window bound: windows are
 /// `(start, end]` and buckets `[start, end)`, so a window ends one millisecond before a
@@ -104,6 +110,7 @@ impl SourceRunner {
             checkpoint: None,
             recent: Vec::new(),
             last_model_save: None,
+            recount: std::collections::VecDeque::new(),
             metrics,
         }
     }
@@ -259,6 +266,53 @@ impl SourceRunner {
         }
     }
 
+    /// Count again the processed windows that are old enough, and add what arrived since to
+    /// the late-document metric. Counting is best effort: a failed count is tried next time.
+    pub async fn count_late(&mut self, backend: &dyn Backend) {
+        let due = Utc::now() - Duration::minutes(i64::from(self.config.run.late_recount_minutes));
+        while let Some(&(processed, start, end, seen)) = self.recount.front() {
+            if processed > due {
+                break;
+            }
+            let mut filters = vec![
+                serde_json::json!({"range": {self.fields.timestamp.clone(): {
+                    "gt": start.timestamp_millis(),
+                    "lte": end.timestamp_millis(),
+                    "format": "epoch_millis"
+                }}}),
+            ];
+            if let Some(q) = &self.filter {
+                filters.push(q.clone());
+            }
+            let body = serde_json::json!({"query": {"bool": {"filter": filters}}});
+            let path = format!("/{}/_count", self.index);
+            let r = backend
+                .send_raw(
+                    "count",
+                    crate::backend::HttpMethod::Post,
+                    &path,
+                    &[],
+                    Some(body),
+                )
+                .await;
+            let Some(now) = r
+                .ok()
+                .filter(|r| r.is_success())
+                .and_then(|r| r.body.get("count").and_then(|c| c.as_u64()))
+            else {
+                return;
+            };
+            if now > seen {
+                tracing::warn!(source = %self.name, %start, %end, "{} documents arrived after their window was processed (raise run.delay_secs)", now - seen);
+                self.metrics
+                    .late
+                    .with_label_values(&[&self.name])
+                    .inc_by(now - seen);
+            }
+            self.recount.pop_front();
+        }
+    }
+
     /// The next window to process, if the checkpoint is behind `live_end`.
     pub fn next_window(&self, live_end: DateTime<Utc>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
         let start = self.checkpoint()?;
@@ -276,6 +330,7 @@ impl SourceRunner {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Result<WindowOutcome, WindowError> {
+        self.count_late(backend).await;
         let result = self.process_inner(backend, start, end).await;
         if result.is_err() {
             self.detector = None;
@@ -309,6 +364,10 @@ impl SourceRunner {
             out.records += page.records.len() as u64;
         }
         let report = reader.close().await?;
+        if self.recount.len() < 10_000 {
+            self.recount
+                .push_back((Utc::now(), start, end, report.documents));
+        }
         let boundary = end + Duration::milliseconds(1);
         found.extend(detector.close_until(boundary));
         let rates = detector.drain_rates(boundary);
