@@ -91,7 +91,7 @@ async fn killed_and_stopped_sidecar_resumes_with_nothing_lost_or_doubled() {
     reset(b, prefix).await;
     for out in ["faults-es-clean-", "faults-es-kill-"] {
         for s in ["anomalies", "incidents", "patterns", "state"] {
-            b.delete_index(&format!("{out}{s}")).await.unwrap();
+            delete_all(b, &format!("{out}{s}")).await;
         }
     }
     let end = anchor();
@@ -105,7 +105,7 @@ async fn killed_and_stopped_sidecar_resumes_with_nothing_lost_or_doubled() {
     clean.run.max_window_secs = 60;
     let (s, _) = run_once(&clean, from).await;
     assert_eq!(s.failures, 0);
-    let want = sorted_ids(&search_all(b, "faults-es-clean-anomalies").await);
+    let want = sorted_ids(&search_all(b, "faults-es-clean-anomalies*").await);
     assert!(want.len() >= 2, "{want:?}");
 
     let dir = tempfile::tempdir().unwrap();
@@ -154,7 +154,7 @@ async fn killed_and_stopped_sidecar_resumes_with_nothing_lost_or_doubled() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let got = sorted_ids(&search_all(b, "faults-es-kill-anomalies").await);
+    let got = sorted_ids(&search_all(b, "faults-es-kill-anomalies*").await);
     assert_eq!(got, want, "same anomalies as the undisturbed run");
 }
 
@@ -209,7 +209,7 @@ async fn cluster_lost_mid_run_window_is_redone_after_it_returns() {
     reset(b, prefix).await;
     for out in ["faults-os-clean-", "faults-os-cut-"] {
         for s in ["anomalies", "incidents", "patterns", "state"] {
-            b.delete_index(&format!("{out}{s}")).await.unwrap();
+            delete_all(b, &format!("{out}{s}")).await;
         }
     }
     let end = anchor();
@@ -221,7 +221,7 @@ async fn cluster_lost_mid_run_window_is_redone_after_it_returns() {
     let mut clean = config_to(&url, prefix, "faults-os-clean-", clean_dir.path(), extra);
     clean.run.max_window_secs = 60;
     run_once(&clean, from).await;
-    let want = sorted_ids(&search_all(b, "faults-os-clean-anomalies").await);
+    let want = sorted_ids(&search_all(b, "faults-os-clean-anomalies*").await);
 
     let proxy = Proxy::start(&url).await;
     let dir = tempfile::tempdir().unwrap();
@@ -248,6 +248,6 @@ async fn cluster_lost_mid_run_window_is_redone_after_it_returns() {
     let (s, metrics) = run.await.unwrap();
     assert!(s.failures >= 1, "the cut was noticed: {s:?}");
     assert!(metrics.window_failures.with_label_values(&["app"]).get() >= 1);
-    let got = sorted_ids(&search_all(b, "faults-os-cut-anomalies").await);
+    let got = sorted_ids(&search_all(b, "faults-os-cut-anomalies*").await);
     assert_eq!(got, want, "same anomalies as the undisturbed run");
 }

@@ -51,7 +51,7 @@ async fn finds_the_incident_and_resumes_without_duplicates(var: &str, prefix: &s
         assert!(n >= 1, "{problem} counted: {}", metrics.render());
     }
 
-    let anomalies = search_all(b, &format!("{prefix}anomalies")).await;
+    let anomalies = search_all(b, &format!("{prefix}anomalies*")).await;
     assert_eq!(
         anomalies.len() as u64,
         s.anomalies,
@@ -106,7 +106,7 @@ async fn finds_the_incident_and_resumes_without_duplicates(var: &str, prefix: &s
     assert!(api_before <= 1, "a quiet stretch stays quiet: {api_before}");
 
     // Pattern rates add up to the records read; incidents name their services.
-    let rates = search_all(b, &format!("{prefix}patterns")).await;
+    let rates = search_all(b, &format!("{prefix}patterns*")).await;
     let total: u64 = rates
         .iter()
         .map(|h| h["_source"]["rate"]["count"].as_u64().unwrap())
@@ -115,7 +115,7 @@ async fn finds_the_incident_and_resumes_without_duplicates(var: &str, prefix: &s
     assert!(rates
         .iter()
         .any(|h| h["_source"]["rate"]["expected"].as_f64().unwrap() > 0.0));
-    let incidents = search_all(b, &format!("{prefix}incidents")).await;
+    let incidents = search_all(b, &format!("{prefix}incidents*")).await;
     assert!(incidents
         .iter()
         .any(|h| h["_source"]["incident"]["services"]
@@ -135,7 +135,7 @@ async fn finds_the_incident_and_resumes_without_duplicates(var: &str, prefix: &s
     assert!(cp >= end - Duration::minutes(1), "{cp}");
     let (s2, _) = run_once(&cfg, from).await;
     assert!(s2.windows <= 1 && s2.anomalies == 0, "{s2:?}");
-    let again = search_all(b, &format!("{prefix}anomalies")).await;
+    let again = search_all(b, &format!("{prefix}anomalies*")).await;
     assert_eq!(ids(&again), ids(&anomalies));
 }
 

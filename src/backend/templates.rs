@@ -28,6 +28,9 @@ use std::fmt;
 /// Priority of logwarden's index templates: above the built-in `logs-*-*` (100) of
 /// Elasticsearch, so an index name that happens to match those still gets our mapping.
 pub const TEMPLATE_PRIORITY: u64 = 500;
+
+/// Days one of the sidecar's weekly indices spans.
+pub const WEEK_DAYS: u32 = 7;
 const _: () = assert!(
     TEMPLATE_PRIORITY > 100,
     "below the built-in logs-*-* templates"
@@ -105,13 +108,17 @@ impl IndexKind {
         }
     }
 
-    /// The configured retention in days.
+    /// The age in days at which the policy deletes an index: the configured retention plus
+    /// the week one index spans.
     pub fn retention_days(self, indices: &IndicesConfig) -> u32 {
-        match self {
+        let days = match self {
             IndexKind::Anomalies => indices.retention.anomalies_days,
             IndexKind::Incidents => indices.retention.incidents_days,
             IndexKind::Patterns => indices.retention.patterns_days,
-        }
+        };
+        // The sidecar writes weekly indices (`<name>-<monday>`): deleting one a week after
+        // the configured age keeps its newest documents for the configured days too.
+        days.saturating_add(WEEK_DAYS)
     }
 }
 

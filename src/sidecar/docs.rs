@@ -4,12 +4,26 @@
 use crate::backend::bulk::BulkDoc;
 use crate::detect::RateRow;
 use crate::model::{content_id, ecs_severity, Anomaly, Severity};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Pattern-rate documents (mappings/patterns.json) for `rows`.
-pub fn rate_docs(rows: &[RateRow], tenant: &str, model_version: &str) -> Vec<BulkDoc> {
+/// The weekly index of `base` a document of time `t` goes to: `<base>-<Monday, YYYY.MM.DD>`
+/// (UTC). Retention policies delete whole indices by age, so one index per week lets old
+/// weeks go while recent ones stay; the date comes from the document, so a redone window
+/// writes to the same index.
+pub fn weekly_index(base: &str, t: DateTime<Utc>) -> String {
+    let day = t.date_naive();
+    let monday = day - chrono::Duration::days(i64::from(day.weekday().num_days_from_monday()));
+    format!("{base}-{}", monday.format("%Y.%m.%d"))
+}
+
+/// Pattern-rate documents (mappings/patterns.json) for `rows`, each with its time.
+pub fn rate_docs(
+    rows: &[RateRow],
+    tenant: &str,
+    model_version: &str,
+) -> Vec<(DateTime<Utc>, BulkDoc)> {
     rows.iter()
         .map(|r| {
             let start = r.start.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -38,17 +52,24 @@ pub fn rate_docs(rows: &[RateRow], tenant: &str, model_version: &str) -> Vec<Bul
                 },
                 "model": {"version": model_version},
             });
-            BulkDoc {
-                id,
-                source: doc.to_string(),
-            }
+            (
+                r.start,
+                BulkDoc {
+                    id,
+                    source: doc.to_string(),
+                },
+            )
         })
         .collect()
 }
 
 /// One incident document per incident id among `touched`, summarising every anomaly of
-/// `recent` in it (mappings/incidents.json).
-pub fn incident_docs(recent: &[Anomaly], touched: &BTreeSet<String>, tenant: &str) -> Vec<BulkDoc> {
+/// `recent` in it (mappings/incidents.json), each with its start.
+pub fn incident_docs(
+    recent: &[Anomaly],
+    touched: &BTreeSet<String>,
+    tenant: &str,
+) -> Vec<(DateTime<Utc>, BulkDoc)> {
     let mut by_id: BTreeMap<&str, Vec<&Anomaly>> = BTreeMap::new();
     for a in recent {
         if touched.contains(&a.incident.id) {
@@ -105,10 +126,35 @@ pub fn incident_docs(recent: &[Anomaly], touched: &BTreeSet<String>, tenant: &st
                 },
                 "model": {"version": top.model.version},
             });
-            Some(BulkDoc {
-                id: id.to_string(),
-                source: doc.to_string(),
-            })
+            Some((
+                start,
+                BulkDoc {
+                    id: id.to_string(),
+                    source: doc.to_string(),
+                },
+            ))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weekly_indices_start_on_monday_utc() {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(
+            weekly_index("lw", t("2026-11-30T00:00:00Z")),
+            "lw-2026.11.30"
+        );
+        assert_eq!(
+            weekly_index("lw", t("2026-12-06T23:59:59Z")),
+            "lw-2026.11.30"
+        );
+        assert_eq!(
+            weekly_index("lw", t("2027-01-01T12:00:00Z")),
+            "lw-2026.12.28"
+        );
+    }
 }

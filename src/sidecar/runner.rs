@@ -5,13 +5,14 @@
 use super::checkpoint::{self, Checkpoint};
 use super::docs;
 use super::health::Metrics;
+use crate::backend::bulk::BulkDoc;
 use crate::backend::{bulk, read_window, Backend, BackendError, BulkReport, WindowRequest};
 use crate::config::{Config, SourceConfig};
 use crate::detect::{Baseline, Detector, Trainer};
 use crate::model::Anomaly;
 use crate::source::FieldsConfig;
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 /// Why a window could not be finished.
@@ -393,24 +394,38 @@ impl SourceRunner {
         let tenant = self.config.tenant.0.clone();
 
         let indices = self.config.indices.clone();
-        let report = backend.write_anomalies(&indices.anomalies, &new).await?;
-        out.refused += self.count_write(&indices.anomalies, &report);
-        out.anomalies = report.written;
         for a in &new {
             self.metrics
                 .anomalies
                 .with_label_values(&[&self.name, a.anomaly.severity.as_str()])
                 .inc();
         }
+        let anomaly_docs = bulk::anomaly_docs(&new)?;
         let incident_docs = docs::incident_docs(&self.recent, &touched, &tenant);
-        out.incidents = incident_docs.len() as u64;
-        let cfg = &backend.config().bulk;
-        let report = bulk::write_docs(backend, &indices.incidents, incident_docs, cfg).await?;
-        out.refused += self.count_write(&indices.incidents, &report);
         let rate_docs = docs::rate_docs(&rates, &tenant, &model_version);
+        out.incidents = incident_docs.len() as u64;
         out.rates = rate_docs.len() as u64;
-        let report = bulk::write_docs(backend, &indices.patterns, rate_docs, cfg).await?;
-        out.refused += self.count_write(&indices.patterns, &report);
+        let mut batches: BTreeMap<(usize, String), Vec<BulkDoc>> = BTreeMap::new();
+        let dated = new
+            .iter()
+            .map(|a| a.timestamp)
+            .zip(anomaly_docs)
+            .map(|d| (0, d))
+            .chain(incident_docs.into_iter().map(|d| (1, d)))
+            .chain(rate_docs.into_iter().map(|d| (2, d)));
+        let bases = [&indices.anomalies, &indices.incidents, &indices.patterns];
+        for (kind, (t, doc)) in dated {
+            let index = docs::weekly_index(bases[kind], t);
+            batches.entry((kind, index)).or_default().push(doc);
+        }
+        let cfg = &backend.config().bulk;
+        for ((kind, index), docs) in batches {
+            let report = bulk::write_docs(backend, &index, docs, cfg).await?;
+            out.refused += self.count_write(bases[kind], &index, &report);
+            if kind == 0 {
+                out.anomalies += report.written;
+            }
+        }
 
         // Keep the templates learned since the model was saved, so a restart does not
         // report them as new again.
@@ -456,7 +471,7 @@ impl SourceRunner {
     }
 
     /// Count and log documents refused for good; returns how many.
-    fn count_write(&self, index: &str, report: &BulkReport) -> u64 {
+    fn count_write(&self, base: &str, index: &str, report: &BulkReport) -> u64 {
         for f in report.failed.iter().take(
             self.config
                 .cluster
@@ -468,7 +483,7 @@ impl SourceRunner {
         let n = report.failed.len() as u64;
         self.metrics
             .write_failures
-            .with_label_values(&[index])
+            .with_label_values(&[base])
             .inc_by(n);
         n
     }

@@ -153,7 +153,7 @@ pub fn generate(end: DateTime<Utc>, from: DateTime<Utc>) -> Data {
 
 pub async fn reset(b: &dyn Backend, prefix: &str) {
     for suffix in ["logs", "anomalies", "incidents", "patterns", "state"] {
-        b.delete_index(&format!("{prefix}{suffix}")).await.unwrap();
+        delete_all(b, &format!("{prefix}{suffix}")).await;
     }
 }
 
@@ -228,4 +228,15 @@ pub fn ids(hits: &[Value]) -> BTreeSet<String> {
 /// The sidecar's config with logs and output under one prefix.
 pub fn config(url: &str, prefix: &str, state_dir: &Path, extra: &str) -> Config {
     config_to(url, prefix, prefix, state_dir, extra)
+}
+
+/// Delete `base` and its weekly indices `base-*`.
+pub async fn delete_all(b: &dyn Backend, base: &str) {
+    b.delete_index(base).await.unwrap();
+    let found = logwarden::backend::templates::existing_indices(b, base)
+        .await
+        .unwrap();
+    for index in found.keys() {
+        b.delete_index(index).await.unwrap();
+    }
 }
