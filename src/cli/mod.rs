@@ -3,6 +3,7 @@
 
 mod demo_cmd;
 mod detect_cmd;
+mod load_cmd;
 mod parse_cmd;
 mod train_cmd;
 
@@ -36,6 +37,11 @@ pub enum Command {
     Generate(demo_cmd::GenerateArgs),
     /// Generate a log week with incidents, train, detect, and report what was found.
     Demo(demo_cmd::DemoArgs),
+    /// Bulk-load an NDJSON log file into an index of the configured cluster.
+    Load(load_cmd::LoadArgs),
+    /// Write the demo shop's logs into the configured cluster: a history ending now, then
+    /// with --follow each line as its time comes.
+    Feed(load_cmd::FeedArgs),
 }
 
 /// Run the CLI with the process arguments; returns the exit code.
@@ -61,6 +67,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Detect(args) => detect_cmd::run(&config, args),
         Command::Generate(args) => demo_cmd::run_generate(&config, args),
         Command::Demo(args) => demo_cmd::run_demo(&config, custom_config, args),
+        Command::Load(args) => load_cmd::run_load(&config, args),
+        Command::Feed(args) => load_cmd::run_feed(&config, args),
     }
 }
 
