@@ -12,7 +12,8 @@
 //!
 //! `scripts/clusters start`, then
 //! `cargo bench --bench sidecar_throughput -- --engine elasticsearch` (or `opensearch`; no
-//! `--engine` runs both). `--lines N` (default 1,000,000). The data is deterministic (seed,
+//! `--engine` runs both). `--lines N` (default 1,000,000); `LOGWARDEN_BIN=path` measures
+//! another logwarden binary than the one built with the bench. The data is deterministic (seed,
 //! rate and start are fixed): when the index `feed-bench-<N>` already holds N documents the
 //! load is skipped, so reruns only measure. Linux only (`/proc`, `/usr/bin/time`).
 
@@ -181,6 +182,7 @@ async fn load(b: Arc<dyn Backend>, index: &str, n: u64) {
         tz: chrono_tz::Europe::Berlin,
         rate: RATE,
         days: 0,
+        incidents_from: None,
     };
     let mut feed = Feed::new(&settings, data_start());
     let opts = LoadOptions {
@@ -273,9 +275,14 @@ async fn measured_child(raw: &Raw, step: &str, docs: Option<u64>, cmd: &mut Comm
     }
 }
 
+/// The logwarden binary: `LOGWARDEN_BIN`, or the one built with this bench.
+fn binary() -> String {
+    std::env::var("LOGWARDEN_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_logwarden").to_string())
+}
+
 /// The sidecar binary, if it has `run` yet.
 fn sidecar_has_run() -> bool {
-    Command::new(env!("CARGO_BIN_EXE_logwarden"))
+    Command::new(binary())
         .args(["run", "--help"])
         .output()
         .map(|o| o.status.success())
@@ -296,7 +303,7 @@ async fn sidecar_row(raw: &Raw, url: &str, index: &str, n: u64) -> Option<Row> {
     );
     let cfg = dir.path().join("lw.yaml");
     std::fs::write(&cfg, yaml).expect("config");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_logwarden"));
+    let mut cmd = Command::new(binary());
     cmd.arg("--config").arg(&cfg).args(["run", "--once"]);
     Some(measured_child(raw, "logwarden run --once (binary)", Some(n), &mut cmd).await)
 }

@@ -180,6 +180,7 @@ async fn feed_scenario(var: &str, engine: Engine) {
         tz: chrono_tz::Europe::Berlin,
         rate: 0.5,
         days: 0,
+        incidents_from: None,
     };
     // a night: heartbeats and a little traffic, 00:00-02:30 UTC
     let now: DateTime<Utc> = Utc.with_ymd_and_hms(2026, 11, 3, 2, 30, 0).unwrap();

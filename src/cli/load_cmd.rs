@@ -65,6 +65,13 @@ pub struct FeedArgs {
     /// IANA time zone the shop's users live in (default: the config's `timezone`).
     #[arg(long, value_name = "ZONE")]
     pub tz: Option<chrono_tz::Tz>,
+    /// Inject the demo's seven incidents (one of each anomaly type, over five days) in the
+    /// week that starts today (local day in --tz).
+    #[arg(long)]
+    pub incidents: bool,
+    /// Like --incidents, in the week that starts on this local day (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE", conflicts_with = "incidents")]
+    pub incidents_from: Option<chrono::NaiveDate>,
 }
 
 fn cluster(config: &Config) -> anyhow::Result<&BackendConfig> {
@@ -131,11 +138,14 @@ pub fn run_feed(config: &Config, args: FeedArgs) -> anyhow::Result<()> {
     if !(args.rate > 0.0 && args.rate <= 50.0) {
         anyhow::bail!("--rate must be above 0 and at most 50, got {}", args.rate);
     }
+    let tz = args.tz.unwrap_or(config.timezone.0);
+    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
     let settings = FeedSettings {
         seed: args.seed,
-        tz: args.tz.unwrap_or(config.timezone.0),
+        tz,
         rate: args.rate,
         days: args.days,
+        incidents_from: args.incidents_from.or(args.incidents.then_some(today)),
     };
     let index = args.write.index.clone();
     runtime()?.block_on(async {

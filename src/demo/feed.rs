@@ -9,11 +9,12 @@
 //! acknowledged or reported with its ordinal and id.
 
 use super::generator::{LiveShop, ShopLine};
+use super::incidents;
 use crate::backend::bulk::BulkDoc;
 use crate::backend::load::{doc_id, ensure_log_index, LoadError, LoadOptions, LoadReport, Loader};
 use crate::backend::Backend;
 use crate::source::FieldsConfig;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use std::future::Future;
 use std::sync::Arc;
@@ -29,6 +30,9 @@ pub struct FeedSettings {
     pub rate: f64,
     /// Days of history before today (the history starts at 00:00 UTC `days` days ago).
     pub days: u32,
+    /// The first local day of a week with the seven incidents of the demo's test week
+    /// ([`incidents::schedule`]); `None` feeds normal traffic only.
+    pub incidents_from: Option<NaiveDate>,
 }
 
 /// The first instant of the history fed at `now`: 00:00 UTC `days` days before today.
@@ -51,8 +55,12 @@ pub struct Feed {
 impl Feed {
     /// A feed whose first line is in the minute of `start`.
     pub fn new(settings: &FeedSettings, start: DateTime<Utc>) -> Feed {
+        let mut shop = LiveShop::new(settings.seed, settings.tz, settings.rate, start);
+        if let Some(day0) = settings.incidents_from {
+            shop = shop.with_incidents(incidents::schedule(settings.tz, day0));
+        }
         Feed {
-            shop: LiveShop::new(settings.seed, settings.tz, settings.rate, start),
+            shop,
             held: Vec::new(),
             ordinal: 0,
         }
@@ -169,6 +177,7 @@ mod tests {
             tz: chrono_tz::Europe::Berlin,
             rate: 1.0,
             days: 1,
+            incidents_from: None,
         }
     }
 
@@ -225,5 +234,35 @@ mod tests {
             (150..=160).contains(&beats),
             "{beats} heartbeats in 10 minutes"
         );
+    }
+
+    #[test]
+    fn an_incident_week_injects_its_new_pattern_only_while_it_lasts() {
+        let day0 = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+        let with = FeedSettings {
+            incidents_from: Some(day0),
+            ..settings()
+        };
+        let plan = incidents::schedule(with.tz, day0);
+        let np = plan
+            .iter()
+            .find(|i| i.kind == crate::model::AnomalyType::NewPattern)
+            .unwrap();
+        let from = np.start - Duration::minutes(30);
+        let until = np.end + Duration::minutes(30);
+        let count = |s: &FeedSettings| {
+            let lines = Feed::new(s, from).take_until(until);
+            lines
+                .iter()
+                .filter(|(_, l)| l.json.contains("certificate expired for"))
+                .map(|(_, l)| l.timestamp)
+                .collect::<Vec<_>>()
+        };
+        let injected = count(&with);
+        assert!(injected.len() > 10, "{}", injected.len());
+        assert!(injected
+            .iter()
+            .all(|t| *t >= np.start - Duration::seconds(3) && *t < np.end));
+        assert!(count(&settings()).is_empty());
     }
 }

@@ -479,11 +479,12 @@ pub struct ShopLine {
 
 /// The demo shop from any instant on, minute by minute, for feeding a cluster: the world of
 /// [`generate`] (traffic curve, quieter weekends, the daily rolling deploy, heartbeats, the
-/// weekly access review) without incidents. The lines are a pure function of the seed, zone,
+/// weekly access review), without incidents unless given ([`LiveShop::with_incidents`]). The lines are a pure function of the seed, zone,
 /// rate and start minute.
 pub struct LiveShop {
     world: World,
     next: DateTime<Utc>,
+    incidents: Vec<Incident>,
 }
 
 impl LiveShop {
@@ -500,7 +501,15 @@ impl LiveShop {
         LiveShop {
             world: World::new(seed, tz, rate, first),
             next: first,
+            incidents: Vec::new(),
         }
+    }
+
+    /// The same shop with `incidents` (e.g. [`incidents::schedule`] of a week) injected
+    /// while they last, as in the test week of [`generate`].
+    pub fn with_incidents(mut self, incidents: Vec<Incident>) -> LiveShop {
+        self.incidents = incidents;
+        self
     }
 
     /// The start of the minute the next call to [`LiveShop::next_minute_lines`] produces.
@@ -512,7 +521,7 @@ impl LiveShop {
     /// advance by one minute.
     pub fn next_minute_lines(&mut self) -> Vec<ShopLine> {
         let mut events = Vec::new();
-        self.world.minute(self.next, &[], &mut events);
+        self.world.minute(self.next, &self.incidents, &mut events);
         let mut buf = Vec::with_capacity(256);
         let lines = events
             .iter()
