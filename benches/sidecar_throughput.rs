@@ -336,6 +336,57 @@ async fn child_pipeline(url: &str, index: &str) {
     println!("templates {}", baseline.miner.templates().len());
 }
 
+/// Which documents a scan reads.
+#[derive(Clone, Copy)]
+enum Part {
+    /// All of them.
+    All,
+    /// Slice `id` of `max` (the engine's `slice`).
+    Slice(u32, u32),
+    /// Those stamped before this epoch millisecond.
+    Before(i64),
+    /// Those stamped at or after it.
+    From(i64),
+}
+
+/// Scans in parallel, one task per part; returns the documents seen.
+async fn parallel(
+    b: &Arc<dyn Backend>,
+    raw: &Raw,
+    index: &str,
+    order: Order,
+    parts: Vec<Part>,
+) -> u64 {
+    let mut tasks = tokio::task::JoinSet::new();
+    for part in parts {
+        let (raw, index, b) = (raw.clone(), index.to_string(), Arc::clone(b));
+        tasks.spawn(
+            async move { pit_scan(b.as_ref(), &raw, &index, &order, PAGE, true, part).await },
+        );
+    }
+    let mut total = 0;
+    while let Some(r) = tasks.join_next().await {
+        total += r.expect("scan task");
+    }
+    total
+}
+
+/// The median `@timestamp` of `index`, epoch milliseconds.
+async fn median_ms(raw: &Raw, index: &str) -> i64 {
+    let r = raw
+        .call(
+            Method::Post,
+            &format!("/{index}/_search"),
+            &[],
+            Some(json!({"size": 0, "aggs": {"p": {"percentiles": {"field": "@timestamp", "percents": [50]}}}})),
+        )
+        .await;
+    r.pointer("/aggregations/p/values/50.0")
+        .and_then(Value::as_f64)
+        .expect("median timestamp") as i64
+}
+
+#[derive(Clone, Copy)]
 enum Order {
     /// (timestamp, tiebreaker), as the sidecar reads.
     Sidecar,
@@ -351,7 +402,7 @@ async fn pit_scan(
     order: &Order,
     page: usize,
     filter_path: bool,
-    slice: Option<(u32, u32)>,
+    part: Part,
 ) -> u64 {
     let pit = b.open_pit(index, "2m").await.expect("pit");
     let sort: Vec<Value> = match order {
@@ -373,8 +424,17 @@ async fn pit_scan(
     loop {
         let mut body = json!({"size": page, "sort": sort, "_source": fields(),
             "track_total_hits": false, "pit": {"id": pit, "keep_alive": "2m"}});
-        if let Some((id, max)) = slice {
-            body["slice"] = json!({"id": id, "max": max});
+        match part {
+            Part::All => {}
+            Part::Slice(id, max) => body["slice"] = json!({"id": id, "max": max}),
+            Part::Before(ms) => {
+                body["query"] =
+                    json!({"range": {"@timestamp": {"lt": ms, "format": "epoch_millis"}}})
+            }
+            Part::From(ms) => {
+                body["query"] =
+                    json!({"range": {"@timestamp": {"gte": ms, "format": "epoch_millis"}}})
+            }
         }
         if let Some(a) = &after {
             body["search_after"] = a.clone();
@@ -477,63 +537,75 @@ async fn engine(name: &str, url: &str, n: u64) -> Vec<Row> {
         .await,
     );
     let bb = b.as_ref();
+    let scans: [(&str, Order, usize, bool); 5] = [
+        (
+            "raw PIT scan, sidecar sort, page 10000",
+            Order::Sidecar,
+            PAGE,
+            false,
+        ),
+        (
+            "raw PIT scan, sidecar sort, page 2000",
+            Order::Sidecar,
+            2_000,
+            false,
+        ),
+        (
+            "raw PIT scan, sidecar sort, filter_path",
+            Order::Sidecar,
+            PAGE,
+            true,
+        ),
+        (
+            "raw PIT scan, _doc order, page 10000",
+            Order::Doc,
+            PAGE,
+            false,
+        ),
+        (
+            "raw PIT scan, _doc order, filter_path",
+            Order::Doc,
+            PAGE,
+            true,
+        ),
+    ];
+    for (step, order, page, fp) in scans {
+        rows.push(
+            in_process(&raw, step, async {
+                pit_scan(bb, &raw, &index, &order, page, fp, Part::All).await
+            })
+            .await,
+        );
+    }
+    let mid = median_ms(&raw, &index).await;
     rows.push(
-        in_process(&raw, "raw PIT scan, sidecar sort, page 10000", async {
-            pit_scan(bb, &raw, &index, &Order::Sidecar, PAGE, false, None).await
-        })
+        in_process(
+            &raw,
+            "sidecar sort, filter_path, 2 time halves ||",
+            parallel(
+                &b,
+                &raw,
+                &index,
+                Order::Sidecar,
+                vec![Part::Before(mid), Part::From(mid)],
+            ),
+        )
         .await,
     );
     rows.push(
-        in_process(&raw, "raw PIT scan, sidecar sort, page 2000", async {
-            pit_scan(bb, &raw, &index, &Order::Sidecar, 2_000, false, None).await
-        })
+        in_process(
+            &raw,
+            "_doc order, filter_path, 2 slices ||",
+            parallel(
+                &b,
+                &raw,
+                &index,
+                Order::Doc,
+                vec![Part::Slice(0, 2), Part::Slice(1, 2)],
+            ),
+        )
         .await,
     );
-    rows.push(
-        in_process(&raw, "raw PIT scan, _doc order, page 10000", async {
-            pit_scan(bb, &raw, &index, &Order::Doc, PAGE, false, None).await
-        })
-        .await,
-    );
-    rows.push(
-        in_process(&raw, "  + filter_path", async {
-            pit_scan(bb, &raw, &index, &Order::Doc, PAGE, true, None).await
-        })
-        .await,
-    );
-    rows.push(
-        in_process(&raw, "raw PIT scan, sidecar sort, filter_path", async {
-            pit_scan(bb, &raw, &index, &Order::Sidecar, PAGE, true, None).await
-        })
-        .await,
-    );
-    let sliced = {
-        let (raw2, index2, b2) = (raw.clone(), index.clone(), Arc::clone(&b));
-        async move {
-            let mut tasks = tokio::task::JoinSet::new();
-            for id in 0..2u32 {
-                let (raw, index, b) = (raw2.clone(), index2.clone(), Arc::clone(&b2));
-                tasks.spawn(async move {
-                    pit_scan(
-                        b.as_ref(),
-                        &raw,
-                        &index,
-                        &Order::Doc,
-                        PAGE,
-                        true,
-                        Some((id, 2)),
-                    )
-                    .await
-                });
-            }
-            let mut total = 0;
-            while let Some(r) = tasks.join_next().await {
-                total += r.expect("slice");
-            }
-            total
-        }
-    };
-    rows.push(in_process(&raw, "  + 2 slices in parallel", sliced).await);
     rows.push(
         in_process(&raw, "raw scroll, _doc order, page 10000", async {
             scroll_scan(&raw, &index, PAGE).await
@@ -545,20 +617,24 @@ async fn engine(name: &str, url: &str, n: u64) -> Vec<Row> {
 
 fn print_table(name: &str, rows: &[Row], n: u64) {
     println!(
-        "\n{name}, {n} lines\n{:<42} {:>9} {:>7} {:>9} {:>10} {:>8} {:>11}",
-        "step", "docs", "secs", "docs/s", "lw CPU s", "RSS MB", "cluster CPU s"
+        "\n{name}, {n} lines\n{:<42} {:>9} {:>7} {:>9} {:>10} {:>8} {:>11} {:>9}",
+        "step", "docs", "secs", "docs/s", "lw CPU s", "RSS MB", "cluster CPU s", "lw share"
     );
     for r in rows {
         let opt = |v: Option<f64>, p: usize| v.map_or("-".to_string(), |x| format!("{x:.p$}"));
+        let share = r
+            .cpu_self
+            .map(|c| 100.0 * c / (c + r.cpu_cluster).max(1e-9));
         println!(
-            "{:<42} {:>9} {:>7.1} {:>9.0} {:>10} {:>8} {:>11.1}",
+            "{:<42} {:>9} {:>7.1} {:>9.0} {:>10} {:>8} {:>11.1} {:>8}%",
             r.step,
             r.docs,
             r.secs,
             r.docs as f64 / r.secs.max(1e-9),
             opt(r.cpu_self, 1),
             opt(r.rss_mb, 0),
-            r.cpu_cluster
+            r.cpu_cluster,
+            opt(share, 0)
         );
         if r.docs != n {
             println!("    (expected {n} documents)");
