@@ -297,7 +297,7 @@ async fn sidecar_row(raw: &Raw, url: &str, index: &str, n: u64) -> Option<Row> {
     let dir = tempfile::tempdir().expect("tmp");
     let days = (Utc::now() - data_start()).num_days() + 2;
     let yaml = format!(
-        "cluster:\n  url: {url}\n  read:\n    page_size: {PAGE}\nsources:\n  bench:\n    index: {index}\nindices:\n  anomalies: feed-bench-anomalies\nrun:\n  backfill_days: {}\n  delay_secs: 0\n  listen: \"\"\n  state_dir: {}\n",
+        "cluster:\n  url: {url}\nsources:\n  bench:\n    index: {index}\nindices:\n  anomalies: feed-bench-anomalies\nrun:\n  backfill_days: {}\n  delay_secs: 0\n  listen: \"\"\n  state_dir: {}\n",
         days.clamp(1, 400),
         dir.path().join("state").display()
     );
@@ -308,11 +308,12 @@ async fn sidecar_row(raw: &Raw, url: &str, index: &str, n: u64) -> Option<Row> {
     Some(measured_child(raw, "logwarden run --once (binary)", Some(n), &mut cmd).await)
 }
 
-/// The child: the window reader over the whole index into the trainer.
+/// The child: the window reader (default settings) over the whole index into the trainer.
 async fn child_pipeline(url: &str, index: &str) {
-    let mut cfg = BackendConfig::for_url(url);
-    cfg.read.page_size = PAGE;
-    let b = connect(&cfg).await.expect("connect");
+    // the reader's default page (2,000): faster than 10,000 with this sort, see the table
+    let b = connect(&BackendConfig::for_url(url))
+        .await
+        .expect("connect");
     let req = WindowRequest {
         index: index.to_string(),
         start: data_start() - Duration::milliseconds(10_000),
