@@ -219,6 +219,40 @@ async fn feed_scenario(var: &str, engine: Engine) {
     assert_eq!((again.written, again.created), (first.written, 0));
     assert_eq!(b.count(&index).await.unwrap(), expected.len() as u64);
 
+    // the command: today's history at a low rate, then its summary and count agree
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("lw.yaml");
+    std::fs::write(&config, format!("cluster:\n  url: {}\n", url(var))).unwrap();
+    let cli_index = format!("{index}-cli");
+    b.delete_index(&cli_index).await.unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_logwarden"))
+        .arg("--config")
+        .arg(&config)
+        .args([
+            "feed",
+            "--index",
+            &cli_index,
+            "--days",
+            "0",
+            "--rate",
+            "0.05",
+            "--refresh",
+        ])
+        .output()
+        .expect("run logwarden feed");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let midnight = history_start(Utc::now(), 0).to_rfc3339();
+    assert!(err.contains(&format!("history from {midnight}: ")), "{err}");
+    let written: u64 = err
+        .split(" documents written to ")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {err}"));
+    assert_eq!(b.count(&cli_index).await.unwrap(), written, "{err}");
+    b.delete_index(&cli_index).await.unwrap();
+
     // following: from 20 s ago for 3 s; nothing written ahead of its time
     let live_index = format!("{index}-live");
     b.delete_index(&live_index).await.unwrap();

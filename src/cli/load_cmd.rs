@@ -150,7 +150,7 @@ pub fn run_feed(config: &Config, args: FeedArgs) -> anyhow::Result<()> {
     let index = args.write.index.clone();
     runtime()?.block_on(async {
         let backend = connect_arc(cfg).await?;
-        let bar = crate::telemetry::progress(1000, "history");
+        let bar = percent_bar("history");
         let now = chrono::Utc::now();
         let (mut feed, report) = feed_history(
             Arc::clone(&backend),
@@ -197,6 +197,22 @@ pub fn run_feed(config: &Config, args: FeedArgs) -> anyhow::Result<()> {
         .with_context(|| format!("following into {index}"))?;
         finish(&live, &index)
     })
+}
+
+/// A percentage bar on a terminal, hidden otherwise.
+fn percent_bar(what: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(1000);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {percent}% eta {eta}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_string());
+    bar
 }
 
 /// Completes on SIGINT or SIGTERM.
