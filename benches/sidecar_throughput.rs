@@ -224,8 +224,8 @@ async fn load(b: Arc<dyn Backend>, index: &str, n: u64) {
     );
 }
 
-/// Run `cmd` under `/usr/bin/time`: (wall s, CPU s, peak RSS MB, stdout).
-fn timed(cmd: &mut Command) -> (f64, f64, f64, String) {
+/// Run `cmd` under `/usr/bin/time`: (wall s, CPU s, peak RSS MB, stdout, stderr).
+fn timed(cmd: &mut Command) -> (f64, f64, f64, String, String) {
     let mut full = Command::new("/usr/bin/time");
     full.args(["-f", "LWTIME %e %U %S %M"])
         .arg(cmd.get_program());
@@ -252,12 +252,24 @@ fn timed(cmd: &mut Command) -> (f64, f64, f64, String) {
         v[1] + v[2],
         v[3] / 1024.0,
         String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr.into_owned(),
     )
 }
 
 async fn measured_child(raw: &Raw, step: &str, docs: Option<u64>, cmd: &mut Command) -> Row {
     let c0 = raw.cluster_cpu_ms().await;
-    let (wall, cpu, rss, stdout) = timed(cmd);
+    let (wall, cpu, rss, stdout, stderr) = timed(cmd);
+    for l in stderr
+        .lines()
+        .filter(|l| !l.starts_with("LWTIME "))
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+    {
+        println!("    | {l}");
+    }
     let c1 = raw.cluster_cpu_ms().await;
     let docs = docs.unwrap_or_else(|| {
         stdout
@@ -289,23 +301,31 @@ fn sidecar_has_run() -> bool {
         .unwrap_or(false)
 }
 
-async fn sidecar_row(raw: &Raw, url: &str, index: &str, n: u64) -> Option<Row> {
+async fn sidecar_row(b: &dyn Backend, raw: &Raw, url: &str, index: &str, n: u64) -> Option<Row> {
     if !sidecar_has_run() {
         println!("  `logwarden run` is not in this build yet: end-to-end row measured in-process (read + train)");
         return None;
     }
+    // baseline from the first day, detection from the second on: every line is processed
+    // once, by the trainer or by the detectors
+    let from = data_start() + Duration::days(1);
+    let prefix = format!("feed-bench-{}", std::process::id());
     let dir = tempfile::tempdir().expect("tmp");
-    let days = (Utc::now() - data_start()).num_days() + 2;
     let yaml = format!(
-        "cluster:\n  url: {url}\nsources:\n  bench:\n    index: {index}\nindices:\n  anomalies: feed-bench-anomalies\nrun:\n  backfill_days: {}\n  delay_secs: 0\n  listen: \"\"\n  state_dir: {}\n",
-        days.clamp(1, 400),
+        "cluster:\n  url: {url}\nsources:\n  bench:\n    index: {index}\nindices:\n  anomalies: {prefix}-anomalies\n  incidents: {prefix}-incidents\n  patterns: {prefix}-patterns\n  state: {prefix}-state\nrun:\n  backfill_days: 1\n  delay_secs: 0\n  max_window_secs: 86400\n  listen: \"\"\n  state_dir: {}\n",
         dir.path().join("state").display()
     );
     let cfg = dir.path().join("lw.yaml");
     std::fs::write(&cfg, yaml).expect("config");
     let mut cmd = Command::new(binary());
-    cmd.arg("--config").arg(&cfg).args(["run", "--once"]);
-    Some(measured_child(raw, "logwarden run --once (binary)", Some(n), &mut cmd).await)
+    cmd.arg("--config")
+        .arg(&cfg)
+        .args(["run", "--once", "--from", &from.to_rfc3339()]);
+    let row = measured_child(raw, "logwarden run --once --from day 2", Some(n), &mut cmd).await;
+    for suffix in ["anomalies", "incidents", "patterns", "state"] {
+        b.delete_index(&format!("{prefix}-{suffix}")).await.ok();
+    }
+    Some(row)
 }
 
 /// The child: the window reader (default settings) over the whole index into the trainer.
@@ -522,7 +542,7 @@ async fn engine(name: &str, url: &str, n: u64) -> Vec<Row> {
     load(Arc::clone(&b), &index, n).await;
     let raw = Raw::new(url);
     let mut rows = Vec::new();
-    if let Some(r) = sidecar_row(&raw, url, &index, n).await {
+    if let Some(r) = sidecar_row(b.as_ref(), &raw, url, &index, n).await {
         rows.push(r);
     }
     let exe = std::env::current_exe().expect("bench exe");
