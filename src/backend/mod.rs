@@ -22,6 +22,7 @@
 pub mod bulk;
 pub mod config;
 pub mod elasticsearch;
+pub mod load;
 pub mod opensearch;
 pub mod read;
 pub mod templates;

@@ -4,6 +4,7 @@
 mod dashboards_cmd;
 mod demo_cmd;
 mod detect_cmd;
+mod load_cmd;
 mod parse_cmd;
 mod run_cmd;
 mod train_cmd;
@@ -42,6 +43,11 @@ pub enum Command {
     Demo(demo_cmd::DemoArgs),
     /// Install the Kibana / OpenSearch Dashboards dashboards, or export them for the UI.
     Dashboards(dashboards_cmd::DashboardsArgs),
+    /// Bulk-load an NDJSON log file into an index of the configured cluster.
+    Load(load_cmd::LoadArgs),
+    /// Write the demo shop's logs into the configured cluster: a history ending now, then
+    /// with --follow each line as its time comes.
+    Feed(load_cmd::FeedArgs),
 }
 
 /// Run the CLI with the process arguments; returns the exit code.
@@ -69,6 +75,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Generate(args) => demo_cmd::run_generate(&config, args),
         Command::Demo(args) => demo_cmd::run_demo(&config, custom_config, args),
         Command::Dashboards(args) => dashboards_cmd::run(&config, args),
+        Command::Load(args) => load_cmd::run_load(&config, args),
+        Command::Feed(args) => load_cmd::run_feed(&config, args),
     }
 }
 

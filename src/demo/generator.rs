@@ -284,69 +284,59 @@ fn running_version(tz: Tz, t: DateTime<Utc>, service: usize) -> NaiveDate {
     today
 }
 
-/// Write the history to `train` and the test week to `test`; returns the labels and the
-/// number of lines written to each.
-pub fn generate(
-    settings: &GenSettings,
-    train: &mut dyn Write,
-    test: &mut dyn Write,
-) -> io::Result<(Labels, u64, u64)> {
-    let tz = settings.tz;
-    let mut rng = DemoRng::new(settings.seed);
-    let train_start = incidents::local_instant(tz, settings.start, 0, 0);
-    let day0 = settings.test_day0();
-    let test_start = incidents::local_instant(tz, day0, 0, 0);
-    let test_end = incidents::local_instant(tz, day0 + Duration::days(TEST_DAYS), 0, 0);
-    let mut plan = incidents::schedule(tz, day0);
-    let breaches: Vec<_> = plan.iter().map(|i| breach_time(tz, &plan, i)).collect();
-    for (inc, b) in plan.iter_mut().zip(breaches) {
-        inc.breach_at = b;
-    }
-    let deploys = (0..TEST_DAYS)
-        .filter_map(|d| deploy_window(tz, day0 + Duration::days(d)))
-        .collect();
-    let labels = Labels {
-        seed: settings.seed,
-        timezone: tz.name().to_string(),
-        train_start,
-        test_start,
-        test_end,
-        incidents: plan,
-        deploys,
-    };
+/// The simulated shop between two minutes: the random stream, the pods of each service's
+/// running version, and deploy lines already rendered but not yet due. [`generate`] and
+/// [`LiveShop`] drive it minute by minute; the order of its random draws is the output's
+/// contract (same seed, same bytes).
+struct World {
+    tz: Tz,
+    rate: f64,
+    rng: DemoRng,
+    shapes: Vec<Shape>,
+    versions: Vec<(NaiveDate, Vec<String>)>,
+    pending: Vec<Event>,
+}
 
-    let shapes = catalog::shapes();
-    let mut versions: Vec<(NaiveDate, Vec<String>)> = (0..SERVICES.len())
-        .map(|s| {
-            let v = running_version(tz, train_start, s);
-            (v, pods(s, v))
-        })
-        .collect();
-    let mut pending: Vec<Event> = Vec::new();
-    let mut events: Vec<Event> = Vec::new();
-    let mut counts = (0u64, 0u64);
-    let mut minute = train_start;
-    while minute < test_end {
+impl World {
+    /// The shop as it runs at `start`.
+    fn new(seed: u64, tz: Tz, rate: f64, start: DateTime<Utc>) -> World {
+        let versions = (0..SERVICES.len())
+            .map(|s| {
+                let v = running_version(tz, start, s);
+                (v, pods(s, v))
+            })
+            .collect();
+        World {
+            tz,
+            rate,
+            rng: DemoRng::new(seed),
+            shapes: catalog::shapes(),
+            versions,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Simulate the minute starting at `minute` with the incidents in `active`; its events,
+    /// sorted by time, are appended to `events` (expected empty).
+    fn minute(&mut self, minute: DateTime<Utc>, active: &[Incident], events: &mut Vec<Event>) {
+        let tz = self.tz;
         let next = minute + Duration::minutes(1);
-        let active: &[Incident] = if minute >= test_start {
-            &labels.incidents
-        } else {
-            &[]
-        };
         let (mods, extra) = mods_at(tz, active, minute + Duration::seconds(30));
-        for (s, slot) in versions.iter_mut().enumerate() {
+        for (s, slot) in self.versions.iter_mut().enumerate() {
             let v = running_version(tz, minute, s);
             if v != slot.0 {
                 *slot = (v, pods(s, v));
             }
         }
+        let versions = &self.versions;
+        let pending = &mut self.pending;
         let mut vars = Vars {
-            rng: &mut rng,
+            rng: &mut self.rng,
             mods: &mods,
         };
         // deploys: each service's turn starts in this minute
         let today = minute.with_timezone(&tz).date_naive();
-        let gateway_pods = versions[0].1.clone();
+        let gateway_pods = &versions[0].1;
         for (s, (v, pods)) in versions.iter().enumerate() {
             if deploy_slot(tz, today, s).is_some_and(|t| t >= minute && t < next) {
                 let version = format!("{}-1", v.format("%Y.%m.%d"));
@@ -363,7 +353,7 @@ pub fn generate(
                             ts,
                             service: 0,
                             level: "info",
-                            host: vars.rng.pick(&gateway_pods).clone(),
+                            host: vars.rng.pick(gateway_pods).clone(),
                             message: drain,
                         });
                     }
@@ -397,9 +387,9 @@ pub fn generate(
             }
         }
         // traffic
-        for shape in &shapes {
+        for shape in &self.shapes {
             let level = if shape.follows_load { mods.load } else { 1.0 };
-            let lambda = shape.per_min * settings.rate * level * rate_factor(shape, &mods);
+            let lambda = shape.per_min * self.rate * level * rate_factor(shape, &mods);
             let n = vars.rng.poisson(lambda);
             for _ in 0..n {
                 let ts = minute + Duration::milliseconds(vars.rng.int(0, 59_999) as i64);
@@ -456,6 +446,139 @@ pub fn generate(
             }
         }
         events.sort_by_key(|e| e.ts);
+    }
+
+    /// Append `e` as one JSON document (no newline) to `buf`, a tiny share written up to
+    /// 2.5 s late as real shippers do; returns the timestamp written.
+    fn render(&mut self, e: &Event, buf: &mut Vec<u8>) -> io::Result<DateTime<Utc>> {
+        let mut ts = e.ts;
+        if self.rng.chance(0.0003) {
+            ts -= Duration::milliseconds(self.rng.int(200, 2_500) as i64);
+        }
+        let stamp = ts.to_rfc3339_opts(SecondsFormat::Millis, true);
+        let doc = Doc {
+            timestamp: &stamp,
+            message: &e.message,
+            service: SERVICES[e.service],
+            level: e.level,
+            host: &e.host,
+        };
+        serde_json::to_writer(&mut *buf, &doc)?;
+        Ok(ts)
+    }
+}
+
+/// One generated log line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShopLine {
+    /// Its `@timestamp`.
+    pub timestamp: DateTime<Utc>,
+    /// The document, one JSON object as [`generate`] writes it, without a newline.
+    pub json: String,
+}
+
+/// The demo shop from any instant on, minute by minute, for feeding a cluster: the world of
+/// [`generate`] (traffic curve, quieter weekends, the daily rolling deploy, heartbeats, the
+/// weekly access review), without incidents unless given ([`LiveShop::with_incidents`]). The lines are a pure function of the seed, zone,
+/// rate and start minute.
+pub struct LiveShop {
+    world: World,
+    next: DateTime<Utc>,
+    incidents: Vec<Incident>,
+}
+
+impl LiveShop {
+    /// The shop from the minute containing `start` on, with traffic factor `rate` (see
+    /// [`GenSettings::rate`]; out-of-range rates are clamped to (0, 50]).
+    pub fn new(seed: u64, tz: Tz, rate: f64, start: DateTime<Utc>) -> LiveShop {
+        let secs = start.timestamp().div_euclid(60) * 60;
+        let first = DateTime::from_timestamp(secs, 0).unwrap_or(start);
+        let rate = if rate.is_finite() {
+            rate.clamp(1e-6, 50.0)
+        } else {
+            1.0
+        };
+        LiveShop {
+            world: World::new(seed, tz, rate, first),
+            next: first,
+            incidents: Vec::new(),
+        }
+    }
+
+    /// The same shop with `incidents` (e.g. [`incidents::schedule`] of a week) injected
+    /// while they last, as in the test week of [`generate`].
+    pub fn with_incidents(mut self, incidents: Vec<Incident>) -> LiveShop {
+        self.incidents = incidents;
+        self
+    }
+
+    /// The start of the minute the next call to [`LiveShop::next_minute_lines`] produces.
+    pub fn next_minute(&self) -> DateTime<Utc> {
+        self.next
+    }
+
+    /// The lines of the next minute, in time order except the few written late; then
+    /// advance by one minute.
+    pub fn next_minute_lines(&mut self) -> Vec<ShopLine> {
+        let mut events = Vec::new();
+        self.world.minute(self.next, &self.incidents, &mut events);
+        let mut buf = Vec::with_capacity(256);
+        let lines = events
+            .iter()
+            .filter_map(|e| {
+                buf.clear();
+                let timestamp = self.world.render(e, &mut buf).ok()?;
+                let json = String::from_utf8(buf.clone()).ok()?;
+                Some(ShopLine { timestamp, json })
+            })
+            .collect();
+        self.next += Duration::minutes(1);
+        lines
+    }
+}
+
+/// Write the history to `train` and the test week to `test`; returns the labels and the
+/// number of lines written to each.
+pub fn generate(
+    settings: &GenSettings,
+    train: &mut dyn Write,
+    test: &mut dyn Write,
+) -> io::Result<(Labels, u64, u64)> {
+    let tz = settings.tz;
+    let train_start = incidents::local_instant(tz, settings.start, 0, 0);
+    let day0 = settings.test_day0();
+    let test_start = incidents::local_instant(tz, day0, 0, 0);
+    let test_end = incidents::local_instant(tz, day0 + Duration::days(TEST_DAYS), 0, 0);
+    let mut plan = incidents::schedule(tz, day0);
+    let breaches: Vec<_> = plan.iter().map(|i| breach_time(tz, &plan, i)).collect();
+    for (inc, b) in plan.iter_mut().zip(breaches) {
+        inc.breach_at = b;
+    }
+    let deploys = (0..TEST_DAYS)
+        .filter_map(|d| deploy_window(tz, day0 + Duration::days(d)))
+        .collect();
+    let labels = Labels {
+        seed: settings.seed,
+        timezone: tz.name().to_string(),
+        train_start,
+        test_start,
+        test_end,
+        incidents: plan,
+        deploys,
+    };
+
+    let mut world = World::new(settings.seed, tz, settings.rate, train_start);
+    let mut events: Vec<Event> = Vec::new();
+    let mut buf: Vec<u8> = Vec::with_capacity(512);
+    let mut counts = (0u64, 0u64);
+    let mut minute = train_start;
+    while minute < test_end {
+        let active: &[Incident] = if minute >= test_start {
+            &labels.incidents
+        } else {
+            &[]
+        };
+        world.minute(minute, active, &mut events);
         let out: &mut dyn Write = if minute < test_start {
             counts.0 += events.len() as u64;
             &mut *train
@@ -464,22 +587,12 @@ pub fn generate(
             &mut *test
         };
         for e in events.drain(..) {
-            let mut ts = e.ts;
-            if vars.rng.chance(0.0003) {
-                ts -= Duration::milliseconds(vars.rng.int(200, 2_500) as i64);
-            }
-            let stamp = ts.to_rfc3339_opts(SecondsFormat::Millis, true);
-            let doc = Doc {
-                timestamp: &stamp,
-                message: &e.message,
-                service: SERVICES[e.service],
-                level: e.level,
-                host: &e.host,
-            };
-            serde_json::to_writer(&mut *out, &doc)?;
-            out.write_all(b"\n")?;
+            buf.clear();
+            world.render(&e, &mut buf)?;
+            buf.push(b'\n');
+            out.write_all(&buf)?;
         }
-        minute = next;
+        minute += Duration::minutes(1);
     }
     Ok((labels, counts.0, counts.1))
 }

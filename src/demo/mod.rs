@@ -15,6 +15,7 @@
 
 pub mod catalog;
 pub mod eval;
+pub mod feed;
 pub mod generator;
 pub mod incidents;
 pub mod pipeline;
@@ -24,7 +25,7 @@ use crate::config::{Config, ConfigError};
 use std::path::PathBuf;
 
 pub use eval::{evaluate, EvalConfig, Evaluation};
-pub use generator::{generate, generate_to_dir, GenSettings, Generated};
+pub use generator::{generate, generate_to_dir, GenSettings, Generated, LiveShop, ShopLine};
 pub use incidents::{DeployWindow, Incident, Labels};
 pub use pipeline::{run_pipeline, DemoOutcome};
 
