@@ -212,3 +212,48 @@ async fn late_documents_are_counted_in_live_mode() {
     assert_eq!(s.failures, 0);
     assert!(!metrics.is_ready(), "stopped");
 }
+
+/// An anomaly index whose mapping conflicts with the documents (someone created it by hand
+/// with `anomaly.score` as a boolean): every refused document is counted, the run completes
+/// and the checkpoint moves on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mapping_conflict_on_the_anomaly_index_is_counted_not_fatal() {
+    let b = backend("LOGWARDEN_TEST_ES_URL").await;
+    let b = b.as_ref();
+    let prefix = "conflict-es-";
+    reset(b, prefix).await;
+    let end = anchor();
+    let from = end - Duration::hours(3);
+    load(b, prefix, &generate(end, from)).await;
+    for t in [from, end] {
+        let index = logwarden::sidecar::docs::weekly_index(&format!("{prefix}anomalies"), t);
+        let body = json!({"mappings": {"properties": {"anomaly": {"properties": {"score": {"type": "boolean"}}}}}});
+        let r = b.create_index(&index, body).await;
+        assert!(
+            r.is_ok() || format!("{r:?}").contains("already_exists"),
+            "{r:?}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(&b.config().url, prefix, dir.path(), "");
+    let (s, metrics) = run_once(&cfg, from).await;
+    assert_eq!(s.failures, 0, "{s:?}");
+    assert_eq!(s.anomalies, 0, "{s:?}");
+    assert!(s.refused >= 2, "{s:?}");
+    let refused = metrics
+        .write_failures
+        .with_label_values(&[&format!("{prefix}anomalies")])
+        .get();
+    assert_eq!(refused, s.refused);
+    let state = search_all(b, &format!("{prefix}state")).await;
+    let cp: DateTime<Utc> = state[0]["_source"]["checkpoint"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(cp >= end - Duration::minutes(1), "the run went on: {cp}");
+    // Incidents and rates, in their own indices, were written.
+    assert!(!search_all(b, &format!("{prefix}patterns*"))
+        .await
+        .is_empty());
+}
