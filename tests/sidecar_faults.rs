@@ -83,30 +83,47 @@ fn sorted_ids(hits: &[Value]) -> Vec<String> {
     v
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_and_stopped_sidecar_resumes_with_nothing_lost_or_doubled() {
-    let b = backend("LOGWARDEN_TEST_ES_URL").await;
-    let b = b.as_ref();
-    let prefix = "faults-es-";
+/// Load the data under `prefix`, clear the outputs of the clean run and of `disturbed`, and
+/// run undisturbed in one-minute windows (time to interrupt the other run); returns the
+/// replay start and the anomaly ids of the clean run.
+async fn undisturbed_run(
+    b: &dyn Backend,
+    prefix: &str,
+    disturbed: &str,
+) -> (chrono::DateTime<chrono::Utc>, Vec<String>) {
     reset(b, prefix).await;
-    for out in ["faults-es-clean-", "faults-es-kill-"] {
+    for out in ["clean-", &format!("{disturbed}-")] {
         for s in ["anomalies", "incidents", "patterns", "state"] {
-            delete_all(b, &format!("{out}{s}")).await;
+            delete_all(b, &format!("{prefix}{out}{s}")).await;
         }
     }
     let end = anchor();
     let from = end - Duration::hours(3);
     load(b, prefix, &generate(end, from)).await;
-    // One-minute windows, so there is time to interrupt; warm-up covers the whole replay.
-    let extra = "  max_retry_secs: 1\n";
-    let clean_dir = tempfile::tempdir().unwrap();
-    let url = b.config().url.clone();
-    let mut clean = config_to(&url, prefix, "faults-es-clean-", clean_dir.path(), extra);
+    let dir = tempfile::tempdir().unwrap();
+    let out = format!("{prefix}clean-");
+    let mut clean = config_to(
+        &b.config().url,
+        prefix,
+        &out,
+        dir.path(),
+        "  max_retry_secs: 1\n",
+    );
     clean.run.max_window_secs = 60;
     let (s, _) = run_once(&clean, from).await;
     assert_eq!(s.failures, 0);
-    let want = sorted_ids(&search_all(b, "faults-es-clean-anomalies*").await);
+    let want = sorted_ids(&search_all(b, &format!("{out}anomalies*")).await);
     assert!(want.len() >= 2, "{want:?}");
+    (from, want)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_and_stopped_sidecar_resumes_with_nothing_lost_or_doubled() {
+    let b = backend("LOGWARDEN_TEST_ES_URL").await;
+    let b = b.as_ref();
+    let prefix = "faults-es-";
+    let (from, want) = undisturbed_run(b, prefix, "kill").await;
+    let url = b.config().url.clone();
 
     let dir = tempfile::tempdir().unwrap();
     let cfg_path = dir.path().join("logwarden.yaml");
@@ -206,22 +223,9 @@ async fn cluster_lost_mid_run_window_is_redone_after_it_returns() {
     let b = backend("LOGWARDEN_TEST_OS_URL").await;
     let b = b.as_ref();
     let prefix = "faults-os-";
-    reset(b, prefix).await;
-    for out in ["faults-os-clean-", "faults-os-cut-"] {
-        for s in ["anomalies", "incidents", "patterns", "state"] {
-            delete_all(b, &format!("{out}{s}")).await;
-        }
-    }
-    let end = anchor();
-    let from = end - Duration::hours(3);
-    load(b, prefix, &generate(end, from)).await;
-    let extra = "  max_retry_secs: 1\n";
+    let (from, want) = undisturbed_run(b, prefix, "cut").await;
     let url = b.config().url.clone();
-    let clean_dir = tempfile::tempdir().unwrap();
-    let mut clean = config_to(&url, prefix, "faults-os-clean-", clean_dir.path(), extra);
-    clean.run.max_window_secs = 60;
-    run_once(&clean, from).await;
-    let want = sorted_ids(&search_all(b, "faults-os-clean-anomalies*").await);
+    let extra = "  max_retry_secs: 1\n";
 
     let proxy = Proxy::start(&url).await;
     let dir = tempfile::tempdir().unwrap();

@@ -278,12 +278,19 @@ impl Detector {
     pub fn push(&mut self, record: &LogRecord) -> Vec<Anomaly> {
         self.stats.records += 1;
         let b = self.cal.bucket_of(record.timestamp);
+        let out = self.advance_to(b);
+        self.account(record);
+        self.finish_batch(out)
+    }
+
+    /// Make `b` the open bucket: close the open one and the empty ones in a gap (at most a
+    /// day of them: longer silences have been reported by then) and return what they found.
+    /// An earlier `b` (a late record) changes nothing.
+    fn advance_to(&mut self, b: i64) -> Vec<Anomaly> {
         let mut out = Vec::new();
         match self.current {
             None => self.current = Some(b),
             Some(c) if b > c => {
-                // Close the open bucket and the empty ones in a gap (at most a day of them:
-                // longer silences have been reported by then).
                 let gap_limit = self.cal.per_day() as i64;
                 let mut k = c;
                 while k < b {
@@ -298,8 +305,7 @@ impl Detector {
             }
             Some(_) => {}
         }
-        self.account(record);
-        self.finish_batch(out)
+        out
     }
 
     /// Close every bucket that ends at or before `t` (empty ones included, so silence is
@@ -308,24 +314,7 @@ impl Detector {
     /// and once at start-up to anchor the first bucket.
     pub fn close_until(&mut self, t: DateTime<Utc>) -> Vec<Anomaly> {
         let b = self.cal.bucket_of(t);
-        let mut out = Vec::new();
-        match self.current {
-            Some(c) if b > c => {
-                let gap_limit = self.cal.per_day() as i64;
-                let mut k = c;
-                while k < b {
-                    out.extend(self.close_bucket(k));
-                    k = if b - k > gap_limit && k == c {
-                        b - gap_limit
-                    } else {
-                        k + 1
-                    };
-                }
-                self.current = Some(b);
-            }
-            Some(_) => {}
-            None => self.current = Some(b),
-        }
+        let out = self.advance_to(b);
         self.finish_batch(out)
     }
 
