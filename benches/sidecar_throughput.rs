@@ -323,7 +323,21 @@ async fn sidecar_row(b: &dyn Backend, raw: &Raw, url: &str, index: &str, n: u64)
         .args(["run", "--once", "--from", &from.to_rfc3339()]);
     let row = measured_child(raw, "logwarden run --once --from day 2", Some(n), &mut cmd).await;
     for suffix in ["anomalies", "incidents", "patterns", "state"] {
-        b.delete_index(&format!("{prefix}-{suffix}")).await.ok();
+        let name = format!("{prefix}-{suffix}");
+        b.delete_index(&name).await.ok();
+        // the templates `run` installed for them; a missing one is fine
+        let path = format!("/_index_template/{name}");
+        let _ = raw
+            .0
+            .send(
+                Method::Delete,
+                &path,
+                HeaderMap::new(),
+                None::<&()>,
+                None::<JsonBody<Value>>,
+                None,
+            )
+            .await;
     }
     Some(row)
 }
