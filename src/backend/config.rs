@@ -320,6 +320,9 @@ pub struct ReadConfig {
     pub report_first: usize,
     /// Retries of a failed page request (429/5xx/unreachable) before giving up the window.
     pub max_retries: u32,
+    /// Time chunks of a window read side by side (each its own point in time); the pages
+    /// still come in time order.
+    pub parallel: usize,
 }
 
 impl Default for ReadConfig {
@@ -330,6 +333,7 @@ impl Default for ReadConfig {
             max_message_bytes: 16 * 1024,
             report_first: 20,
             max_retries: 4,
+            parallel: 2,
         }
     }
 }
@@ -350,6 +354,7 @@ impl ReadConfig {
             64 * 1024 * 1024,
         );
         p.range(format!("{path}.max_retries"), self.max_retries, 0, 100);
+        p.range(format!("{path}.parallel"), self.parallel, 1, 16);
     }
 }
 

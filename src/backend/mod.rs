@@ -24,6 +24,7 @@ pub mod config;
 pub mod elasticsearch;
 pub mod load;
 pub mod opensearch;
+pub mod prefetch;
 pub mod read;
 pub mod templates;
 

@@ -172,7 +172,7 @@ pub async fn run(
                 }
                 if !r.is_prepared() {
                     metrics.set_ready(false, format!("preparing source {}", r.name()));
-                    let prep = r.prepare(backend.as_ref(), end);
+                    let prep = r.prepare(&backend, end);
                     let res = tokio::select! {
                         res = prep => res,
                         _ = stop.changed() => break 'outer,
@@ -189,7 +189,7 @@ pub async fn run(
                 };
                 idle = false;
                 let res = tokio::select! {
-                    res = r.process_window(backend.as_ref(), start, wend) => res,
+                    res = r.process_window(&backend, start, wend) => res,
                     _ = stop.changed() => break 'outer,
                 };
                 match res {

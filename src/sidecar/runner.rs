@@ -6,7 +6,8 @@ use super::checkpoint::{self, Checkpoint};
 use super::docs;
 use super::health::Metrics;
 use crate::backend::bulk::BulkDoc;
-use crate::backend::{bulk, read_window, Backend, BackendError, BulkReport, WindowRequest};
+use crate::backend::prefetch::PrefetchReader;
+use crate::backend::{bulk, Backend, BackendError, BulkReport, WindowRequest};
 use crate::config::{Config, SourceConfig};
 use crate::detect::{Baseline, Detector, Trainer};
 use crate::model::Anomaly;
@@ -14,6 +15,7 @@ use crate::source::FieldsConfig;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Why a window could not be finished.
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +133,24 @@ impl SourceRunner {
         self.detector.is_some()
     }
 
+    /// A reader of `(start, end]` in time chunks, `cluster.read.parallel` side by side.
+    fn reader(
+        &self,
+        backend: &Arc<dyn Backend>,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> PrefetchReader {
+        let parallel = backend.config().read.parallel;
+        // Enough chunks to keep `parallel` readers busy, none shorter than a minute.
+        PrefetchReader::new(
+            backend.clone(),
+            self.request(start, end),
+            parallel * 4,
+            Duration::minutes(1),
+            parallel,
+        )
+    }
+
     fn request(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> WindowRequest {
         WindowRequest {
             index: self.index.clone(),
@@ -154,12 +174,13 @@ impl SourceRunner {
     /// end at now.
     pub async fn prepare(
         &mut self,
-        backend: &dyn Backend,
+        backend: &Arc<dyn Backend>,
         live_end: DateTime<Utc>,
     ) -> Result<(), WindowError> {
         self.detector = None;
         self.recent.clear();
-        let stored = checkpoint::load(backend, &self.config.indices.state, &self.state_id).await?;
+        let stored =
+            checkpoint::load(backend.as_ref(), &self.config.indices.state, &self.state_id).await?;
         let model = if self.model_path.exists() {
             match crate::state::load::<Baseline>(&self.model_path) {
                 Ok((_, b)) => Some(b),
@@ -199,14 +220,12 @@ impl SourceRunner {
         let warmup = Duration::hours(i64::from(self.config.run.warmup_hours));
         if stored.is_some() && warmup > Duration::zero() {
             // Replay, discarding what it finds: it was written before the restart.
-            let mut reader =
-                read_window(backend, self.request(start_at - warmup, start_at)).await?;
+            let mut reader = self.reader(backend, start_at - warmup, start_at);
             while let Some(page) = reader.next_page().await? {
-                for r in &page.records {
+                for r in &page {
                     detector.push(&r.record);
                 }
             }
-            reader.close().await?;
         }
         detector.close_until(start_at + Duration::milliseconds(1));
         detector.track_rates(self.config.run.rate_minutes);
@@ -232,7 +251,7 @@ impl SourceRunner {
     /// Learn a baseline from the `backfill_days` before `end`.
     async fn backfill(
         &self,
-        backend: &dyn Backend,
+        backend: &Arc<dyn Backend>,
         end: DateTime<Utc>,
     ) -> Result<Baseline, WindowError> {
         let days = i64::from(self.config.run.backfill_days);
@@ -240,14 +259,14 @@ impl SourceRunner {
         tracing::info!(source = %self.name, index = %self.index, "learning the baseline from {days} days of history ({start} .. {end})");
         let bar = crate::telemetry::progress_count(&format!("backfill {}", self.name));
         let mut trainer = Trainer::new(&self.config);
-        let mut reader = read_window(backend, self.request(start, end)).await?;
+        let mut reader = self.reader(backend, start, end);
         while let Some(page) = reader.next_page().await? {
-            for r in &page.records {
+            for r in &page {
                 trainer.add(&r.record);
             }
-            bar.inc(page.records.len() as u64);
+            bar.inc(page.len() as u64);
         }
-        let report = reader.close().await?;
+        let report = reader.report().clone();
         bar.finish_and_clear();
         self.count_read(&report);
         let baseline = trainer.finish();
@@ -261,9 +280,6 @@ impl SourceRunner {
                 .rejected
                 .with_label_values(&[&self.name, &format!("{problem:?}")])
                 .inc_by(*n);
-        }
-        for bad in &report.first {
-            tracing::warn!(source = %self.name, index = %bad.index, id = %bad.id, "document not usable: {:?}: {}", bad.problem, bad.detail);
         }
     }
 
@@ -327,11 +343,11 @@ impl SourceRunner {
     /// seen part of the window).
     pub async fn process_window(
         &mut self,
-        backend: &dyn Backend,
+        backend: &Arc<dyn Backend>,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Result<WindowOutcome, WindowError> {
-        self.count_late(backend).await;
+        self.count_late(backend.as_ref()).await;
         let result = self.process_inner(backend, start, end).await;
         if result.is_err() {
             self.detector = None;
@@ -345,11 +361,11 @@ impl SourceRunner {
 
     async fn process_inner(
         &mut self,
-        backend: &dyn Backend,
+        backend: &Arc<dyn Backend>,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Result<WindowOutcome, WindowError> {
-        let req = self.request(start, end);
+        let mut reader = self.reader(backend, start, end);
         let Some(detector) = self.detector.as_mut() else {
             return Err(WindowError::Backend(BackendError::Config(
                 "source not prepared".to_string(),
@@ -357,14 +373,14 @@ impl SourceRunner {
         };
         let mut out = WindowOutcome::default();
         let mut found: Vec<Anomaly> = Vec::new();
-        let mut reader = read_window(backend, req).await?;
         while let Some(page) = reader.next_page().await? {
-            for r in &page.records {
+            for r in &page {
                 found.extend(detector.push(&r.record));
             }
-            out.records += page.records.len() as u64;
+            out.records += page.len() as u64;
         }
-        let report = reader.close().await?;
+        let report = reader.report().clone();
+        drop(reader);
         if self.recount.len() < 10_000 {
             self.recount
                 .push_back((Utc::now(), start, end, report.documents));
@@ -420,7 +436,7 @@ impl SourceRunner {
         }
         let cfg = &backend.config().bulk;
         for ((kind, index), docs) in batches {
-            let report = bulk::write_docs(backend, &index, docs, cfg).await?;
+            let report = bulk::write_docs(backend.as_ref(), &index, docs, cfg).await?;
             out.refused += self.count_write(bases[kind], &index, &report);
             if kind == 0 {
                 out.anomalies += report.written;
@@ -453,7 +469,7 @@ impl SourceRunner {
         cp.records += out.records;
         cp.anomalies += out.anomalies;
         let cp = cp.clone();
-        checkpoint::save(backend, &indices.state, &self.state_id, &cp).await?;
+        checkpoint::save(backend.as_ref(), &indices.state, &self.state_id, &cp).await?;
         self.metrics
             .records
             .with_label_values(&[&self.name])
