@@ -105,3 +105,31 @@ fn image_healthcheck_passes_on_200_only() {
         .unwrap();
     assert!(!status.success());
 }
+
+/// Every command the compose file gives the logwarden image is one the CLI accepts, so the
+/// stack cannot start with a misspelled flag.
+#[test]
+fn compose_commands_parse_with_the_cli() {
+    use clap::Parser;
+    let compose = include_str!("../docker/compose.yaml");
+    let commands: Vec<Vec<String>> = compose
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("command: "))
+        .map(|json| serde_json::from_str(json).expect("commands are JSON-style arrays"))
+        .collect();
+    assert!(commands.len() >= 3, "{commands:?}");
+    let mut names = Vec::new();
+    for c in &commands {
+        let argv = std::iter::once("logwarden".to_string()).chain(c.iter().cloned());
+        if let Err(e) = logwarden::cli::Cli::try_parse_from(argv) {
+            panic!("compose command {c:?} is refused: {e}");
+        }
+        names.push(c[0].clone());
+    }
+    for want in ["run", "feed", "dashboards"] {
+        assert!(names.iter().any(|n| n == want), "{names:?}");
+    }
+    // A broken one is caught.
+    let bad = ["logwarden", "feed", "--index", "x", "--follw"];
+    assert!(logwarden::cli::Cli::try_parse_from(bad).is_err());
+}

@@ -72,6 +72,10 @@ pub struct FeedArgs {
     /// Like --incidents, in the week that starts on this local day (YYYY-MM-DD).
     #[arg(long, value_name = "DATE", conflicts_with = "incidents")]
     pub incidents_from: Option<chrono::NaiveDate>,
+    /// Create this file once the history is written (and refreshed), e.g. for a container
+    /// health check that holds the sidecar back until its backfill can see the history.
+    #[arg(long, value_name = "PATH")]
+    pub ready_file: Option<std::path::PathBuf>,
 }
 
 fn cluster(config: &Config) -> anyhow::Result<&BackendConfig> {
@@ -168,6 +172,16 @@ pub fn run_feed(config: &Config, args: FeedArgs) -> anyhow::Result<()> {
             crate::demo::feed::history_start(now, settings.days).to_rfc3339(),
             report.summary(&index)
         );
+        if report.failed_count == 0 {
+            if let Some(path) = &args.ready_file {
+                backend
+                    .refresh(&index)
+                    .await
+                    .with_context(|| format!("refreshing {index}"))?;
+                std::fs::write(path, format!("{}\n", report.summary(&index)))
+                    .with_context(|| format!("cannot write --ready-file {}", path.display()))?;
+            }
+        }
         if report.failed_count > 0 || !args.follow {
             return check_failed(&report);
         }
