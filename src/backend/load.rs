@@ -13,7 +13,6 @@
 
 use super::bulk::{self, BulkDoc, BulkReport};
 use super::{Backend, BackendError};
-use crate::source::file::{lookup, parse_timestamp};
 use crate::source::{BadLine, FieldsConfig, InputConfig, Problem};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -204,25 +203,7 @@ pub fn doc_id(line: u64, text: &str) -> String {
 
 /// Check one NDJSON line: a JSON object with a readable timestamp in `fields.timestamp`.
 pub fn check_line(text: &str, fields: &FieldsConfig) -> Result<(), (Problem, String)> {
-    let doc: Value = serde_json::from_str(text).map_err(|e| (Problem::NotJson, e.to_string()))?;
-    if !doc.is_object() {
-        return Err((Problem::NotJson, "not a JSON object".to_string()));
-    }
-    let ts = lookup(&doc, &fields.timestamp)
-        .filter(|v| !v.is_null())
-        .ok_or_else(|| {
-            (
-                Problem::MissingTimestamp,
-                format!("no field `{}`", fields.timestamp),
-            )
-        })?;
-    if parse_timestamp(ts).is_none() {
-        return Err((
-            Problem::BadTimestamp,
-            format!("field `{}` is not a timestamp", fields.timestamp),
-        ));
-    }
-    Ok(())
+    crate::source::file::timestamped_document(text, fields).map(drop)
 }
 
 /// The index body `load` creates a missing index with: the timestamp as a date, the message

@@ -257,8 +257,12 @@ pub fn lookup<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
     None
 }
 
-/// Turn one NDJSON line into a record, or say what is wrong with it.
-pub fn parse_document(line: &str, fields: &FieldsConfig) -> Result<LogRecord, (Problem, String)> {
+/// Read one NDJSON line as a JSON object with a readable timestamp, or say what is wrong
+/// with it.
+pub fn timestamped_document(
+    line: &str,
+    fields: &FieldsConfig,
+) -> Result<(Value, DateTime<Utc>), (Problem, String)> {
     let doc: Value = serde_json::from_str(line).map_err(|e| (Problem::NotJson, e.to_string()))?;
     if !doc.is_object() {
         return Err((Problem::NotJson, "not a JSON object".to_string()));
@@ -281,6 +285,12 @@ pub fn parse_document(line: &str, fields: &FieldsConfig) -> Result<LogRecord, (P
             ),
         )
     })?;
+    Ok((doc, timestamp))
+}
+
+/// Turn one NDJSON line into a record, or say what is wrong with it.
+pub fn parse_document(line: &str, fields: &FieldsConfig) -> Result<LogRecord, (Problem, String)> {
+    let (doc, timestamp) = timestamped_document(line, fields)?;
     let message = match lookup(&doc, &fields.message) {
         None | Some(Value::Null) => {
             return Err((
