@@ -32,6 +32,22 @@ pub struct WindowRequest {
     pub fields: FieldsConfig,
 }
 
+impl WindowRequest {
+    /// The query selecting the window's documents: `(start, end]` on the timestamp field,
+    /// and the source's own filter.
+    pub fn query(&self) -> Value {
+        let mut filters = vec![json!({"range": {self.fields.timestamp.clone(): {
+            "gt": self.start.timestamp_millis(),
+            "lte": self.end.timestamp_millis(),
+            "format": "epoch_millis"
+        }}})];
+        if let Some(q) = &self.filter {
+            filters.push(q.clone());
+        }
+        json!({"bool": {"filter": filters}})
+    }
+}
+
 /// A record with the document it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourcedRecord {
@@ -143,21 +159,13 @@ impl<'a, B: Backend + ?Sized> WindowReader<'a, B> {
     fn body(&self) -> Value {
         let cfg = &self.backend.config().read;
         let f = &self.req.fields;
-        let mut filters = vec![json!({"range": {f.timestamp.clone(): {
-            "gt": self.req.start.timestamp_millis(),
-            "lte": self.req.end.timestamp_millis(),
-            "format": "epoch_millis"
-        }}})];
-        if let Some(q) = &self.req.filter {
-            filters.push(q.clone());
-        }
         let mut sort = vec![json!({f.timestamp.clone(): {
             "order": "asc", "unmapped_type": "date", "numeric_type": "date"
         }})];
         sort.extend(self.backend.tiebreaker());
         let mut body = json!({
             "size": cfg.page_size,
-            "query": {"bool": {"filter": filters}},
+            "query": self.req.query(),
             "sort": sort,
             "_source": [&f.timestamp, &f.message, &f.service, &f.level, &f.host],
             "track_total_hits": false,

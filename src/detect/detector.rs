@@ -101,11 +101,15 @@ pub struct RateRow {
 /// (interval number, service, template) of a rate cell.
 type RateKey = (i64, String, TemplateId);
 
-/// Per-interval counts kept for [`Detector::drain_rates`].
+/// One service's (lines, error lines) by (interval number, template).
+type ServiceRates = HashMap<(i64, TemplateId), (u64, u64)>;
+
+/// Per-interval counts kept for [`Detector::drain_rates`]: (lines, error lines) by service,
+/// then by (interval number, template), so counting a line allocates nothing.
 #[derive(Debug, Clone, Default)]
 struct Rates {
     minutes: u32,
-    cells: HashMap<RateKey, (u64, u64)>,
+    cells: HashMap<String, ServiceRates>,
 }
 
 /// A finding before it becomes an anomaly document.
@@ -335,17 +339,18 @@ impl Detector {
         };
         let secs = i64::from(rates.minutes) * 60;
         let limit = t.timestamp().div_euclid(secs);
-        let keys: Vec<_> = rates
-            .cells
-            .keys()
-            .filter(|k| k.0 < limit)
-            .cloned()
-            .collect();
         let minutes = rates.minutes;
-        let mut cells: Vec<(RateKey, (u64, u64))> = keys
-            .into_iter()
-            .filter_map(|k| rates.cells.remove(&k).map(|v| (k, v)))
-            .collect();
+        let mut cells: Vec<(RateKey, (u64, u64))> = Vec::new();
+        for (service, by_slot) in rates.cells.iter_mut() {
+            by_slot.retain(|&(slot, template), &mut v| {
+                let done = slot < limit;
+                if done {
+                    cells.push(((slot, service.clone(), template), v));
+                }
+                !done
+            });
+        }
+        rates.cells.retain(|_, by_slot| !by_slot.is_empty());
         cells.sort_by(|a, b| a.0.cmp(&b.0));
         let cfg = self.config.detect.clone();
         let bucket_secs = self.cal.bucket_secs as f64;
@@ -394,10 +399,13 @@ impl Detector {
                 .timestamp
                 .timestamp()
                 .div_euclid(i64::from(r.minutes) * 60);
-            let c = r
-                .cells
-                .entry((slot, record.service.clone(), template))
-                .or_default();
+            if !r.cells.contains_key(&record.service) {
+                r.cells.insert(record.service.clone(), HashMap::new());
+            }
+            let Some(by_slot) = r.cells.get_mut(&record.service) else {
+                return;
+            };
+            let c = by_slot.entry((slot, template)).or_default();
             c.0 += 1;
             c.1 += u64::from(is_error);
         }

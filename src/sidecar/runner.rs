@@ -75,13 +75,8 @@ type Recount = (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>, u64);
 /// `(start, end]` and buckets `[start, end)`, so a window ends one millisecond before a
 /// minute boundary and every record lands in the window of its bucket.
 pub fn window_bound(t: DateTime<Utc>) -> DateTime<Utc> {
-    let minute = t.duration_trunc(Duration::minutes(1)).unwrap_or(t);
-    let bound = minute - Duration::milliseconds(1);
-    if bound + Duration::minutes(1) <= t {
-        bound + Duration::minutes(1)
-    } else {
-        bound
-    }
+    let ms = Duration::milliseconds(1);
+    (t + ms).duration_trunc(Duration::minutes(1)).unwrap_or(t) - ms
 }
 
 impl SourceRunner {
@@ -291,17 +286,7 @@ impl SourceRunner {
             if processed > due {
                 break;
             }
-            let mut filters = vec![
-                serde_json::json!({"range": {self.fields.timestamp.clone(): {
-                    "gt": start.timestamp_millis(),
-                    "lte": end.timestamp_millis(),
-                    "format": "epoch_millis"
-                }}}),
-            ];
-            if let Some(q) = &self.filter {
-                filters.push(q.clone());
-            }
-            let body = serde_json::json!({"query": {"bool": {"filter": filters}}});
+            let body = serde_json::json!({"query": self.request(start, end).query()});
             let path = format!("/{}/_count", self.index);
             let r = backend
                 .send_raw(
