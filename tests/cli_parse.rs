@@ -97,3 +97,16 @@ fn strict_mode_fails_on_the_first_bad_line_with_its_number() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("line 2"), "{stderr}");
 }
+
+/// `run --from` takes RFC 3339 or a date; anything else is an error that names the flag.
+#[test]
+fn run_from_must_be_a_time() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_logwarden"))
+        .args(["run", "--once", "--from", "last tuesday"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--from"), "{err}");
+    assert!(err.contains("RFC 3339"), "{err}");
+}

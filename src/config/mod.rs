@@ -299,6 +299,21 @@ mod tests {
     }
 
     #[test]
+    fn sidecar_keys_are_named_in_errors() {
+        let err = Config::from_yaml(
+            "cluster:\n  url: http://es:9200\n  read:\n    parallel: 0\nsources:\n  app:\n    index: logs\n    query: 3\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("cluster.read.parallel"), "{err}");
+        assert!(err.contains("sources.app.query"), "{err}");
+        let err = Config::from_yaml("run:\n  interval_secs: 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("run.interval_secs"), "{err}");
+    }
+
+    #[test]
     fn unknown_key_is_named() {
         let err = Config::from_yaml("detect:\n  no_such_key: 3\n").unwrap_err();
         let msg = err.to_string();
