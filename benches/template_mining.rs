@@ -1,7 +1,7 @@
 //! Template mining benchmark: grouping accuracy per Loghub-2k dataset and lines per second.
 //!
-//! `cargo bench --bench template_mining` (Loghub folder: `LOGHUB_DIR`, default
-//! `../shared/data/loghub-2k`). Throughput is one core, the default configuration: a fresh
+//! `cargo bench --bench template_mining` (Loghub folder: `tests/data/loghub-2k`, or
+//! `LOGHUB_DIR`). Throughput is one core, the default configuration: a fresh
 //! miner over the 16k lines, then one miner over the 16k lines repeated 50 times.
 
 #[path = "../tests/loghub/mod.rs"]

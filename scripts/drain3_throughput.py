@@ -51,7 +51,7 @@ def main():
     logging.disable(logging.CRITICAL)
     here = os.path.dirname(os.path.abspath(__file__))
     folder = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] else os.environ.get(
-        "LOGHUB_DIR", os.path.join(here, "..", "..", "shared", "data", "loghub-2k"))
+        "LOGHUB_DIR", os.path.join(here, "..", "tests", "data", "loghub-2k"))
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 50
     lines = load(folder)
     print(f"{'stream':<30} {'lines/s wall':>12} {'lines/s on-cpu':>14} {'templates':>9}")

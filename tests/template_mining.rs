@@ -1,6 +1,6 @@
 //! Grouping accuracy of the template miner on the eight Loghub-2k datasets, with the one
 //! default configuration, against Drain's published figures. Needs the Loghub-2k folder
-//! (`LOGHUB_DIR`, default `../shared/data/loghub-2k`); without it the test fails.
+//! (`tests/data/loghub-2k`, or `LOGHUB_DIR`); without it the test fails.
 
 mod loghub;
 

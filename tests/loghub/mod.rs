@@ -21,10 +21,11 @@ pub const DATASETS: &[(&str, f64)] = &[
     ("HPC", 0.887),
 ];
 
-/// The Loghub-2k folder: `LOGHUB_DIR`, else `../shared/data/loghub-2k` from the crate.
+/// The Loghub-2k folder: the repository's own copy, `tests/data/loghub-2k` (with Loghub's
+/// licence and citation), unless `LOGHUB_DIR` names another.
 pub fn dir() -> PathBuf {
     std::env::var_os("LOGHUB_DIR").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/loghub-2k"),
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/loghub-2k"),
         PathBuf::from,
     )
 }
