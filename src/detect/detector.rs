@@ -23,6 +23,9 @@ use crate::model::{
 use chrono::{DateTime, TimeZone, Utc};
 use std::collections::{BTreeMap, HashMap};
 
+/// `service.name` of the anomaly that reports a whole source gone silent.
+pub const SOURCE_SERVICE: &str = "*";
+
 /// Per-key state carried across buckets.
 #[derive(Debug, Clone, Default)]
 struct KeyState {
@@ -169,6 +172,10 @@ pub struct Detector {
     novel: BTreeMap<(String, TemplateId), Novel>,
     stats: DetectStats,
     rates: Option<Rates>,
+    /// The silence of the whole source (every service at once).
+    source: KeyState,
+    /// How the source is named in explanations.
+    source_name: String,
 }
 
 impl Detector {
@@ -205,6 +212,8 @@ impl Detector {
             novel: BTreeMap::new(),
             stats: DetectStats::default(),
             rates: None,
+            source: KeyState::default(),
+            source_name: "the input".to_string(),
             base,
         };
         d.reindex();
@@ -270,6 +279,11 @@ impl Detector {
                 ),
             })
             .collect();
+    }
+
+    /// Name the source in explanations (the sidecar's source name; `the input` otherwise).
+    pub fn set_source_name(&mut self, name: &str) {
+        self.source_name = format!("source {name}");
     }
 
     /// What this detector has seen so far.
@@ -944,6 +958,15 @@ impl Detector {
                 findings.push(f);
             }
         }
+        // When every service is silent at once the cause is upstream of them all (the
+        // shipper, the pipeline, ingest): one critical finding replaces their silences.
+        if let Some(f) = self.source_silence(&open, season, start, end, thr) {
+            findings.retain(|g| g.kind != AnomalyType::VolumeDrop);
+            findings.push(f);
+        }
+        if self.source.drop_tier.is_some() && self.source.drop_len > 0 {
+            findings.retain(|g| g.kind != AnomalyType::VolumeDrop || g.service == SOURCE_SERVICE);
+        }
         // While a whole service is silent, its templates' silences add nothing.
         let silent: Vec<&str> = self
             .base
@@ -1000,6 +1023,84 @@ impl Detector {
                 ))
         });
         out
+    }
+
+    /// The whole-source silence test: the lines of every service together, against the sum
+    /// of their expectations, accumulated over consecutive low buckets like a drop. Reported
+    /// once per episode, as `critical`; the episode ends when lines come back.
+    fn source_silence(
+        &mut self,
+        open: &HashMap<usize, Cell>,
+        season: Season,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        thr: f64,
+    ) -> Option<Finding> {
+        let cfg = &self.config.detect;
+        let (mut obs, mut mu, mut services) = (0u64, 0.0f64, 0u32);
+        for (i, p) in self.base.profiles.iter().enumerate() {
+            if p.subject != Subject::Service {
+                continue;
+            }
+            let (m, _) = self.base.expected(p, season, cfg);
+            if m >= 1.0 {
+                services += 1;
+            }
+            mu += m;
+            obs += open.get(&i).map_or(0, |c| c.count);
+        }
+        let st = &mut self.source;
+        if services < 2 || mu < cfg.drop_min_expected || obs as f64 > cfg.drop_max_ratio * mu {
+            *st = KeyState::default();
+            return None;
+        }
+        if st.drop_len == 0 {
+            *st = KeyState {
+                drop_start: self.cal.bucket_of(start),
+                ..KeyState::default()
+            };
+        }
+        st.drop_len += 1;
+        st.drop_ln_p += nbinom_cdf(obs, mu, cfg.min_dispersion).max(1e-300).ln();
+        st.drop_observed += obs;
+        st.drop_expected += mu;
+        let pv = st.drop_ln_p.exp();
+        if st.drop_len < cfg.drop_min_buckets || pv >= thr || st.drop_tier.is_some() {
+            return None;
+        }
+        st.drop_tier = Some(Severity::Critical);
+        let (len, o, e) = (st.drop_len, st.drop_observed, st.drop_expected);
+        let dstart = self.cal.start(st.drop_start);
+        Some(Finding {
+            kind: AnomalyType::VolumeDrop,
+            service: SOURCE_SERVICE.to_string(),
+            pattern_id: "source".to_string(),
+            template: "*".to_string(),
+            cluster_id: None,
+            start: dstart,
+            end,
+            observed: o as f64,
+            expected: e,
+            unit: "count".to_string(),
+            probability: pv,
+            magnitude: e / (o as f64).max(1.0) - 1.0,
+            error_level: false,
+            persistence: len,
+            examples: Vec::new(),
+            explanation: format!(
+                "no logs from {} since {} ({o} lines from its {services} services in {}, usually \
+                 {e:.0}): the shipper, the pipeline or ingest has stopped",
+                self.source_name,
+                self.local_hm(dstart),
+                self.minutes(i64::from(len)),
+            ),
+            id_extra: String::new(),
+            warn_level: false,
+            confidence_applies: false,
+            floor: Some(Severity::Critical),
+            parameter: None,
+            forecast: None,
+        })
     }
 
     fn close_novel(
