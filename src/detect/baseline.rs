@@ -61,12 +61,20 @@ pub struct KeyProfile {
     pub error_share_hi: f64,
     /// When the key was first seen.
     pub first_seen: Option<DateTime<Utc>>,
+    /// Warning-level lines in training (counted for services).
+    #[serde(default)]
+    pub warns: u64,
 }
 
 impl KeyProfile {
     /// Whether the key is too rare for a seasonal profile.
     pub fn is_rare(&self) -> bool {
         self.sum_how.is_empty()
+    }
+
+    /// The smoothed overall share of warning lines.
+    pub fn warn_share(&self) -> f64 {
+        (self.warns as f64 + 0.5) / (self.total as f64 + 1.0)
     }
 
     /// The smoothed overall error share.
@@ -277,6 +285,8 @@ pub struct Trainer {
     series: HashMap<(u32, TemplateId), Series>,
     slots: HashMap<(u32, TemplateId, usize), SlotTrain>,
     touched: Vec<(u32, TemplateId, usize)>,
+    /// Warning-level lines per service.
+    warns: HashMap<u32, u64>,
 }
 
 impl Trainer {
@@ -300,6 +310,7 @@ impl Trainer {
             series: HashMap::new(),
             slots: HashMap::new(),
             touched: Vec::new(),
+            warns: HashMap::new(),
         }
     }
 
@@ -342,6 +353,8 @@ impl Trainer {
         cell.0 = cell.0.saturating_add(1);
         if super::failing(record) {
             cell.1 = cell.1.saturating_add(1);
+        } else if record.is_warn() {
+            *self.warns.entry(svc).or_default() += 1;
         }
         if !self.series.contains_key(&key) {
             let text = self.miner.template(id).unwrap_or_default().to_string();
@@ -508,7 +521,9 @@ impl Trainer {
                 points: combine(s.points),
                 ..s
             };
-            profiles.push(self.profile_of(&base, &seasons, svc, Subject::Service, &s));
+            let mut p = self.profile_of(&base, &seasons, svc, Subject::Service, &s);
+            p.warns = self.warns.get(&svc).copied().unwrap_or(0);
+            profiles.push(p);
         }
         for ((svc, pid), s) in by_pattern {
             let s = Series {
@@ -615,6 +630,7 @@ impl Trainer {
             dispersion: self.cfg.min_dispersion,
             error_share_hi,
             first_seen: s.first_seen,
+            warns: 0,
         };
         let rare = matches!(subject, Subject::Template(_)) && total <= self.cfg.rare_max_count;
         if rare {

@@ -58,8 +58,10 @@ struct KeyState {
 struct Cell {
     count: u64,
     errors: u64,
+    warns: u64,
     examples: Vec<String>,
     error_examples: Vec<String>,
+    warn_examples: Vec<String>,
 }
 
 /// A template not in the baseline, seen during detection.
@@ -246,8 +248,8 @@ impl Detector {
                 .or_default()
                 .insert(p.subject, i);
             tests += match p.subject {
-                // Error share and silence.
-                Subject::Service => 2.0,
+                // Error share, warning share and silence.
+                Subject::Service => 3.0,
                 _ if p.is_rare() => 1.0,
                 // Spike, drop, and the template's own error share.
                 _ => 3.0,
@@ -495,6 +497,7 @@ impl Detector {
                 dispersion: self.config.detect.min_dispersion,
                 error_share_hi: (n.errors as f64 + 0.5) / (n.count as f64 + 1.0),
                 first_seen: Some(n.first_seen),
+                warns: 0,
             });
         }
         self.base
@@ -639,12 +642,15 @@ impl Detector {
                 let cell = self.open.entry(i).or_default();
                 cell.count += 1;
                 cell.errors += u64::from(is_error);
+                cell.warns += u64::from(!is_error && record.is_warn());
                 if cell.examples.len() < max_examples {
                     cell.examples.push(record.message.clone());
                 }
                 // Failing lines explain an error share better than the first lines.
                 if is_error && cell.error_examples.len() < max_examples {
                     cell.error_examples.push(record.message.clone());
+                } else if !is_error && record.is_warn() && cell.warn_examples.len() < max_examples {
+                    cell.warn_examples.push(record.message.clone());
                 }
             }
         }
@@ -813,6 +819,52 @@ impl Detector {
             }
             if !error_fired {
                 self.states[i].error_streak = 0;
+            }
+            // Warning share of a service: a rising share of WARN lines is a signal too,
+            // reported as an error_ratio with the unit `warn_ratio`.
+            if p.subject == Subject::Service
+                && !error_fired
+                && cell.warns >= cfg.error_min_errors
+                && obs > 0
+            {
+                let share = cell.warns as f64 / obs as f64;
+                let base_share = p.warn_share();
+                if share >= base_share * cfg.error_min_factor
+                    && share - base_share >= cfg.error_min_delta
+                {
+                    let pv = binom_sf(cell.warns, obs, base_share);
+                    if pv < thr {
+                        findings.push(Finding {
+                            kind: AnomalyType::ErrorRatio,
+                            service: svc.clone(),
+                            pattern_id: pid.clone(),
+                            template: text.clone(),
+                            cluster_id: cluster.clone(),
+                            start,
+                            end,
+                            observed: share,
+                            expected: base_share,
+                            unit: "warn_ratio".to_string(),
+                            probability: pv,
+                            magnitude: share / base_share.max(1e-3) - 1.0,
+                            error_level: false,
+                            persistence: 1,
+                            examples: cell.warn_examples.clone(),
+                            explanation: format!(
+                                "{svc}: {} of lines are warnings in {bucket_words} ({} of {obs}), usually {}",
+                                percent(share),
+                                cell.warns,
+                                percent(base_share)
+                            ),
+                            id_extra: "warn".to_string(),
+                            warn_level: true,
+                            confidence_applies: true,
+                            floor: None,
+                            parameter: None,
+                            forecast: None,
+                        });
+                    }
+                }
             }
             if p.is_rare() && p.subject != Subject::Service {
                 if obs >= cfg.rare_min_count {

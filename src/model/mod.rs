@@ -35,6 +35,13 @@ impl LogRecord {
     }
 }
 
+impl LogRecord {
+    /// Whether the record's level is a warning (`warn`, `warning`).
+    pub fn is_warn(&self) -> bool {
+        matches!(self.level.as_deref(), Some("warn" | "warning"))
+    }
+}
+
 /// Whether a (lowercased) level name is an error level.
 pub fn is_error_level(level: &str) -> bool {
     matches!(
