@@ -577,7 +577,7 @@ mod tests {
         assert_eq!(masked("./run.sh"), "<*>");
         assert_eq!(masked("C:\\Windows\\system32"), "<*>");
         assert_eq!(masked("/"), "/");
-        assert_eq!(masked("\"/v2/x?a=True&b=2017-05-16T00%3A00\""), "\"<*>\"");
+        assert_eq!(masked("(\"/v2/x?a=True&b=2017-05-16T00%3A00\")"), "(<*>)");
         assert_eq!(masked("read/write"), "read/write");
     }
 
@@ -590,7 +590,7 @@ mod tests {
         assert_eq!(m("size:93.0"), ("size:<*>".into(), vec![Some(93.0)]));
         assert_eq!(masked("state=RUNNING"), "state=RUNNING");
         assert_eq!(masked("[pid=42,uid=0]"), "[pid=<*>,uid=<*>]");
-        assert_eq!(masked("\"abc123\""), "\"<*>\"");
+        assert_eq!(masked("id=\"abc123\","), "id=<*>,");
     }
 
     #[test]
@@ -641,6 +641,59 @@ mod tests {
             let (out, vals) = m(tok);
             assert_eq!(out.matches(VAR).count(), vals.len(), "{tok} -> {out}");
         }
+    }
+
+    #[test]
+    fn a_quoted_value_is_one_variable() {
+        assert_eq!(m("'laptop'"), ("<*>".into(), vec![None]));
+        assert_eq!(m("\"42\""), ("<*>".into(), vec![Some(42.0)]));
+        assert_eq!(masked("''"), "<*>");
+        assert_eq!(masked("('Kaffeemühle'),"), "(<*>),");
+        assert_eq!(masked("tag=\"*launch*\","), "tag=<*>,");
+        assert_eq!(masked("[user:'bob']"), "[user:<*>]");
+        assert_eq!(masked("\"user\":\"bob\"}"), "\"user\":<*>}");
+        assert_eq!(masked("'it's'"), "<*>");
+    }
+
+    #[test]
+    fn quotes_that_are_not_a_value_stay() {
+        for w in [
+            "can't",
+            "users'",
+            "'open",
+            "'sparkExecutorActorSystem'",
+            "\"PowerManagerService.WakeLocks\".",
+            "'org.apache.spark.network.netty.NettyBlockTransferService'",
+            "'RUNNING'",
+            "\"user\":",
+            "{\"a\":\"b\",\"c\":\"d\"}",
+            "'a'b",
+        ] {
+            assert_eq!(masked(w), w, "{w}");
+        }
+    }
+
+    #[test]
+    fn a_quoted_span_ends_at_its_partner_and_remembers_when_there_is_none() {
+        fn span(s: &str) -> Option<&str> {
+            let mut unclosed = 0;
+            quoted_span(s.as_bytes(), 0, &mut unclosed).map(|q| &s[q.open..q.end])
+        }
+        assert_eq!(span("'red shoes' failed"), Some("'red shoes'"));
+        assert_eq!(span("'a b c': x"), Some("'a b c':"));
+        // A double-quoted text before a colon reads as a JSON key.
+        assert_eq!(span("\"a b c\": x"), None);
+        assert_eq!(span("'don't stop' now"), Some("'don't stop'"));
+        assert_eq!(span("\"GET /a HTTP/1.1\" 200"), None);
+        assert_eq!(span("'a b"), None);
+        let text = b"'a 'b 'c \"d";
+        let mut unclosed = 0;
+        assert_eq!(quoted_span(text, 0, &mut unclosed), None);
+        assert_eq!(unclosed, 1);
+        // No `'` is left to close the later ones: they fail without a scan.
+        assert_eq!(quoted_span(text, 3, &mut unclosed), None);
+        assert_eq!(quoted_span(text, 9, &mut unclosed), None);
+        assert_eq!(unclosed, 3);
     }
 
     #[test]

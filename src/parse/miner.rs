@@ -1,18 +1,27 @@
 //! The online miner: a Drain-style fixed-depth tree over masked tokens.
 //!
-//! Messages are split on ASCII whitespace and masked ([`super::mask`]); month and weekday
-//! names next to a variable join it, and a run of variables becomes one `<*>` (so lists of
-//! ids and dates of any length give one template). The tree routes a message by its token
-//! count, then by its first `depth` tokens (variables, and tokens unseen at a full node, take
-//! the wildcard branch). In the leaf, the most similar template takes the message when the
-//! similarity reaches `similarity`: the share of positions with the same constant among the
-//! positions that are not a variable in both. Positions that differ then become `<*>`.
+//! Messages are split on ASCII whitespace and masked ([`super::mask`]); a quoted value is one
+//! token however many words it holds, month and weekday names next to a variable join it, and
+//! a run of variables becomes one `<*>` (so lists of ids and dates of any length give one
+//! template). The tree routes a message by its token count, then by its first `depth` tokens
+//! (variables, and tokens unseen at a full node, take the wildcard branch). In the leaf, the
+//! most similar template takes the message when the similarity reaches `similarity`: the
+//! share of positions with the same constant among the positions that are not a variable in
+//! both. Positions that differ then become `<*>`.
+//!
+//! Routing on a word that is really a value (`alice logged in`, `bob logged in`) would keep
+//! one template per value forever, since messages with different routing words never meet in
+//! a leaf. So when a new template would be the fourth distinct plain word at a routing
+//! position among templates that are otherwise alike, they merge into one with `<*>` there
+//! (`TemplateMiner::merge_routing`), which lives in the wildcard branch; a message whose own
+//! branch has no template for it also tries the wildcard branches of its routing positions,
+//! where a learnt `<*>` counts as a shared variable.
 //!
 //! Ids come from the template text, so they are the same on every instance. When a template
 //! generalises, its old id forwards to the new one; when the new text is that of another
-//! template (or of an id that already forwards), the two merge. Forwarding only ever points
-//! from a retired id to a newer one, so chains end and `resolve` always reaches a live
-//! template. Template tokens are interned as `u32`; only a message's routing tokens are looked
+//! template (or of an id that already forwards), the two merge; templates merged at a routing
+//! position forward to the merged one. Forwarding only ever points from a retired id to a
+//! newer, more general one, so chains end and `resolve` always reaches a live template. Template tokens are interned as `u32`; only a message's routing tokens are looked
 //! up, the rest compare by text, and tokens of a message that joins a template are never
 //! interned, so memory grows with the templates, not with the lines.
 
@@ -335,6 +344,15 @@ fn is_value_word(w: &str) -> bool {
     dots < 2 && !(letters >= 2 && capitals == letters)
 }
 
+/// Bit `i` of a set of routing positions (none past 31: the depth is at most 16).
+#[inline]
+fn bit(i: usize) -> u32 {
+    u32::try_from(i)
+        .ok()
+        .and_then(|i| 1u32.checked_shl(i))
+        .unwrap_or(0)
+}
+
 /// How a template compares with a message, position by position.
 #[derive(Debug, Clone, Copy)]
 struct Score {
@@ -417,7 +435,7 @@ impl TemplateMiner {
         };
         for (i, (&a, t)) in tpl.iter().zip(&sc.toks).enumerate() {
             if a == WILD {
-                if t.masked || t.id == WILD || (i < 32 && routed_wild >> i & 1 != 0) {
+                if t.masked || t.id == WILD || routed_wild & bit(i) != 0 {
                     s.vars += 1;
                 } else {
                     s.open += 1;
@@ -667,7 +685,7 @@ impl TemplateMiner {
             node = if t.masked || t.id == WILD {
                 nd.wild?
             } else {
-                let child = if force_wild >> i & 1 != 0 {
+                let child = if force_wild & bit(i) != 0 {
                     None
                 } else {
                     nd.children.get(&t.id).copied()
@@ -675,7 +693,7 @@ impl TemplateMiner {
                 match child {
                     Some(c) => c,
                     None => {
-                        routed_wild |= 1 << i;
+                        routed_wild |= bit(i);
                         nd.wild?
                     }
                 }
@@ -711,9 +729,9 @@ impl TemplateMiner {
                 .enumerate()
                 .filter(|(i, t)| {
                     !(t.masked || t.id == WILD)
-                        && first.is_none_or(|(_, routed)| routed >> i & 1 == 0)
+                        && first.is_none_or(|(_, routed)| routed & bit(*i) == 0)
                 })
-                .fold(0u32, |m, (i, _)| m | 1 << i);
+                .fold(0u32, |m, (i, _)| m | bit(i));
             let mut seen = [u32::MAX; 16];
             let mut nseen = 0;
             let mut force = via_child;
@@ -844,11 +862,14 @@ impl TemplateMiner {
         id
     }
 
-    /// The message's tokens, interned.
-    fn interned(&mut self, msg: &str, sc: &Scratch) -> Vec<u32> {
+    /// The message's tokens, interned, with `<*>` at position `wild` (if any): a word that
+    /// becomes a variable is not kept in the vocabulary.
+    fn interned(&mut self, msg: &str, sc: &Scratch, wild: Option<usize>) -> Vec<u32> {
         sc.toks
             .iter()
-            .map(|t| match t.id {
+            .enumerate()
+            .map(|(i, t)| match t.id {
+                _ if Some(i) == wild => WILD,
                 TRANSIENT => self.intern(sc.text(msg, t)),
                 id => id,
             })
@@ -857,7 +878,7 @@ impl TemplateMiner {
 
     /// A new template from the message (or the existing one with the same text).
     fn create(&mut self, msg: &str, sc: &Scratch) -> u32 {
-        let tokens = self.interned(msg, sc);
+        let tokens = self.interned(msg, sc, None);
         let wild: Vec<bool> = sc
             .toks
             .iter()
@@ -1004,8 +1025,7 @@ impl TemplateMiner {
     /// One template for the message and `group` with `<*>` at routing position `k` (and
     /// wherever they differ); the group's templates forward to it.
     fn merge_at(&mut self, k: usize, group: &[u32], msg: &str, sc: &Scratch) -> u32 {
-        let mut tokens = self.interned(msg, sc);
-        tokens[k] = WILD;
+        let mut tokens = self.interned(msg, sc, Some(k));
         for &ci in group {
             for (m, &a) in tokens.iter_mut().zip(&self.st.clusters[ci as usize].tokens) {
                 if *m != a {
