@@ -53,6 +53,39 @@ Disk /dev/sda1 is 91% full\n";
     assert!(!objs[0]["template"].as_str().unwrap().contains("10.0.0.1"));
 }
 
+/// Templates that generalise or merge after a line was read: every line still gets the final
+/// id, so lines of one event share it whichever came first.
+#[test]
+fn every_line_gets_the_final_id_after_merges() {
+    let input = b"query 'red shoes' failed: timeout after 3012 ms\n\
+alice logged in from 10.0.0.1\n\
+query 'laptop' failed: timeout after 2950 ms\n\
+bob logged in from 10.0.0.2\n\
+carol logged in from 10.0.0.3\n\
+query 'gift card balance' failed: timeout after 3100 ms\n\
+dave logged in from 10.0.0.4\n";
+    let (out, objs) = run_parse(input, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(objs.len(), 7);
+    let id = |i: usize| objs[i]["template_id"].as_str().unwrap().to_string();
+    for i in [2, 5] {
+        assert_eq!(id(i), id(0));
+    }
+    assert_eq!(
+        objs[0]["template"],
+        "query <*> failed: timeout after <*> ms"
+    );
+    for i in [3, 4, 6] {
+        assert_eq!(id(i), id(1));
+    }
+    assert_eq!(objs[1]["template"], "<*> logged in from <*>");
+    assert_ne!(id(0), id(1));
+}
+
 #[test]
 fn invalid_utf8_and_control_characters_are_reported_not_dropped() {
     let mut input = b"first line ok\n".to_vec();

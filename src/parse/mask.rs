@@ -8,9 +8,19 @@
 //! are constants here: whether such a word varies is for the miner to learn, since words
 //! like `RUNNING` or `DataNode` are usually part of the message's shape.
 //!
+//! A quoted value (`'red shoes'`, `"laptop"`, `term='gift card balance'`) is one variable
+//! whatever it holds and however many words: quoting is how a program marks a value it did not
+//! write (a search term, a file or customer name), and a value with spaces would otherwise
+//! change the message's token count and split its template ([`quoted_span`]). Three kinds of
+//! quoted text stay as they are, since they are part of the message's shape: a single
+//! identifier in code style (`'sparkExecutorActorSystem'`, `"PowerManagerService.WakeLocks"`,
+//! `'dfs.datanode.data.dir'`, `'RUNNING'`), an HTTP request line (`"GET /a HTTP/1.1"`, whose
+//! method is the event) and a JSON key (`"user":`, whose value after it is masked on its own). Brackets are not values: `[error]`,
+//! `[main]`, `<init>` are levels, threads and components far more often than user input.
+//!
 //! Hand-written byte scanning, no regex: this runs for every token of every line.
-//! Invariant: a token without a digit, `/`, `\`, `@` and `:` is never changed, and the
-//! masked text holds exactly one `<*>` per value pushed.
+//! Invariant: a token without a digit, `/`, `\`, `@`, `:` and a quote is never changed, and
+//! the masked text holds exactly one `<*>` per value pushed.
 
 /// The text of a variable.
 pub const VAR: &str = "<*>";
@@ -23,7 +33,166 @@ pub fn mask_token(tok: &str, out: &mut String, vals: &mut Vec<Option<f64>>) -> b
     for &c in tok.as_bytes() {
         any |= CLASS[c as usize];
     }
+    if any & QUOTE != 0 {
+        let mut unclosed = 0;
+        if let Some(q) = quoted_span(tok.as_bytes(), 0, &mut unclosed) {
+            if q.end == tok.len() {
+                push_quoted(tok, 0, q, out, vals);
+                return true;
+            }
+        }
+    }
     mask_classified(tok, any, out, vals)
+}
+
+/// A quoted value that opens a token: the token (or run of tokens) `start..end` of the text
+/// masks to `text[start..open]`, `<*>`, `text[close + 1..end]` (`tag="View Lock",` gives
+/// `tag=<*>,`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Quoted {
+    /// The opening quote.
+    pub open: usize,
+    /// The closing quote.
+    pub close: usize,
+    /// The end of the token that holds the closing quote.
+    pub end: usize,
+}
+
+/// HTTP methods: a quoted request line (`"GET /a HTTP/1.1"`) is not one value.
+const HTTP_METHODS: &[&[u8]] = &[
+    b"GET", b"POST", b"PUT", b"DELETE", b"HEAD", b"PATCH", b"OPTIONS", b"CONNECT", b"TRACE",
+];
+
+/// The quoted value that opens the token at `start` of `text`, if any: after optional opening
+/// brackets and an optional `key=`, `key:` or `"key":`, a `'` or `"` whose partner closes a
+/// token. The partner is the next quote of the same kind that is not inside a word (`can't`,
+/// `don't` and `McDonald's` neither open nor close); when only closing punctuation follows it
+/// up to the whitespace the value is found, and when more text follows (`"a","b":1}`, compact
+/// JSON) there is none. `unclosed` remembers per quote character that no partner is left from
+/// here on, so a message full of stray quotes is scanned once, not once per quote.
+pub(crate) fn quoted_span(text: &[u8], start: usize, unclosed: &mut u8) -> Option<Quoted> {
+    let word_end = |from: usize| {
+        text[from..]
+            .iter()
+            .position(|&c| CLASS[c as usize] & SPACE != 0)
+            .map_or(text.len(), |p| from + p)
+    };
+    let mut j = start;
+    while j < text.len() && matches!(text[j], b'(' | b'[' | b'{' | b'<') {
+        j += 1;
+    }
+    let key_end = text[j..]
+        .iter()
+        .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-')))
+        .map_or(text.len(), |p| j + p);
+    if key_end > j && key_end + 1 < text.len() && matches!(text[key_end], b'=' | b':') {
+        j = key_end + 1;
+    } else if text.get(j) == Some(&b'"') {
+        // `"key":"value"`: the value opens after the key.
+        let end = word_end(j);
+        if let Some(p) = text[j + 1..end].iter().position(|&c| c == b'"') {
+            let colon = j + 1 + p + 1;
+            if text.get(colon) == Some(&b':') && colon + 1 < end {
+                j = colon + 1;
+            }
+        }
+    }
+    let q = *text.get(j)?;
+    let bit = match q {
+        b'\'' => 1,
+        b'"' => 2,
+        _ => return None,
+    };
+    if *unclosed & bit != 0 {
+        return None;
+    }
+    let inner = &text[j + 1..];
+    if q == b'"' {
+        let method = HTTP_METHODS
+            .iter()
+            .any(|m| inner.starts_with(m) && inner.get(m.len()) == Some(&b' '));
+        // A JSON key: its partner is the next quote, and a colon follows.
+        let key = inner
+            .iter()
+            .position(|&c| c == b'"')
+            .is_some_and(|p| inner.get(p + 1) == Some(&b':'));
+        if method || key {
+            return None;
+        }
+    }
+    let mut p = j + 1;
+    let (close, end) = loop {
+        let Some(off) = text[p..].iter().position(|&c| c == q) else {
+            *unclosed |= bit;
+            return None;
+        };
+        p += off;
+        let mut e = p + 1;
+        while e < text.len() && is_after_quote(text[e]) {
+            e += 1;
+        }
+        if e == text.len() || CLASS[text[e] as usize] & SPACE != 0 {
+            break (p, e);
+        }
+        if e > p + 1 {
+            // Closed inside the token (`"a","b"`): not a value of its own.
+            return None;
+        }
+        p += 1;
+    };
+    let inner = &text[j + 1..close];
+    if !inner.iter().any(|&c| CLASS[c as usize] & SPACE != 0) && is_code_name(inner) {
+        return None;
+    }
+    Some(Quoted {
+        open: j,
+        close,
+        end,
+    })
+}
+
+/// Punctuation that may follow a closing quote within its token.
+fn is_after_quote(c: u8) -> bool {
+    matches!(
+        c,
+        b')' | b']' | b'}' | b'>' | b',' | b';' | b'.' | b':' | b'!' | b'?'
+    )
+}
+
+/// Writes the mask of the quoted value `q` that opens at `start` of `text`; its value is the
+/// number it holds, if it is one (`'42'`).
+pub(crate) fn push_quoted(
+    text: &str,
+    start: usize,
+    q: Quoted,
+    out: &mut String,
+    vals: &mut Vec<Option<f64>>,
+) {
+    out.push_str(&text[start..q.open]);
+    out.push_str(VAR);
+    out.push_str(&text[q.close + 1..q.end]);
+    vals.push(number_value(&text[q.open + 1..q.close]));
+}
+
+/// An identifier in code style: a dotted name ([`is_dotted_name`]), or letters (and `_`, `.`,
+/// `$`, `-`) with a camel-case hump (`sparkExecutorActorSystem`) or all in capitals
+/// (`RUNNING`, `ON_HOLD`). Plain words (`laptop`, `Alice`) are values.
+fn is_code_name(b: &[u8]) -> bool {
+    if is_dotted_name(b) {
+        return true;
+    }
+    if !b.first().is_some_and(u8::is_ascii_alphabetic)
+        || !b
+            .iter()
+            .all(|&c| c.is_ascii_alphabetic() || matches!(c, b'_' | b'.' | b'$' | b'-'))
+    {
+        return false;
+    }
+    let hump = b
+        .windows(2)
+        .any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase());
+    let capitals = b.len() >= 2 && !b.iter().any(u8::is_ascii_lowercase);
+    hump || capitals
 }
 
 /// The union of the classes of a token's bytes, for [`mask_classified`].
@@ -120,6 +289,8 @@ const AT: u8 = 16;
 pub(crate) const SPACE: u8 = 32;
 /// Bytes that separate the pieces of a token: `=`, `,`, `;`, brackets, quotes, `|`.
 const DELIM: u8 = 64;
+/// `'` and `"`: a token with one may open a quoted value ([`quoted_span`]).
+pub(crate) const QUOTE: u8 = 128;
 
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -167,6 +338,9 @@ static CLASS: [u8; 256] = {
                 | b'|'
         ) {
             k |= DELIM;
+        }
+        if matches!(b, b'\'' | b'"') {
+            k |= QUOTE;
         }
         t[c] = k;
         c += 1;
@@ -403,7 +577,7 @@ mod tests {
         assert_eq!(masked("./run.sh"), "<*>");
         assert_eq!(masked("C:\\Windows\\system32"), "<*>");
         assert_eq!(masked("/"), "/");
-        assert_eq!(masked("\"/v2/x?a=True&b=2017-05-16T00%3A00\""), "\"<*>\"");
+        assert_eq!(masked("(\"/v2/x?a=True&b=2017-05-16T00%3A00\")"), "(<*>)");
         assert_eq!(masked("read/write"), "read/write");
     }
 
@@ -416,7 +590,7 @@ mod tests {
         assert_eq!(m("size:93.0"), ("size:<*>".into(), vec![Some(93.0)]));
         assert_eq!(masked("state=RUNNING"), "state=RUNNING");
         assert_eq!(masked("[pid=42,uid=0]"), "[pid=<*>,uid=<*>]");
-        assert_eq!(masked("\"abc123\""), "\"<*>\"");
+        assert_eq!(masked("id=\"abc123\","), "id=<*>,");
     }
 
     #[test]
@@ -467,6 +641,59 @@ mod tests {
             let (out, vals) = m(tok);
             assert_eq!(out.matches(VAR).count(), vals.len(), "{tok} -> {out}");
         }
+    }
+
+    #[test]
+    fn a_quoted_value_is_one_variable() {
+        assert_eq!(m("'laptop'"), ("<*>".into(), vec![None]));
+        assert_eq!(m("\"42\""), ("<*>".into(), vec![Some(42.0)]));
+        assert_eq!(masked("''"), "<*>");
+        assert_eq!(masked("('Kaffeemühle'),"), "(<*>),");
+        assert_eq!(masked("tag=\"*launch*\","), "tag=<*>,");
+        assert_eq!(masked("[user:'bob']"), "[user:<*>]");
+        assert_eq!(masked("\"user\":\"bob\"}"), "\"user\":<*>}");
+        assert_eq!(masked("'it's'"), "<*>");
+    }
+
+    #[test]
+    fn quotes_that_are_not_a_value_stay() {
+        for w in [
+            "can't",
+            "users'",
+            "'open",
+            "'sparkExecutorActorSystem'",
+            "\"PowerManagerService.WakeLocks\".",
+            "'org.apache.spark.network.netty.NettyBlockTransferService'",
+            "'RUNNING'",
+            "\"user\":",
+            "{\"a\":\"b\",\"c\":\"d\"}",
+            "'a'b",
+        ] {
+            assert_eq!(masked(w), w, "{w}");
+        }
+    }
+
+    #[test]
+    fn a_quoted_span_ends_at_its_partner_and_remembers_when_there_is_none() {
+        fn span(s: &str) -> Option<&str> {
+            let mut unclosed = 0;
+            quoted_span(s.as_bytes(), 0, &mut unclosed).map(|q| &s[q.open..q.end])
+        }
+        assert_eq!(span("'red shoes' failed"), Some("'red shoes'"));
+        assert_eq!(span("'a b c': x"), Some("'a b c':"));
+        // A double-quoted text before a colon reads as a JSON key.
+        assert_eq!(span("\"a b c\": x"), None);
+        assert_eq!(span("'don't stop' now"), Some("'don't stop'"));
+        assert_eq!(span("\"GET /a HTTP/1.1\" 200"), None);
+        assert_eq!(span("'a b"), None);
+        let text = b"'a 'b 'c \"d";
+        let mut unclosed = 0;
+        assert_eq!(quoted_span(text, 0, &mut unclosed), None);
+        assert_eq!(unclosed, 1);
+        // No `'` is left to close the later ones: they fail without a scan.
+        assert_eq!(quoted_span(text, 3, &mut unclosed), None);
+        assert_eq!(quoted_span(text, 9, &mut unclosed), None);
+        assert_eq!(unclosed, 3);
     }
 
     #[test]

@@ -1,22 +1,31 @@
 //! The online miner: a Drain-style fixed-depth tree over masked tokens.
 //!
-//! Messages are split on ASCII whitespace and masked ([`super::mask`]); month and weekday
-//! names next to a variable join it, and a run of variables becomes one `<*>` (so lists of
-//! ids and dates of any length give one template). The tree routes a message by its token
-//! count, then by its first `depth` tokens (variables, and tokens unseen at a full node, take
-//! the wildcard branch). In the leaf, the most similar template takes the message when the
-//! similarity reaches `similarity`: the share of positions with the same constant among the
-//! positions that are not a variable in both. Positions that differ then become `<*>`.
+//! Messages are split on ASCII whitespace and masked ([`super::mask`]); a quoted value is one
+//! token however many words it holds, month and weekday names next to a variable join it, and
+//! a run of variables becomes one `<*>` (so lists of ids and dates of any length give one
+//! template). The tree routes a message by its token count, then by its first `depth` tokens
+//! (variables, and tokens unseen at a full node, take the wildcard branch). In the leaf, the
+//! most similar template takes the message when the similarity reaches `similarity`: the
+//! share of positions with the same constant among the positions that are not a variable in
+//! both. Positions that differ then become `<*>`.
+//!
+//! Routing on a word that is really a value (`alice logged in`, `bob logged in`) would keep
+//! one template per value forever, since messages with different routing words never meet in
+//! a leaf. So when a new template would be the fourth distinct plain word at a routing
+//! position among templates that are otherwise alike, they merge into one with `<*>` there
+//! (`TemplateMiner::merge_routing`), which lives in the wildcard branch; a message whose own
+//! branch has no template for it also tries the wildcard branches of its routing positions,
+//! where a learnt `<*>` counts as a shared variable.
 //!
 //! Ids come from the template text, so they are the same on every instance. When a template
 //! generalises, its old id forwards to the new one; when the new text is that of another
-//! template (or of an id that already forwards), the two merge. Forwarding only ever points
-//! from a retired id to a newer one, so chains end and `resolve` always reaches a live
-//! template. Template tokens are interned as `u32`; only a message's routing tokens are looked
+//! template (or of an id that already forwards), the two merge; templates merged at a routing
+//! position forward to the merged one. Forwarding only ever points from a retired id to a
+//! newer, more general one, so chains end and `resolve` always reaches a live template. Template tokens are interned as `u32`; only a message's routing tokens are looked
 //! up, the rest compare by text, and tokens of a message that joins a template are never
 //! interned, so memory grows with the templates, not with the lines.
 
-use super::mask::{class_of, mask_classified, SPACE, VAR};
+use super::mask::{class_of, mask_classified, push_quoted, quoted_span, QUOTE, SPACE, VAR};
 use super::{Param, ParseConfig, Parsed};
 use crate::model::TemplateId;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -28,6 +37,14 @@ use std::ops::Range;
 const WILD: u32 = 0;
 /// Token id of a message token that is in no template.
 const TRANSIENT: u32 = u32::MAX;
+/// Distinct words at a routing position, among templates otherwise alike, that make it a
+/// variable (see `TemplateMiner::merge_routing`). Four: Loghub has event families of two and
+/// three constant words there (`Acquiring`/`Releasing suspend blocker`, HPC's `boot`, `wait`,
+/// `halt (command <*>)`), and merging them would cost Android and HPC 3 and 7 points of GA.
+const ROUTING_VALUES: usize = 4;
+/// Equal constant words, besides the routing position, that templates must share to merge
+/// there: two words of context are the least that says "the same event".
+const ROUTING_MIN_EQUAL: u32 = 2;
 
 /// A small multiplicative hasher: the keys are short strings and `u32`s of our own making,
 /// so resistance to chosen collisions is not needed and speed is.
@@ -159,6 +176,8 @@ pub struct TemplateMiner {
     st: State,
     lookup: FxMap<Box<str>, u32>,
     nvars: Vec<u32>,
+    /// Per vocabulary token: [`is_value_word`].
+    value_word: Vec<bool>,
     scratch: Scratch,
 }
 
@@ -293,6 +312,47 @@ fn is_date_word(w: &str) -> bool {
     )
 }
 
+/// A word that may be a value (a user, customer or file name) rather than part of the
+/// message's shape: letters, with `.`, `-` or `'` inside (`john.smith`, `o'brien`,
+/// `report.pdf`) and `,` or `:` after, not in code style (no camel-case hump, not all in
+/// capitals, no `_`, no dotted name of three parts or more). Digits were masked already.
+fn is_value_word(w: &str) -> bool {
+    let w = w.strip_suffix([',', ':']).unwrap_or(w);
+    let mut chars = w.chars();
+    if !chars.next().is_some_and(char::is_alphabetic) || w.ends_with(['.', '-', '\'']) {
+        return false;
+    }
+    let (mut letters, mut capitals, mut dots) = (0, 0, 0);
+    let mut after_lower = false;
+    for c in w.chars() {
+        if c.is_alphabetic() {
+            letters += 1;
+            if c.is_uppercase() {
+                if after_lower {
+                    return false;
+                }
+                capitals += 1;
+            }
+            after_lower = c.is_lowercase();
+        } else if matches!(c, '.' | '-' | '\'') {
+            dots += usize::from(c == '.');
+            after_lower = false;
+        } else {
+            return false;
+        }
+    }
+    dots < 2 && !(letters >= 2 && capitals == letters)
+}
+
+/// Bit `i` of a set of routing positions (none past 31: the depth is at most 16).
+#[inline]
+fn bit(i: usize) -> u32 {
+    u32::try_from(i)
+        .ok()
+        .and_then(|i| 1u32.checked_shl(i))
+        .unwrap_or(0)
+}
+
 /// How a template compares with a message, position by position.
 #[derive(Debug, Clone, Copy)]
 struct Score {
@@ -344,10 +404,12 @@ impl TemplateMiner {
             .iter()
             .map(|s| s.matches(VAR).count() as u32)
             .collect();
+        let value_word = st.vocab.iter().map(|s| is_value_word(s)).collect();
         TemplateMiner {
             st,
             lookup,
             nvars,
+            value_word,
             scratch: Scratch::default(),
         }
     }
@@ -360,17 +422,20 @@ impl TemplateMiner {
         a == t.id || (t.id == TRANSIENT && self.st.vocab[a as usize] == sc.text(msg, t))
     }
 
+    /// Compares a template with the message. `routed_wild` has bit `i` set when the message's
+    /// constant at routing position `i` took the wildcard branch: there the template's `<*>` is
+    /// a variable the tree has learnt, and counts as shared, not as a difference.
     #[inline]
-    fn score(&self, tpl: &[u32], msg: &str, sc: &Scratch) -> Score {
+    fn score(&self, tpl: &[u32], msg: &str, sc: &Scratch, routed_wild: u32) -> Score {
         let mut s = Score {
             eq: 0,
             vars: 0,
             open: 0,
             fits: true,
         };
-        for (&a, t) in tpl.iter().zip(&sc.toks) {
+        for (i, (&a, t)) in tpl.iter().zip(&sc.toks).enumerate() {
             if a == WILD {
-                if t.masked || t.id == WILD {
+                if t.masked || t.id == WILD || routed_wild & bit(i) != 0 {
                     s.vars += 1;
                 } else {
                     s.open += 1;
@@ -395,7 +460,10 @@ impl TemplateMiner {
         let msg = self.tokenize(message, &mut sc);
         let ci = match self.find(msg, &sc, false) {
             Some(ci) => self.absorb(ci, msg, &sc),
-            None => self.create(msg, &sc),
+            None => match self.merge_routing(msg, &sc) {
+                Some(ci) => ci,
+                None => self.create(msg, &sc),
+            },
         };
         let c = &mut self.st.clusters[ci as usize];
         c.count += 1;
@@ -481,6 +549,8 @@ impl TemplateMiner {
         let mut raw_tokens = 0;
         // Whether any token is a variable: without one, the date and run passes do nothing.
         let mut any_wild = false;
+        // Quote characters with no partner left (see `quoted_span`).
+        let mut unclosed = 0u8;
         while i < bytes.len() && raw_tokens < cfg.max_tokens {
             if class_of(bytes[i]) & SPACE != 0 {
                 i += 1;
@@ -497,16 +567,29 @@ impl TemplateMiner {
                 i += 1;
             }
             raw_tokens += 1;
-            // Whitespace is ASCII, so these are char boundaries.
-            let tok = &msg[start..i];
             let v0 = sc.vals.len();
             let b0 = sc.buf.len();
-            let (text, masked) = if mask_classified(tok, any, &mut sc.buf, &mut sc.vals) {
+            // A quoted value is one token, however many words it holds.
+            let quoted = if any & QUOTE != 0 {
+                quoted_span(bytes, start, &mut unclosed)
+            } else {
+                None
+            };
+            let (text, masked) = if let Some(q) = quoted {
+                push_quoted(msg, start, q, &mut sc.buf, &mut sc.vals);
+                i = q.end;
+                (b0..sc.buf.len(), true)
+            } else if mask_classified(&msg[start..i], any, &mut sc.buf, &mut sc.vals) {
+                // Whitespace is ASCII, so these are char boundaries.
                 (b0..sc.buf.len(), true)
             } else {
                 (start..i, false)
             };
-            let s = if masked { &sc.buf[text.clone()] } else { tok };
+            let s = if masked {
+                &sc.buf[text.clone()]
+            } else {
+                &msg[text.clone()]
+            };
             let id = if s == VAR { WILD } else { TRANSIENT };
             any_wild |= id == WILD;
             sc.toks.push(Tok {
@@ -591,38 +674,102 @@ impl TemplateMiner {
         sc.toks.truncate(w);
     }
 
-    /// The leaf for these tokens, if the tree has one.
-    fn leaf(&self, toks: &[Tok]) -> Option<u32> {
+    /// The leaf for these tokens, if the tree has one, and the routing positions where a
+    /// constant took the wildcard branch. Bit `i` of `force_wild` sends the constant at
+    /// routing position `i` to the wildcard branch even when it has a child of its own.
+    fn leaf(&self, toks: &[Tok], force_wild: u32) -> Option<(u32, u32)> {
         let mut node = *self.st.roots.get(&(toks.len() as u32))?;
-        for t in toks.iter().take(self.st.config.depth) {
+        let mut routed_wild = 0;
+        for (i, t) in toks.iter().take(self.st.config.depth).enumerate() {
             let nd = &self.st.nodes[node as usize];
             node = if t.masked || t.id == WILD {
                 nd.wild?
             } else {
-                nd.children.get(&t.id).copied().or(nd.wild)?
+                let child = if force_wild & bit(i) != 0 {
+                    None
+                } else {
+                    nd.children.get(&t.id).copied()
+                };
+                match child {
+                    Some(c) => c,
+                    None => {
+                        routed_wild |= bit(i);
+                        nd.wild?
+                    }
+                }
             };
         }
-        Some(node)
+        Some((node, routed_wild))
     }
 
     /// The template for these tokens: one that fits (the most specific), else with
     /// `fit_only` false the most similar above the threshold.
+    ///
+    /// The message's own branch is searched first. When nothing there takes it, the branches
+    /// where one or more of its routing constants are replaced by the wildcard are searched
+    /// too: a routing position that became `<*>` (see [`Self::merge_routing`]) leaves the
+    /// old children in place, and a word seen there before must still reach the template.
     fn find(&self, msg: &str, sc: &Scratch, fit_only: bool) -> Option<u32> {
         let toks = &sc.toks;
-        let leaf = self.leaf(toks)?;
+        let threshold = self.st.config.similarity;
+        let accept = |b: &Option<(f64, bool, u32, u32)>| {
+            b.is_some_and(|(sim, fits, _, _)| if fit_only { fits } else { sim >= threshold })
+        };
         let mut best: Option<(f64, bool, u32, u32)> = None;
+        let first = self.leaf(toks, 0);
+        if let Some((leaf, routed)) = first {
+            self.best_in(leaf, routed, msg, sc, fit_only, &mut best);
+        }
+        if !accept(&best) {
+            // Positions whose constant went to a child: each may take the wildcard instead.
+            // Only the first four, so at most fifteen more leaves (the default depth is two).
+            let depth = self.st.config.depth.min(toks.len()).min(4);
+            let via_child = toks[..depth]
+                .iter()
+                .enumerate()
+                .filter(|(i, t)| {
+                    !(t.masked || t.id == WILD)
+                        && first.is_none_or(|(_, routed)| routed & bit(*i) == 0)
+                })
+                .fold(0u32, |m, (i, _)| m | bit(i));
+            let mut seen = [u32::MAX; 16];
+            let mut nseen = 0;
+            let mut force = via_child;
+            while force != 0 {
+                if let Some((leaf, routed)) = self.leaf(toks, force) {
+                    if first.is_none_or(|(l, _)| l != leaf) && !seen[..nseen].contains(&leaf) {
+                        seen[nseen] = leaf;
+                        nseen += 1;
+                        self.best_in(leaf, routed, msg, sc, fit_only, &mut best);
+                    }
+                }
+                // The next smaller subset of `via_child`.
+                force = (force - 1) & via_child;
+            }
+        }
+        accept(&best).then(|| best.map(|b| b.3)).flatten()
+    }
+
+    /// Updates `best` with the templates of one leaf.
+    fn best_in(
+        &self,
+        leaf: u32,
+        routed_wild: u32,
+        msg: &str,
+        sc: &Scratch,
+        fit_only: bool,
+        best: &mut Option<(f64, bool, u32, u32)>,
+    ) {
         for &ci in &self.st.nodes[leaf as usize].clusters {
-            let s = self.score(&self.st.clusters[ci as usize].tokens, msg, sc);
+            let s = self.score(&self.st.clusters[ci as usize].tokens, msg, sc, routed_wild);
             if fit_only && !s.fits {
                 continue;
             }
-            let key = (s.sim(toks.len()), s.fits, s.vars + s.open);
+            let key = (s.sim(sc.toks.len()), s.fits, s.vars + s.open);
             if best.is_none_or(|(a, b, c, _)| key > (a, b, c)) {
-                best = Some((key.0, key.1, key.2, ci));
+                *best = Some((key.0, key.1, key.2, ci));
             }
         }
-        let (sim, _, _, ci) = best?;
-        (fit_only || sim >= self.st.config.similarity).then_some(ci)
     }
 
     /// Generalises template `ci` to cover the message; returns the template that now holds it
@@ -649,12 +796,7 @@ impl TemplateMiner {
         let new = TemplateId::of(&text).0;
         if let Some(target) = self.live_cluster(new) {
             // The generalised text is another template's: merge into it.
-            let count = std::mem::take(&mut self.st.clusters[ci as usize].count);
-            self.st.clusters[ci as usize].live = false;
-            let node = self.st.clusters[ci as usize].node as usize;
-            self.st.nodes[node].clusters.retain(|&x| x != ci);
-            self.st.clusters[target as usize].count += count;
-            self.retire(old, self.st.clusters[target as usize].id);
+            self.retire_cluster(ci, target);
             return target;
         }
         self.st.ids.insert(
@@ -668,6 +810,17 @@ impl TemplateMiner {
         self.retire(old, new);
         self.st.clusters[ci as usize].id = new;
         ci
+    }
+
+    /// Template `ci` joins the live template `into`: its count moves, its id forwards.
+    fn retire_cluster(&mut self, ci: u32, into: u32) {
+        let c = &mut self.st.clusters[ci as usize];
+        let count = std::mem::take(&mut c.count);
+        c.live = false;
+        let (node, old) = (c.node as usize, c.id);
+        self.st.nodes[node].clusters.retain(|&x| x != ci);
+        self.st.clusters[into as usize].count += count;
+        self.retire(old, self.st.clusters[into as usize].id);
     }
 
     fn retire(&mut self, old: u64, new: u64) {
@@ -705,25 +858,45 @@ impl TemplateMiner {
         self.st.vocab.push(s.to_string());
         self.lookup.insert(Box::from(s), id);
         self.nvars.push(s.matches(VAR).count() as u32);
+        self.value_word.push(is_value_word(s));
         id
+    }
+
+    /// The message's tokens, interned, with `<*>` at position `wild` (if any): a word that
+    /// becomes a variable is not kept in the vocabulary.
+    fn interned(&mut self, msg: &str, sc: &Scratch, wild: Option<usize>) -> Vec<u32> {
+        sc.toks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| match t.id {
+                _ if Some(i) == wild => WILD,
+                TRANSIENT => self.intern(sc.text(msg, t)),
+                id => id,
+            })
+            .collect()
     }
 
     /// A new template from the message (or the existing one with the same text).
     fn create(&mut self, msg: &str, sc: &Scratch) -> u32 {
-        let tokens: Vec<u32> = sc
+        let tokens = self.interned(msg, sc, None);
+        let wild: Vec<bool> = sc
             .toks
             .iter()
-            .map(|t| match t.id {
-                TRANSIENT => self.intern(sc.text(msg, t)),
-                id => id,
-            })
+            .zip(&tokens)
+            .take(self.st.config.depth)
+            .map(|(t, &tid)| t.masked || tid == WILD)
             .collect();
+        self.insert(tokens, &wild)
+    }
+
+    /// Adds a template (or returns the live one with the same text), routed by its tokens;
+    /// routing position `i` takes the wildcard branch when `wild[i]`.
+    fn insert(&mut self, tokens: Vec<u32>, wild: &[bool]) -> u32 {
         let text = self.text_of(&tokens);
         let id = TemplateId::of(&text).0;
         if let Some(ci) = self.live_cluster(id) {
             return ci;
         }
-        let depth = self.st.config.depth;
         let max_children = self.st.config.max_children;
         let n = tokens.len() as u32;
         let nodes = &mut self.st.nodes;
@@ -731,10 +904,10 @@ impl TemplateMiner {
             nodes.push(Node::default());
             nodes.len() as u32 - 1
         });
-        for (t, &tid) in sc.toks.iter().zip(&tokens).take(depth) {
+        for (&w, &tid) in wild.iter().zip(&tokens) {
             let next_free = nodes.len() as u32;
             let nd = &mut nodes[node as usize];
-            let next = if t.masked || tid == WILD {
+            let next = if w {
                 None
             } else if let Some(&c) = nd.children.get(&tid) {
                 Some(c)
@@ -775,6 +948,105 @@ impl TemplateMiner {
             },
         );
         ci
+    }
+
+    /// Makes a routing position a variable when the message would be the
+    /// [`ROUTING_VALUES`]th distinct word there among templates that are otherwise alike
+    /// (`alice logged in from <*>`, `bob logged in from <*>`, ...): they and the message
+    /// become one template with `<*>` at that position, and their ids forward to it. Returns
+    /// that template, or `None` when no position qualifies (the message then gets a template
+    /// of its own).
+    ///
+    /// Words in code style never count (`tickTime set to <*>`, `onNotificationClick called`),
+    /// nor do templates with fewer than [`ROUTING_MIN_EQUAL`] equal words besides, and the
+    /// count is of distinct words: a program that logs `Acquiring suspend blocker` and
+    /// `Releasing suspend blocker`, or `boot`, `wait` and `halt` `(command <*>)`, has two or
+    /// three constants there, while names and terms keep coming.
+    fn merge_routing(&mut self, msg: &str, sc: &Scratch) -> Option<u32> {
+        let n = sc.toks.len();
+        let threshold = self.st.config.similarity;
+        for k in 0..self.st.config.depth.min(n) {
+            let t = &sc.toks[k];
+            if t.masked || t.id == WILD || !is_value_word(sc.text(msg, t)) {
+                continue;
+            }
+            let mut group = Vec::new();
+            let mut words: Vec<u32> = Vec::new();
+            for leaf in self.routing_siblings(&sc.toks, k) {
+                for &ci in &self.st.nodes[leaf as usize].clusters {
+                    let tpl = &self.st.clusters[ci as usize].tokens;
+                    let a = tpl[k];
+                    if a == WILD || self.same(a, t, msg, sc) || !self.value_word[a as usize] {
+                        continue;
+                    }
+                    // Position `k` differs, so it counts in neither `eq` nor `vars`: the
+                    // similarity of the other positions is over `n - 1`.
+                    let s = self.score(tpl, msg, sc, 0);
+                    if s.eq >= ROUTING_MIN_EQUAL && s.sim(n - 1) >= threshold {
+                        group.push(ci);
+                        if !words.contains(&a) {
+                            words.push(a);
+                        }
+                    }
+                }
+            }
+            if words.len() + 1 >= ROUTING_VALUES {
+                return Some(self.merge_at(k, &group, msg, sc));
+            }
+        }
+        None
+    }
+
+    /// Leaves of templates with the message's length whose routing path is the message's
+    /// except at routing position `k`, where it may be any child or the wildcard.
+    fn routing_siblings(&self, toks: &[Tok], k: usize) -> Vec<u32> {
+        let Some(&root) = self.st.roots.get(&(toks.len() as u32)) else {
+            return Vec::new();
+        };
+        let mut level = vec![root];
+        for (i, t) in toks.iter().take(self.st.config.depth).enumerate() {
+            let mut next = Vec::new();
+            for &node in &level {
+                let nd = &self.st.nodes[node as usize];
+                if i == k {
+                    next.extend(nd.children.values().copied());
+                    next.extend(nd.wild);
+                } else if t.masked || t.id == WILD {
+                    next.extend(nd.wild);
+                } else {
+                    next.extend(nd.children.get(&t.id).copied().or(nd.wild));
+                }
+            }
+            level = next;
+        }
+        level
+    }
+
+    /// One template for the message and `group` with `<*>` at routing position `k` (and
+    /// wherever they differ); the group's templates forward to it.
+    fn merge_at(&mut self, k: usize, group: &[u32], msg: &str, sc: &Scratch) -> u32 {
+        let mut tokens = self.interned(msg, sc, Some(k));
+        for &ci in group {
+            for (m, &a) in tokens.iter_mut().zip(&self.st.clusters[ci as usize].tokens) {
+                if *m != a {
+                    *m = WILD;
+                }
+            }
+        }
+        let wild: Vec<bool> = sc
+            .toks
+            .iter()
+            .zip(&tokens)
+            .take(self.st.config.depth)
+            .map(|(t, &tid)| t.masked || tid == WILD)
+            .collect();
+        let target = self.insert(tokens, &wild);
+        for &ci in group {
+            if ci != target && self.st.clusters[ci as usize].live {
+                self.retire_cluster(ci, target);
+            }
+        }
+        target
     }
 
     /// Numeric values of the message in the template's slots (the template fits the message).

@@ -297,8 +297,49 @@ mod props {
             "/[a-z]{1,3}/[a-z]{1,3}",
             "[a-z]{1,3}=[0-9]{1,2}",
             "\\PC{1,3}",
+            // Routing words that merge, and quoted values with and without partners.
+            "(alice|bob|carol|dave|erin)",
+            "'[a-z]{1,3}( [a-z]{1,3}){0,2}'",
+            "\"[a-z ]{0,5}",
+            "[a-z]{0,3}'",
         ];
         prop::collection::vec(word, 0..8).prop_map(|w| w.join(" "))
+    }
+
+    /// Text of any kind: any characters, emoji, scripts other than Latin, quotes with and
+    /// without partners, embedded JSON (compact and pretty), tabs and newlines.
+    fn any_text() -> impl Strategy<Value = String> {
+        let json = prop::collection::btree_map("[a-z ]{1,6}", "\\PC{0,8}", 0..4);
+        let piece = prop_oneof![
+            "\\PC{1,12}",
+            "[😀🎉🚀✓🔥👩‍💻]{1,4}",
+            "[日本語中文한국어Ελληνικάкириллицаעבריתالعربية]{1,8}",
+            "['\"]{1,3}",
+            "[a-z ]{0,6}['\"][a-z ]{0,6}",
+            json.clone()
+                .prop_map(|m| serde_json::to_string(&m).unwrap()),
+            json.prop_map(|m| serde_json::to_string_pretty(&m).unwrap()),
+            "[ \t\n]{1,3}",
+            "[0-9]{1,5}",
+        ];
+        prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+    }
+
+    /// Learns `msg`, then checks what must hold whatever the input.
+    fn learn(m: &mut TemplateMiner, msg: &str) -> Result<(), TestCaseError> {
+        let p = m.add(msg);
+        let text = m.template(p.template_id).unwrap().to_string();
+        let slots = text.matches("<*>").count();
+        prop_assert!(
+            p.params.iter().all(|x| x.slot < slots),
+            "{msg:?} -> {text:?}"
+        );
+        let r = m.resolve(p.template_id);
+        prop_assert!(m.templates().iter().any(|t| t.0 == r));
+        // A message just learnt has a template that fits it.
+        let again = m.match_message(msg);
+        prop_assert!(again.is_some(), "{msg:?} -> {text:?}");
+        Ok(())
     }
 
     proptest! {
@@ -327,6 +368,17 @@ mod props {
         }
 
         #[test]
+        fn any_text_is_mined_without_panics(msgs in prop::collection::vec(any_text(), 1..24)) {
+            let mut m = miner();
+            for msg in &msgs {
+                learn(&mut m, msg)?;
+            }
+            for msg in &msgs {
+                learn(&mut m, msg)?;
+            }
+        }
+
+        #[test]
         fn masking_writes_one_value_per_variable(tok in "\\PC{0,24}") {
             let (mut out, mut vals) = (String::new(), Vec::new());
             if mask::mask_token(&tok, &mut out, &mut vals) {
@@ -334,6 +386,24 @@ mod props {
             } else {
                 prop_assert!(out.is_empty() && vals.is_empty());
             }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(8))]
+
+        /// Lines past the byte limit (64 KiB, cut at a character boundary) and the token
+        /// limit, of repeated text with quotes that may open and never close.
+        #[test]
+        fn very_long_lines_are_mined_without_panics(
+            piece in any_text(),
+            times in 500usize..6000,
+            tail in any_text(),
+        ) {
+            let mut m = miner();
+            let long = format!("{} {tail}", piece.repeat(times));
+            learn(&mut m, &long)?;
+            learn(&mut m, &format!("x {long}"))?;
         }
     }
 }
@@ -350,4 +420,193 @@ fn runs_of_numbers_stay_apart_as_parameters() {
     let b = m.add("ask 10.0.0.2:50010 to delete blk_4");
     assert_eq!(m.template(a.template_id), Some("ask <*> to delete <*>"));
     assert_eq!(a.template_id, b.template_id);
+}
+
+/// Seven search terms, of one to four words, in the same failure message.
+const TERMS: [&str; 7] = [
+    "red shoes",
+    "laptop",
+    "gift card balance",
+    "running shoes size 44",
+    "Kaffeemühle",
+    "O'Reilly books",
+    "🎁 wrapping paper",
+];
+
+#[test]
+fn a_quoted_search_term_is_one_variable_whatever_its_words() {
+    let want = TemplateId::of("query <*> failed: timeout after <*> ms");
+    let mut m = miner();
+    // An incident: three timeouts a minute for thirty minutes, each for another term.
+    for i in 0..90 {
+        let line = format!(
+            "query '{}' failed: timeout after {} ms",
+            TERMS[i % 7],
+            2900 + i
+        );
+        let p = m.add(&line);
+        assert_eq!(p.template_id, want, "{line}");
+        let slots: Vec<_> = p.params.iter().map(|x| (x.slot, x.value)).collect();
+        assert_eq!(slots, vec![(1, (2900 + i) as f64)], "{line}");
+    }
+    assert_eq!(
+        m.templates(),
+        vec![(want, "query <*> failed: timeout after <*> ms", 90)]
+    );
+    assert_eq!(m.slot_name(want, 0), "query");
+    assert_eq!(m.slot_name(want, 1), "after_ms");
+    // Double quotes and a `key=` before the quote are the same variable; the id is the same
+    // on another instance that saw the terms in another order.
+    let mut other = miner();
+    for t in TERMS.iter().rev() {
+        let p = other.add(&format!("query \"{t}\" failed: timeout after 7 ms"));
+        assert_eq!(p.template_id, want, "{t}");
+    }
+    let p = m.add("search q='blue jeans' took 12 ms");
+    assert_eq!(m.template(p.template_id), Some("search q=<*> took <*> ms"));
+}
+
+#[test]
+fn quoted_text_that_is_part_of_the_shape_stays() {
+    let mut m = miner();
+    let mut text = |line: &str| {
+        let id = m.add(line).template_id;
+        m.template(id).unwrap().to_string()
+    };
+    // The method of a quoted HTTP request line is the event.
+    assert_eq!(
+        text(r#"10.0.0.1 "GET /v2/servers/detail HTTP/1.1" status: 200 len: 1893"#),
+        r#"<*> "GET <*> <*>" status: <*> len: <*>"#
+    );
+    // A quoted identifier in code style is a name in the program, not user input.
+    assert_eq!(
+        text("Successfully started service 'sparkDriver' on port 40984."),
+        "Successfully started service 'sparkDriver' on port <*>"
+    );
+    assert_eq!(
+        text("Invalid value for 'dfs.datanode.data.dir' in config"),
+        "Invalid value for 'dfs.datanode.data.dir' in config"
+    );
+    assert_eq!(
+        text(r#"Acquiring suspend blocker "PowerManagerService.WakeLocks"."#),
+        r#"Acquiring suspend blocker "PowerManagerService.WakeLocks"."#
+    );
+    // JSON keys stay; values are masked.
+    assert_eq!(
+        text(r#"event {"user": "Alice Smith", "action": "log in", "n": 5}"#),
+        r#"event {"user": <*>, "action": <*>, "n": <*>}"#
+    );
+    assert_eq!(
+        text(r#"event {"user":"Alice Smith"}"#),
+        r#"event {"user":<*>}"#
+    );
+    // Apostrophes inside words and quotes without a partner change nothing.
+    assert_eq!(
+        text("user can't log in, it's locked"),
+        "user can't log in, it's locked"
+    );
+    assert_eq!(
+        text(r#"stray 'quote and name=systemui", here"#),
+        r#"stray 'quote and name=systemui", here"#
+    );
+}
+
+/// Lines `{pre}{word}{post}` for each word, through one miner; their ids.
+fn lines_with(m: &mut TemplateMiner, pre: &str, words: &[&str], post: &str) -> Vec<TemplateId> {
+    words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| m.add(&format!("{pre}{w}{post}.{i}")).template_id)
+        .collect()
+}
+
+#[test]
+fn a_word_that_varies_in_a_routing_position_becomes_a_variable() {
+    let users = ["alice", "bob", "carol", "dave", "erin"];
+    let mut m = miner();
+    let ids = lines_with(&mut m, "", &users, " logged in from 10.0.0");
+    // Three users are three templates (two or three words there are often constants) ...
+    assert_eq!(m.template(ids[0]), Some("alice logged in from <*>"));
+    assert_eq!(m.template(ids[2]), Some("carol logged in from <*>"));
+    // ... the fourth makes the position a variable, and the old ids forward to it.
+    let merged = TemplateId::of("<*> logged in from <*>");
+    assert_eq!(&ids[3..], &[merged, merged]);
+    for id in &ids {
+        assert_eq!(m.resolve(*id), merged);
+    }
+    assert_eq!(m.template(ids[0]), Some("alice logged in from <*>"));
+    // Users seen before, and new ones, land there, learning or not.
+    assert_eq!(m.add("alice logged in from 10.9.9.9").template_id, merged);
+    let p = m.match_message("bob logged in from 10.1.1.1").unwrap();
+    assert_eq!(p.template_id, merged);
+    let p = m.match_message("zoe logged in from 10.1.1.1").unwrap();
+    assert_eq!(p.template_id, merged);
+    assert_eq!(m.templates(), vec![(merged, "<*> logged in from <*>", 6)]);
+    assert_eq!(m.slot_name(merged, 0), "slot0");
+
+    // The second routing position, and a short message with two words of context.
+    let ids = lines_with(&mut m, "User ", &users, " signed out after 1");
+    let merged = TemplateId::of("User <*> signed out after <*>");
+    assert!(ids.iter().all(|id| m.resolve(*id) == merged));
+    let mut m = miner();
+    for u in users {
+        m.add(&format!("{u} logged in"));
+    }
+    let p = m.add("alice logged in");
+    assert_eq!(m.template(p.template_id), Some("<*> logged in"));
+    assert_eq!(m.templates().len(), 1);
+}
+
+#[test]
+fn constants_in_routing_positions_stay_apart() {
+    let mut m = miner();
+    for _ in 0..3 {
+        for verb in ["Acquiring", "Releasing"] {
+            m.add(&format!(
+                "{verb} suspend blocker \"PowerManagerService.WakeLocks\"."
+            ));
+        }
+        // Three plain words: not yet a variable.
+        for verb in ["Starting", "Stopping", "Restarting"] {
+            m.add(&format!("{verb} job scheduler service"));
+        }
+        // Words in code style never count, however many.
+        for key in [
+            "tickTime",
+            "minSessionTimeout",
+            "maxSessionTimeout",
+            "autopurge.purgeInterval",
+            "autopurge.snapRetainCount",
+            "MAX_CLIENTS",
+        ] {
+            m.add(&format!("{key} set to 2000"));
+        }
+        // One word of context is too little to call two events the same.
+        for host in ["alpha", "beta", "gamma", "delta", "epsilon"] {
+            m.add(&format!("{host} restarted"));
+        }
+    }
+    assert_eq!(m.templates().len(), 2 + 3 + 6 + 5);
+}
+
+#[test]
+fn a_merge_survives_a_restart_and_matches_a_miner_that_never_stopped() {
+    let users = ["alice", "bob", "carol", "dave"];
+    let mut a = miner();
+    let ids = lines_with(&mut a, "", &users[..3], " logged in from 10.0.0");
+    let json = serde_json::to_string(&a).unwrap();
+    let mut b: TemplateMiner = serde_json::from_str(&json).unwrap();
+    let pa = a.add("dave logged in from 10.0.0.3");
+    let pb = b.add("dave logged in from 10.0.0.3");
+    assert_eq!(pa, pb);
+    assert_eq!(pa.template_id, TemplateId::of("<*> logged in from <*>"));
+    for id in ids {
+        assert_eq!(b.resolve(id), pb.template_id);
+    }
+    // Saved after the merge: forwarding and the wildcard branch come back too.
+    let json = serde_json::to_string(&b).unwrap();
+    let c: TemplateMiner = serde_json::from_str(&json).unwrap();
+    let p = c.match_message("alice logged in from 10.7.7.7").unwrap();
+    assert_eq!(p.template_id, pb.template_id);
+    assert_eq!(c.templates(), b.templates());
 }

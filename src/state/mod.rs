@@ -13,7 +13,10 @@ use std::path::Path;
 /// The format name in every model file header.
 pub const MODEL_FORMAT: &str = "logwarden-model";
 /// The model file format this build reads and writes. Bump on any incompatible change.
-pub const MODEL_FORMAT_VERSION: u32 = 1;
+///
+/// 2: quoted values mask to one variable and routing positions can become variables, so the
+/// templates of a version 1 model no longer match what the miner makes of the same lines.
+pub const MODEL_FORMAT_VERSION: u32 = 2;
 
 /// The first line of a model file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,7 +153,11 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(
             &path,
-            text.replacen("\"format_version\":1", "\"format_version\":99", 1),
+            text.replacen(
+                &format!("\"format_version\":{MODEL_FORMAT_VERSION}"),
+                "\"format_version\":99",
+                1,
+            ),
         )
         .unwrap();
         let err = load::<Vec<u32>>(&path).unwrap_err().to_string();
