@@ -73,7 +73,7 @@ impl ScenarioRng {
 
     /// A Poisson count with mean `lambda` (inversion below 40, a rounded normal above).
     pub(crate) fn poisson(&mut self, lambda: f64) -> u64 {
-        if !(lambda > 0.0) {
+        if lambda.is_nan() || lambda <= 0.0 {
             return 0;
         }
         if lambda > 40.0 {

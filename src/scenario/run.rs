@@ -3,8 +3,11 @@
 //! render what reached a person.
 
 use super::generate::{generate_to_dir, PlatformGenerated, PlatformSettings};
+use super::plan::{self, IncidentKind};
 use crate::config::Config;
-use crate::demo::eval::{self, EvalConfig, Evaluation, Reach, ReachConfig, Verdict};
+use crate::demo::eval::{
+    self, Alert, EvalConfig, Evaluation, IncidentReach, Reach, ReachConfig, Verdict,
+};
 use crate::demo::pipeline::{train_and_detect, Timings};
 use crate::demo::DemoError;
 use crate::model::Anomaly;
@@ -167,5 +170,81 @@ pub fn render_summary(o: &ScenarioOutcome) -> String {
     }
     let _ = writeln!(s);
     s.push_str(&eval::render_reach(labels, e, &o.reach));
+    s
+}
+
+/// One cell of the seeds grid: `ok 4m` (reached, minutes after the start), `ok 7.8h`
+/// (reached, hours before the breach), `late 26m` / `late 0.5h` (moderate+ but too late),
+/// `low 17m` (found only below moderate), `-` (no alert of a fitting type).
+pub fn reach_cell(r: &IncidentReach) -> String {
+    let when = |a: &Alert| match a.lead_hours {
+        Some(l) => format!("{l:.1}h"),
+        None => format!("{:.0}m", a.delay_minutes),
+    };
+    match (&r.first_loud, &r.first_any) {
+        (Some(a), _) if r.reached => format!("ok {}", when(a)),
+        (Some(a), _) => format!("late {}", when(a)),
+        (None, Some(a)) => format!("{} {}", a.severity, when(a)),
+        (None, None) => "-".to_string(),
+    }
+}
+
+/// The seeds grid: one row per incident kind, one column per run, then the false alerts.
+pub fn render_grid(runs: &[ScenarioOutcome]) -> String {
+    let mut s = String::new();
+    let _ = write!(s, "{:<16}", "incident");
+    for o in runs {
+        let _ = write!(s, " {:>10}", format!("seed {}", o.generated.labels.seed));
+    }
+    let _ = writeln!(s, " {:>8}", "reached");
+    for kind in IncidentKind::ALL {
+        let _ = write!(s, "{:<16}", kind.name());
+        let mut reached = 0;
+        let mut present = 0;
+        for o in runs {
+            let cell = o
+                .evaluation
+                .incidents
+                .iter()
+                .zip(&o.reach.incidents)
+                .find(|(e, _)| plan::kind_of(&e.incident) == Some(kind))
+                .map(|(_, r)| {
+                    present += 1;
+                    reached += r.reached as u32;
+                    reach_cell(r)
+                })
+                .unwrap_or_default();
+            let _ = write!(s, " {cell:>10}");
+        }
+        let _ = writeln!(s, " {:>8}", format!("{reached}/{present}"));
+    }
+    let row = |s: &mut String, name: &str, f: &dyn Fn(&ScenarioOutcome) -> String| {
+        let _ = write!(s, "{name:<16}");
+        for o in runs {
+            let _ = write!(s, " {:>10}", f(o));
+        }
+        let _ = writeln!(s);
+    };
+    row(&mut s, "reached", &|o| {
+        format!("{}/{}", o.reach.reached(), o.reach.incidents.len())
+    });
+    row(&mut s, "false mod+/day", &|o| {
+        let v: Vec<String> = o
+            .reach
+            .false_loud_per_day
+            .iter()
+            .map(|d| d.1.to_string())
+            .collect();
+        v.join(",")
+    });
+    row(&mut s, "deploy mod+", &|o| o.reach.deploy_loud.to_string());
+    row(&mut s, "bar", &|o| {
+        if o.reach.meets_bar() {
+            "MET"
+        } else {
+            "not met"
+        }
+        .to_string()
+    });
     s
 }

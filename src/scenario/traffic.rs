@@ -284,7 +284,7 @@ impl<'a> Traffic<'a> {
             }
         }
         let mut out = std::mem::take(&mut self.lines);
-        out.sort_by(|a, b| a.ts.cmp(&b.ts));
+        out.sort_by_key(|a| a.ts);
         if let Some(s) = self.plan.silence {
             out.retain(|l| !s.contains(l.ts));
         }
@@ -1006,7 +1006,7 @@ impl<'a> Traffic<'a> {
     fn scheduler(&mut self, t0: DateTime<Utc>, mod_: u32, date: NaiveDate) {
         let host = "cron-1".to_string();
         let (h0, h1) = CARRIER_SYNC_HOURS;
-        if mod_ % 5 == 0 && (h0 * 60..h1 * 60).contains(&mod_) {
+        if mod_.is_multiple_of(5) && (h0 * 60..h1 * 60).contains(&mod_) {
             let stopped =
                 matches!(self.plan.job_stop, Some((s, JobVariant::CarrierSync)) if s.contains(t0));
             let pid = self.data.int(10_000, 99_999);

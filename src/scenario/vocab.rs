@@ -173,7 +173,8 @@ pub(crate) fn tracking(r: &mut ScenarioRng) -> String {
 
 /// A customer, the big ones more often.
 pub(crate) fn customer(r: &mut ScenarioRng) -> &'static str {
-    *r.pick_skewed(CUSTOMERS)
+    let c: &&'static str = r.pick_skewed(CUSTOMERS);
+    c
 }
 
 /// A user e-mail at a customer.
