@@ -132,6 +132,32 @@ pub fn render_summary(o: &ScenarioOutcome) -> String {
             d.low
         );
     }
+    let loud_false: Vec<usize> = e
+        .false_alerts()
+        .into_iter()
+        .filter(|&i| o.anomalies[i].anomaly.severity >= crate::model::Severity::Moderate)
+        .collect();
+    if !loud_false.is_empty() {
+        let _ = writeln!(s, "\nModerate+ false alerts:");
+        for &k in &loud_false {
+            let a = &o.anomalies[k];
+            let _ = writeln!(
+                s,
+                "  {:>3.0} {:<8} {:<15} {:<16} {}{}  {}",
+                a.anomaly.score,
+                a.anomaly.severity.as_str(),
+                a.anomaly.kind.as_str(),
+                a.service.name,
+                local(a.anomaly.window.start),
+                if e.verdicts[k] == Verdict::Deploy {
+                    " (deploy)"
+                } else {
+                    ""
+                },
+                short(&a.anomaly.explanation, 140)
+            );
+        }
+    }
     if !o.anomalies.is_empty() {
         let mut top: Vec<usize> = (0..o.anomalies.len()).collect();
         top.sort_by(|&a, &b| {
