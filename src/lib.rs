@@ -5,7 +5,8 @@
 //! `incidents` (severity, grouping) → `sink`, with `backend` (Elasticsearch/OpenSearch reads
 //! and writes), `config`, `state` (model files),
 //! `telemetry` and `model` (the types passed between stages) beside them, `demo` (a synthetic
-//! log week with injected incidents) and `cli` (the thin shell).
+//! log week with injected incidents), `scenario` (a second, independently written one: a
+//! logistics platform) and `cli` (the thin shell).
 
 pub mod backend;
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod detect;
 pub mod incidents;
 pub mod model;
 pub mod parse;
+pub mod scenario;
 pub mod sidecar;
 pub mod sink;
 pub mod source;

@@ -60,6 +60,15 @@ pub struct Incident {
     /// When the parameter's median actually crosses the threshold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub breach_at: Option<DateTime<Utc>>,
+    /// Anomaly types that also report this incident, beside those
+    /// [`compatible`](super::eval::compatible) accepts (e.g. `new_pattern` for a burst of
+    /// lines that differ only in a quoted term, which a masker may not recognise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accept: Vec<AnomalyType>,
+    /// How long before `breach_at` a trend must reach a person, in hours; empty means the
+    /// grader's default (1 h). Six for a slow leak (under 1%/h).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_lead_hours: Option<f64>,
 }
 
 /// A daily rolling deploy in the test week: normal, must not alert.
@@ -142,6 +151,8 @@ pub fn schedule(tz: Tz, day0: NaiveDate) -> Vec<Incident> {
             parameter: None,
             threshold: None,
             breach_at: None,
+            accept: Vec::new(),
+            min_lead_hours: None,
         }
     };
     let mut v = vec![
