@@ -1,0 +1,350 @@
+//! One incident, one page: the notification state of each open incident of a source, and
+//! the [`Message`]s a window's anomalies call for. Pure and deterministic (no clock, no
+//! I/O besides [`Tracker::load`] and [`Tracker::save`]): event time drives it, so a replay
+//! sends what a live run would have sent.
+//!
+//! Per incident and receiver:
+//! - the first time the incident reaches a tier routed to the receiver: `trigger`;
+//! - new anomalies of a triggered incident: one `update` per window at most (a receiver that
+//!   cannot edit, Slack, only when the incident escalates to a higher tier);
+//! - no new anomaly for `routes.resolve_after_minutes` (event time): `resolve`.
+//!
+//! Idempotent: a window processed again (after a crash before its checkpoint) finds its
+//! anomalies already known and produces nothing, and every message has a key derived from
+//! (receiver, incident, action, sequence), so the outbox drops a message it has seen.
+//!
+//! Incident ids come from grouping (`crate::incidents::group`), which sees only the recent
+//! anomalies of the runner; after a restart an ongoing incident may come back under another
+//! id. It is matched to the open incident by shared anomaly ids, or by a shared service
+//! within `incidents.gap_minutes` of its last anomaly, and keeps the first id (PagerDuty's
+//! `dedup_key`) for its whole life.
+
+use super::config::RoutesConfig;
+use super::incident::IncidentSnapshot;
+use super::NotifyError;
+use crate::model::{content_id, Anomaly, Severity};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// What a message tells a receiver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// A new incident (for this receiver).
+    Trigger,
+    /// More anomalies of an open incident, or an escalation.
+    Update,
+    /// The incident is over.
+    Resolve,
+}
+
+impl Action {
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Trigger => "trigger",
+            Action::Update => "update",
+            Action::Resolve => "resolve",
+        }
+    }
+}
+
+/// One notification to one receiver, as the outbox stores it. It holds no secret: the
+/// receiver's credentials are added when it is sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// Idempotency key: derived from receiver, incident, action and sequence.
+    pub key: String,
+    /// The receiver's name.
+    pub receiver: String,
+    /// Trigger, update or resolve.
+    pub action: Action,
+    /// 0 for the trigger, then one more per message to this receiver about this incident.
+    pub seq: u32,
+    /// The tier the receiver last heard of, when the incident escalated since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalated_from: Option<Severity>,
+    /// Event time the message is about (the end of the window that produced it).
+    pub at: DateTime<Utc>,
+    /// Minutes of quiet that resolved it (resolve only).
+    #[serde(default)]
+    pub quiet_minutes: u64,
+    /// The incident.
+    pub incident: IncidentSnapshot,
+}
+
+impl Message {
+    fn new(
+        receiver: &str,
+        action: Action,
+        seq: u32,
+        at: DateTime<Utc>,
+        incident: &IncidentSnapshot,
+    ) -> Message {
+        Message {
+            key: content_id(&[
+                "notify",
+                receiver,
+                &incident.id,
+                action.as_str(),
+                &seq.to_string(),
+            ]),
+            receiver: receiver.to_string(),
+            action,
+            seq,
+            escalated_from: None,
+            at,
+            quiet_minutes: 0,
+            incident: incident.clone(),
+        }
+    }
+}
+
+/// What one receiver has heard of an incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Heard {
+    /// Sequence of the last message.
+    seq: u32,
+    /// The tier it was last told.
+    severity: Severity,
+}
+
+/// An open incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Open {
+    anomaly_ids: BTreeSet<String>,
+    services: BTreeSet<String>,
+    /// End of its latest anomaly (event time).
+    last_end: DateTime<Utc>,
+    severity: Severity,
+    /// Receivers told so far.
+    heard: BTreeMap<String, Heard>,
+    snapshot: IncidentSnapshot,
+}
+
+/// The open incidents of one source and what each receiver has heard of them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tracker {
+    open: BTreeMap<String, Open>,
+}
+
+/// The context a tracker needs: routes, receiver kinds, tenant, grouping gap.
+pub struct Context<'a> {
+    /// `routes`.
+    pub routes: &'a RoutesConfig,
+    /// `tenant`.
+    pub tenant: &'a str,
+    /// `incidents.gap_minutes`.
+    pub gap_minutes: u64,
+    /// The field Discover links filter on (`fields.service`).
+    pub service_field: &'a str,
+}
+
+impl Tracker {
+    /// Read the tracker saved at `path` (empty when there is none).
+    pub fn load(path: &Path) -> Result<Tracker, NotifyError> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| NotifyError::Io {
+                path: path.display().to_string(),
+                message: format!("not a notification state file: {e}"),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Tracker::default()),
+            Err(e) => Err(NotifyError::io(path, e)),
+        }
+    }
+
+    /// Save to `path` atomically and durably (written aside, fsynced, renamed).
+    pub fn save(&self, path: &Path) -> Result<(), NotifyError> {
+        let bytes = serde_json::to_vec(self).map_err(|e| NotifyError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        super::outbox::write_durably(path, &bytes)
+    }
+
+    /// Open incidents.
+    pub fn open_incidents(&self) -> usize {
+        self.open.len()
+    }
+
+    /// The messages for the window ending at `window_end`: `recent` are the runner's recent
+    /// anomalies, grouped, and `touched` the incidents that got new anomalies in the window;
+    /// then the resolves of incidents quiet for `routes.resolve_after_minutes`.
+    pub fn window(
+        &mut self,
+        recent: &[Anomaly],
+        touched: &BTreeSet<String>,
+        window_end: DateTime<Utc>,
+        cx: &Context,
+    ) -> Vec<Message> {
+        let mut by_id: BTreeMap<&str, Vec<&Anomaly>> = BTreeMap::new();
+        for a in recent {
+            if touched.contains(&a.incident.id) {
+                by_id.entry(a.incident.id.as_str()).or_default().push(a);
+            }
+        }
+        let mut out = Vec::new();
+        for (id, members) in by_id {
+            self.observe(id, &members, window_end, cx, &mut out);
+        }
+        self.resolve_due(window_end, cx, &mut out);
+        out
+    }
+
+    /// The open incident `members` belong to, if any.
+    fn matching(&self, id: &str, members: &[&Anomaly], gap: Duration) -> Option<String> {
+        if self.open.contains_key(id) {
+            return Some(id.to_string());
+        }
+        let ids: BTreeSet<&str> = members.iter().map(|a| a.anomaly.id.as_str()).collect();
+        if let Some((k, _)) = self
+            .open
+            .iter()
+            .find(|(_, o)| o.anomaly_ids.iter().any(|i| ids.contains(i.as_str())))
+        {
+            return Some(k.clone());
+        }
+        let start = members.iter().map(|a| a.timestamp).min()?;
+        self.open
+            .iter()
+            .filter(|(_, o)| {
+                o.last_end + gap >= start
+                    && members.iter().any(|a| o.services.contains(&a.service.name))
+            })
+            .min_by_key(|(_, o)| o.snapshot.start)
+            .map(|(k, _)| k.clone())
+    }
+
+    fn observe(
+        &mut self,
+        group_id: &str,
+        members: &[&Anomaly],
+        at: DateTime<Utc>,
+        cx: &Context,
+        out: &mut Vec<Message>,
+    ) {
+        let gap = Duration::minutes(cx.gap_minutes.min(10 * 366 * 24 * 60) as i64);
+        let id = self
+            .matching(group_id, members, gap)
+            .unwrap_or_else(|| group_id.to_string());
+        let Some(mut snapshot) =
+            IncidentSnapshot::of(&id, members, cx.tenant, &cx.routes.links, cx.service_field)
+        else {
+            return;
+        };
+        let existing = self.open.get(&id).cloned();
+        let known: BTreeSet<String> = existing
+            .as_ref()
+            .map(|o| o.anomaly_ids.clone())
+            .unwrap_or_default();
+        let fresh = members.iter().any(|a| !known.contains(&a.anomaly.id));
+        if !fresh {
+            return;
+        }
+        // The incident as a whole: what it had before (say, before a restart) and now.
+        let mut all_ids = known;
+        all_ids.extend(members.iter().map(|a| a.anomaly.id.clone()));
+        let mut services: BTreeSet<String> =
+            members.iter().map(|a| a.service.name.clone()).collect();
+        let mut last_end = members
+            .iter()
+            .map(|a| a.anomaly.window.end.max(a.timestamp))
+            .max()
+            .unwrap_or(at);
+        if let Some(o) = &existing {
+            services.extend(o.services.iter().cloned());
+            last_end = last_end.max(o.last_end);
+            snapshot.severity = snapshot.severity.max(o.severity);
+            snapshot.start = snapshot.start.min(o.snapshot.start);
+            snapshot.end = snapshot.end.max(o.snapshot.end);
+            snapshot.score = snapshot.score.max(o.snapshot.score);
+            if snapshot.services.len() < services.len() {
+                snapshot.services = services.iter().cloned().collect();
+            }
+            let types: BTreeSet<String> = snapshot
+                .types
+                .iter()
+                .chain(o.snapshot.types.iter())
+                .cloned()
+                .collect();
+            snapshot.types = types.into_iter().collect();
+        }
+        snapshot.anomaly_count = all_ids.len();
+        snapshot.anomaly_ids = all_ids.iter().cloned().collect();
+
+        let mut heard = existing.map(|o| o.heard).unwrap_or_default();
+        let mut wanted: BTreeSet<&str> = BTreeSet::new();
+        for a in members {
+            wanted.extend(cx.routes.receivers_for(
+                a.anomaly.severity,
+                &a.service.name,
+                a.anomaly.kind,
+            ));
+        }
+        wanted.extend(heard.keys().map(|k| k.as_str()).collect::<Vec<_>>());
+        let wanted: Vec<String> = wanted.into_iter().map(str::to_string).collect();
+        for r in wanted {
+            let Some(kind) = cx.routes.receivers.get(&r).map(|c| c.kind()) else {
+                continue;
+            };
+            match heard.get_mut(&r) {
+                None => {
+                    out.push(Message::new(&r, Action::Trigger, 0, at, &snapshot));
+                    heard.insert(
+                        r,
+                        Heard {
+                            seq: 0,
+                            severity: snapshot.severity,
+                        },
+                    );
+                }
+                Some(h) => {
+                    let escalated = snapshot.severity > h.severity;
+                    if escalated || kind.sends_updates() {
+                        h.seq += 1;
+                        let mut m = Message::new(&r, Action::Update, h.seq, at, &snapshot);
+                        if escalated {
+                            m.escalated_from = Some(h.severity);
+                        }
+                        h.severity = h.severity.max(snapshot.severity);
+                        out.push(m);
+                    }
+                }
+            }
+        }
+        self.open.insert(
+            id,
+            Open {
+                anomaly_ids: all_ids,
+                services,
+                last_end,
+                severity: snapshot.severity,
+                heard,
+                snapshot,
+            },
+        );
+    }
+
+    fn resolve_due(&mut self, at: DateTime<Utc>, cx: &Context, out: &mut Vec<Message>) {
+        let quiet = cx.routes.resolve_after_minutes;
+        let after = Duration::minutes(quiet.min(10 * 366 * 24 * 60) as i64);
+        let due: Vec<String> = self
+            .open
+            .iter()
+            .filter(|(_, o)| o.last_end + after <= at)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for id in due {
+            let Some(o) = self.open.remove(&id) else {
+                continue;
+            };
+            for (r, h) in &o.heard {
+                let mut m = Message::new(r, Action::Resolve, h.seq + 1, at, &o.snapshot);
+                m.quiet_minutes = quiet;
+                out.push(m);
+            }
+        }
+    }
+}
