@@ -348,3 +348,237 @@ impl Tracker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::*;
+
+    fn t(min: i64) -> DateTime<Utc> {
+        "2026-11-30T12:00:00Z".parse::<DateTime<Utc>>().unwrap() + Duration::minutes(min)
+    }
+
+    fn anomaly(id: &str, service: &str, sev: Severity, min: i64) -> Anomaly {
+        Anomaly {
+            timestamp: t(min),
+            anomaly: AnomalyBody {
+                id: id.to_string(),
+                kind: AnomalyType::NewPattern,
+                severity: sev,
+                score: match sev {
+                    Severity::Critical => 90.0,
+                    Severity::Moderate => 60.0,
+                    Severity::Low => 20.0,
+                },
+                window: Window {
+                    start: t(min),
+                    end: t(min + 1),
+                },
+                observed: 8.0,
+                expected: 0.0,
+                unit: "count".to_string(),
+                confidence: 1.0,
+                probability: 1e-9,
+                explanation: format!("{id} happened"),
+            },
+            service: ServiceRef {
+                name: service.to_string(),
+            },
+            pattern: PatternRef {
+                id: "t1".to_string(),
+                template: "x <*>".to_string(),
+                cluster_id: None,
+                examples: vec!["x 1".to_string()],
+            },
+            incident: IncidentRef { id: String::new() },
+            model: ModelRef {
+                version: "m".to_string(),
+            },
+            feedback: FeedbackRef::default(),
+            tenant: "t".to_string(),
+            event: EventRef {
+                kind: "alert".to_string(),
+                start: t(min),
+                end: t(min + 1),
+                severity: ecs_severity(sev),
+                risk_score: 50.0,
+            },
+            parameter: None,
+            forecast: None,
+        }
+    }
+
+    fn routes() -> RoutesConfig {
+        crate::config::Config::from_yaml(
+            "routes:\n  receivers:\n    pd:\n      pagerduty:\n        routing_key: {env: X}\n    chat:\n      slack:\n        webhook_url: {env: Y}\n    hook:\n      webhook:\n        url: http://127.0.0.1:1/h\n",
+        )
+        .unwrap()
+        .routes
+    }
+
+    /// Feed windows of one minute; each window's anomalies are added to `recent`, grouped,
+    /// and passed to the tracker as the runner does.
+    struct Sim {
+        recent: Vec<Anomaly>,
+        tracker: Tracker,
+        routes: RoutesConfig,
+        sent: Vec<Message>,
+    }
+
+    impl Sim {
+        fn new() -> Sim {
+            Sim {
+                recent: Vec::new(),
+                tracker: Tracker::default(),
+                routes: routes(),
+                sent: Vec::new(),
+            }
+        }
+        fn window(&mut self, end_min: i64, found: Vec<Anomaly>) -> Vec<Message> {
+            let new_ids: BTreeSet<String> = found.iter().map(|a| a.anomaly.id.clone()).collect();
+            self.recent.retain(|a| !new_ids.contains(&a.anomaly.id));
+            self.recent.extend(found);
+            crate::incidents::group(&mut self.recent, &Default::default());
+            let touched = self
+                .recent
+                .iter()
+                .filter(|a| new_ids.contains(&a.anomaly.id))
+                .map(|a| a.incident.id.clone())
+                .collect();
+            let cx = Context {
+                routes: &self.routes,
+                tenant: "t",
+                gap_minutes: 30,
+                service_field: "service.name",
+            };
+            let m = self.tracker.window(&self.recent, &touched, t(end_min), &cx);
+            self.sent.extend(m.clone());
+            m
+        }
+        fn to(&self, r: &str) -> Vec<(Action, u32)> {
+            self.sent
+                .iter()
+                .filter(|m| m.receiver == r)
+                .map(|m| (m.action, m.seq))
+                .collect()
+        }
+    }
+
+    #[test]
+    fn one_incident_one_trigger_then_updates_escalation_and_resolve() {
+        let mut s = Sim::new();
+        // Low: nobody hears of it.
+        assert!(s
+            .window(1, vec![anomaly("a1", "api", Severity::Low, 0)])
+            .is_empty());
+        // Moderate: chat and webhook trigger; PagerDuty waits for critical.
+        s.window(2, vec![anomaly("a2", "api", Severity::Moderate, 1)]);
+        // More moderate anomalies: the webhook hears each window, Slack nothing.
+        s.window(3, vec![anomaly("a3", "api", Severity::Moderate, 2)]);
+        s.window(
+            4,
+            vec![
+                anomaly("a4", "api", Severity::Moderate, 3),
+                anomaly("a5", "api", Severity::Moderate, 3),
+            ],
+        );
+        // Critical: PagerDuty triggers, Slack hears of the escalation.
+        s.window(5, vec![anomaly("a6", "api", Severity::Critical, 4)]);
+        s.window(6, vec![anomaly("a7", "api", Severity::Critical, 5)]);
+        // Quiet for 30 minutes after the last anomaly ended (minute 6): resolved at 36.
+        assert!(s.window(35, vec![]).is_empty());
+        s.window(36, vec![]);
+        use Action::*;
+        assert_eq!(s.to("chat"), vec![(Trigger, 0), (Update, 1), (Resolve, 2)]);
+        assert_eq!(
+            s.to("hook"),
+            vec![
+                (Trigger, 0),
+                (Update, 1),
+                (Update, 2),
+                (Update, 3),
+                (Update, 4),
+                (Resolve, 5)
+            ]
+        );
+        assert_eq!(s.to("pd"), vec![(Trigger, 0), (Update, 1), (Resolve, 2)]);
+        let ids: BTreeSet<&str> = s.sent.iter().map(|m| m.incident.id.as_str()).collect();
+        assert_eq!(ids.len(), 1, "one incident id throughout");
+        let esc = s
+            .sent
+            .iter()
+            .find(|m| m.receiver == "chat" && m.action == Update)
+            .unwrap();
+        assert_eq!(esc.escalated_from, Some(Severity::Moderate));
+        assert_eq!(esc.incident.severity, Severity::Critical);
+        let keys: BTreeSet<&str> = s.sent.iter().map(|m| m.key.as_str()).collect();
+        assert_eq!(keys.len(), s.sent.len(), "every message has its own key");
+        assert_eq!(s.tracker.open_incidents(), 0);
+        let resolve = s.sent.last().unwrap();
+        assert_eq!(resolve.incident.anomaly_count, 7);
+    }
+
+    #[test]
+    fn a_redone_window_sends_nothing_and_a_restart_keeps_the_incident() {
+        let mut s = Sim::new();
+        let first = s.window(1, vec![anomaly("a1", "api", Severity::Critical, 0)]);
+        assert_eq!(first.len(), 3);
+        // The same window again (a crash before its checkpoint): nothing new.
+        assert!(s
+            .window(1, vec![anomaly("a1", "api", Severity::Critical, 0)])
+            .is_empty());
+        // A restart: the runner's recent anomalies are gone, the tracker is reloaded. The
+        // next anomaly of the ongoing incident groups under another id, yet updates the
+        // open incident instead of paging again.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.json");
+        s.tracker.save(&path).unwrap();
+        s.tracker = Tracker::load(&path).unwrap();
+        s.recent.clear();
+        let next = s.window(3, vec![anomaly("a2", "api", Severity::Critical, 2)]);
+        assert!(next.iter().all(|m| m.action == Action::Update), "{next:?}");
+        assert!(next.iter().all(|m| m.incident.id == first[0].incident.id));
+        assert_eq!(next[0].incident.anomaly_count, 2);
+        // Another service far away in time is another incident.
+        let other = s.window(60, vec![anomaly("b1", "worker", Severity::Critical, 59)]);
+        assert!(other
+            .iter()
+            .any(|m| m.action == Action::Trigger && m.incident.id != first[0].incident.id));
+    }
+
+    #[test]
+    fn rules_pick_receivers_by_tier_service_and_type() {
+        let cfg = crate::config::Config::from_yaml(
+            "routes:\n  receivers:\n    pd:\n      pagerduty:\n        routing_key: {env: X}\n    chat:\n      slack:\n        webhook_url: {env: Y}\n  rules:\n    - tier: critical\n      service: api\n      receivers: [pd]\n    - tier: moderate\n      anomaly_type: volume_drop\n      receivers: [chat, pd]\n",
+        )
+        .unwrap();
+        let r = &cfg.routes;
+        assert_eq!(
+            r.receivers_for(Severity::Critical, "api", AnomalyType::NewPattern),
+            vec!["pd"]
+        );
+        assert!(r
+            .receivers_for(Severity::Critical, "db", AnomalyType::NewPattern)
+            .is_empty());
+        assert_eq!(
+            r.receivers_for(Severity::Moderate, "db", AnomalyType::VolumeDrop),
+            vec!["chat", "pd"]
+        );
+        assert!(r
+            .receivers_for(Severity::Low, "api", AnomalyType::VolumeDrop)
+            .is_empty());
+        // No rules: the defaults.
+        let d = routes();
+        assert_eq!(
+            d.receivers_for(Severity::Critical, "x", AnomalyType::NewPattern),
+            vec!["chat", "hook", "pd"]
+        );
+        assert_eq!(
+            d.receivers_for(Severity::Moderate, "x", AnomalyType::NewPattern),
+            vec!["chat", "hook"]
+        );
+        assert!(d
+            .receivers_for(Severity::Low, "x", AnomalyType::NewPattern)
+            .is_empty());
+    }
+}
