@@ -566,3 +566,50 @@ async fn the_rate_limit_holds_the_rest_back() {
         2
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_outbox_shows_on_ready_and_in_the_metrics() {
+    let r = Recorder::start().await;
+    r.script(&vec![(503, None); 10_000]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(&r, dir.path(), "");
+    cfg.routes.receivers.retain(|k, _| k == "hook");
+    cfg.routes.delivery.max_queue_age_secs = 1;
+    let n = Notifier::open(&cfg).unwrap().unwrap();
+    let messages = escalating(&n);
+    n.outbox().enqueue(messages).unwrap();
+    let metrics = Metrics::new();
+    metrics.set_ready(true, "live");
+    let d = Delivery::start(
+        &cfg.routes,
+        build_targets(&cfg.routes).unwrap(),
+        n.outbox().clone(),
+        metrics.clone(),
+    );
+    while metrics.is_ready() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        metrics.status().contains("oldest queued notification"),
+        "{}",
+        metrics.status()
+    );
+    assert_eq!(metrics.notifications_queued.get(), 3);
+    assert!(metrics.notifications_oldest_seconds.get() >= 1);
+    let text = metrics.render();
+    for name in [
+        "logwarden_notifications_queued 3",
+        "logwarden_notification_failures_total{receiver=\"hook\"}",
+        "logwarden_notifications_oldest_queued_seconds",
+    ] {
+        assert!(text.contains(name), "{name} in\n{text}");
+    }
+    // The receiver recovers: everything goes, and the sidecar is ready again.
+    r.drop_script();
+    assert!(d.drain(Duration::from_secs(60)).await);
+    while !metrics.is_ready() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    d.shutdown().await;
+    assert_eq!(r.accepted("/hook").len(), 3);
+}
