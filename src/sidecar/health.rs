@@ -1,6 +1,7 @@
 //! The sidecar's own telemetry: Prometheus metrics and the HTTP endpoint that serves them
 //! with `/health` (the process is alive) and `/ready` (connected, every source past its
-//! backfill and keeping up).
+//! backfill and keeping up, and the notification outbox not stuck). Every metric name is
+//! defined here.
 
 use prometheus::{Encoder, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
 use std::net::SocketAddr;
