@@ -325,7 +325,7 @@ impl Trainer {
         let key = (svc, id);
         let cell = self.open.entry(key).or_default();
         cell.0 = cell.0.saturating_add(1);
-        if record.is_error() {
+        if super::failing(record) {
             cell.1 = cell.1.saturating_add(1);
         }
         if !self.series.contains_key(&key) {

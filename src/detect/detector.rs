@@ -5,7 +5,8 @@
 //! - buckets close in time order; a late record counts in the open bucket;
 //! - every detector's tail probability is compared with `alpha / tests per bucket`
 //!   (Bonferroni over all the keys the baseline watches), so a quiet day produces nothing;
-//! - a new template is reported once; a drop once per episode of silence;
+//! - a new template and a silence are reported once, then again only when they escalate to a
+//!   higher tier (they keep coming, the silence lasts);
 //! - anomaly ids derive from (tenant, type, service, pattern id, window start, slot), so the
 //!   same input gives the same ids.
 
@@ -16,11 +17,14 @@ use crate::config::Config;
 use crate::incidents::{self, ScoreInputs};
 use crate::model::{
     content_id, ecs_severity, Anomaly, AnomalyBody, AnomalyType, EventRef, FeedbackRef,
-    ForecastRef, IncidentRef, LogRecord, ModelRef, ParameterRef, PatternRef, ServiceRef,
+    ForecastRef, IncidentRef, LogRecord, ModelRef, ParameterRef, PatternRef, ServiceRef, Severity,
     TemplateId, Window,
 };
 use chrono::{DateTime, TimeZone, Utc};
 use std::collections::{BTreeMap, HashMap};
+
+/// `service.name` of the anomaly that reports a whole source gone silent.
+pub const SOURCE_SERVICE: &str = "*";
 
 /// Per-key state carried across buckets.
 #[derive(Debug, Clone, Default)]
@@ -32,7 +36,8 @@ struct KeyState {
     drop_ln_p: f64,
     drop_observed: u64,
     drop_expected: f64,
-    drop_reported: bool,
+    /// The tier the current silence was last reported at.
+    drop_tier: Option<Severity>,
 }
 
 /// Counts of one key in the open bucket.
@@ -57,7 +62,12 @@ struct Novel {
     outlier: f64,
     similarity: f64,
     nearest: Option<TemplateId>,
-    reported: bool,
+    /// The pattern it joins, if it is close enough to one.
+    pattern: Option<crate::model::PatternId>,
+    /// Buckets it appeared in.
+    buckets: u32,
+    /// The tier it was last reported at (reported again only when the tier rises).
+    reported: Option<Severity>,
 }
 
 /// Counters of what a detector has seen.
@@ -132,6 +142,12 @@ struct Finding {
     examples: Vec<String>,
     explanation: String,
     id_extra: String,
+    /// Warning lines dominate (scores a little higher than info).
+    warn_level: bool,
+    /// Whether the history's confidence scales the score (see [`ScoreInputs`]).
+    confidence_applies: bool,
+    /// The lowest tier an impact rule gives this finding.
+    floor: Option<Severity>,
     parameter: Option<ParameterRef>,
     forecast: Option<ForecastRef>,
 }
@@ -156,6 +172,10 @@ pub struct Detector {
     novel: BTreeMap<(String, TemplateId), Novel>,
     stats: DetectStats,
     rates: Option<Rates>,
+    /// The silence of the whole source (every service at once).
+    source: KeyState,
+    /// How the source is named in explanations.
+    source_name: String,
 }
 
 impl Detector {
@@ -192,6 +212,8 @@ impl Detector {
             novel: BTreeMap::new(),
             stats: DetectStats::default(),
             rates: None,
+            source: KeyState::default(),
+            source_name: "the input".to_string(),
             base,
         };
         d.reindex();
@@ -257,6 +279,11 @@ impl Detector {
                 ),
             })
             .collect();
+    }
+
+    /// Name the source in explanations (the sidecar's source name; `the input` otherwise).
+    pub fn set_source_name(&mut self, name: &str) {
+        self.source_name = format!("source {name}");
     }
 
     /// What this detector has seen so far.
@@ -487,7 +514,7 @@ impl Detector {
         };
         let id = self.base.miner.resolve(parsed.template_id);
         let service = record.service.as_str();
-        let is_error = record.is_error();
+        let is_error = super::failing(record);
         let known = match self.known_template(service, id) {
             Some(k) => Some(k),
             None if self.novel.contains_key(&(service.to_string(), id)) => None,
@@ -496,10 +523,10 @@ impl Detector {
         self.count_rate(record, known.unwrap_or(id), is_error);
         let Some(tid) = known else {
             self.stats.novel += 1;
-            let text = self.base.miner.template(id).unwrap_or_default().to_string();
             let key = (service.to_string(), id);
             if !self.novel.contains_key(&key) {
                 self.stats.novel_templates += 1;
+                let text = self.base.miner.template(id).unwrap_or_default().to_string();
                 let a = self.base.patterns.assign(&text);
                 self.novel.insert(
                     key.clone(),
@@ -509,15 +536,18 @@ impl Detector {
                         count: 0,
                         errors: 0,
                         in_bucket: 0,
+                        buckets: 0,
                         first_seen: record.timestamp,
                         examples: Vec::new(),
                         outlier: a.outlier_score,
                         similarity: a.similarity,
                         nearest: a.nearest,
-                        reported: false,
+                        pattern: a.pattern,
+                        reported: None,
                     },
                 );
             }
+            let mut pattern = None;
             if let Some(n) = self.novel.get_mut(&key) {
                 n.count += 1;
                 n.in_bucket += 1;
@@ -525,30 +555,31 @@ impl Detector {
                 if n.examples.len() < max_examples {
                     n.examples.push(record.message.clone());
                 }
+                pattern = n.pattern;
             }
+            // A new template still counts for its service's volume and error share, and for
+            // the pattern it joins: a burst spread over many new variants of one message
+            // (a quoted search term, a file name) is that pattern's burst.
+            self.count_cells(
+                record,
+                service,
+                [Some(Subject::Service), pattern.map(Subject::Pattern)],
+                is_error,
+            );
             return;
         };
         self.stats.known += 1;
         let pattern = self.base.patterns.pattern_of(tid).map(Subject::Pattern);
-        let keys = [
-            Some(Subject::Template(tid)),
-            Some(Subject::Service),
-            pattern,
-        ];
-        for subject in keys.into_iter().flatten() {
-            if let Some(i) = self.profile_of(service, subject) {
-                let cell = self.open.entry(i).or_default();
-                cell.count += 1;
-                cell.errors += u64::from(is_error);
-                if cell.examples.len() < max_examples {
-                    cell.examples.push(record.message.clone());
-                }
-                // Error lines explain an error share better than the first lines.
-                if is_error && cell.error_examples.len() < max_examples {
-                    cell.error_examples.push(record.message.clone());
-                }
-            }
-        }
+        self.count_cells(
+            record,
+            service,
+            [
+                Some(Subject::Template(tid)),
+                Some(Subject::Service),
+                pattern,
+            ],
+            is_error,
+        );
         // A variant's slots need not line up with the known template's: only exact matches
         // feed the slot models.
         if parsed.params.is_empty() || tid != id {
@@ -564,6 +595,32 @@ impl Detector {
                     if !self.touched_slots.contains(&i) {
                         self.touched_slots.push(i);
                     }
+                }
+            }
+        }
+    }
+
+    /// Count one record in the open cells of `subjects` of `service` (those the baseline
+    /// watches).
+    fn count_cells<const N: usize>(
+        &mut self,
+        record: &LogRecord,
+        service: &str,
+        subjects: [Option<Subject>; N],
+        is_error: bool,
+    ) {
+        let max_examples = self.config.detect.max_examples;
+        for subject in subjects.into_iter().flatten() {
+            if let Some(i) = self.profile_of(service, subject) {
+                let cell = self.open.entry(i).or_default();
+                cell.count += 1;
+                cell.errors += u64::from(is_error);
+                if cell.examples.len() < max_examples {
+                    cell.examples.push(record.message.clone());
+                }
+                // Failing lines explain an error share better than the first lines.
+                if is_error && cell.error_examples.len() < max_examples {
+                    cell.error_examples.push(record.message.clone());
                 }
             }
         }
@@ -705,6 +762,9 @@ impl Detector {
                                 percent(base_share)
                             ),
                             id_extra: String::new(),
+                            warn_level: false,
+                            confidence_applies: true,
+                            floor: None,
                             parameter: None,
                             forecast: None,
                         };
@@ -747,6 +807,9 @@ impl Detector {
                                 p.total
                             ),
                             id_extra: String::new(),
+                            warn_level: false,
+                            confidence_applies: true,
+                            floor: None,
                             parameter: None,
                             forecast: None,
                         });
@@ -796,6 +859,9 @@ impl Detector {
                             self.season_words(season)
                         ),
                         id_extra: String::new(),
+                        warn_level: false,
+                        confidence_applies: true,
+                        floor: None,
                         parameter: None,
                         forecast: None,
                     });
@@ -804,28 +870,42 @@ impl Detector {
             if !spiked {
                 self.states[i].spike_streak = 0;
             }
-            // Drop: consecutive low buckets where much was expected.
+            // Drop: consecutive low buckets where much was expected. Like a spike, a drop is
+            // judged against the neighbouring buckets too (here their smallest expectation),
+            // so a nightly burst that ends a few minutes early is not a silence.
+            let mu_drop = if mu >= cfg.drop_min_expected {
+                let n = i64::from(cfg.drop_neighbour_buckets);
+                (bucket - n..=bucket + n)
+                    .map(|b| self.base.expected(p, self.cal.season(b), &cfg).0)
+                    .fold(mu, f64::min)
+            } else {
+                mu
+            };
             let st = &mut self.states[i];
-            if mu >= cfg.drop_min_expected && obs as f64 <= cfg.drop_max_ratio * mu {
+            if mu_drop >= cfg.drop_min_expected && obs as f64 <= cfg.drop_max_ratio * mu_drop {
                 if st.drop_len == 0 {
                     st.drop_start = bucket;
                     st.drop_ln_p = 0.0;
                     st.drop_observed = 0;
                     st.drop_expected = 0.0;
-                    st.drop_reported = false;
+                    st.drop_tier = None;
                 }
                 st.drop_len += 1;
-                st.drop_ln_p += nbinom_cdf(obs, mu, disp).max(1e-300).ln();
+                st.drop_ln_p += nbinom_cdf(obs, mu_drop, disp).max(1e-300).ln();
                 st.drop_observed += obs;
-                st.drop_expected += mu;
+                st.drop_expected += mu_drop;
                 let pv = st.drop_ln_p.exp();
-                if st.drop_len >= cfg.drop_min_buckets && pv < thr && !st.drop_reported {
-                    st.drop_reported = true;
+                if st.drop_len >= cfg.drop_min_buckets && pv < thr {
                     let len = st.drop_len;
                     let (o, e, ds) = (st.drop_observed, st.drop_expected, st.drop_start);
+                    let reported = st.drop_tier;
                     let dsd = (e + disp * e * e / f64::from(len)).sqrt();
                     let dstart = self.cal.start(ds);
-                    findings.push(Finding {
+                    // Impact rule: a silence that lasts `drop_moderate_minutes` reaches a
+                    // person.
+                    let lasting = i64::from(len) * self.cal.bucket_secs
+                        >= cfg.drop_moderate_minutes as i64 * 60;
+                    let mut finding = Finding {
                         kind: AnomalyType::VolumeDrop,
                         service: svc.clone(),
                         pattern_id: pid.clone(),
@@ -853,9 +933,21 @@ impl Detector {
                             self.season_words(season)
                         ),
                         id_extra: String::new(),
+                        warn_level: false,
+                        confidence_applies: true,
+                        floor: lasting.then_some(Severity::Moderate),
                         parameter: None,
                         forecast: None,
-                    });
+                    };
+                    // Reported once per episode, then again only when it escalates.
+                    let tier = self.tier_of(&finding);
+                    if reported.is_none_or(|r| tier > r) {
+                        if reported.is_some() {
+                            finding.id_extra = format!("escalated-{}", tier.as_str());
+                        }
+                        self.states[i].drop_tier = Some(tier);
+                        findings.push(finding);
+                    }
                 }
             } else {
                 st.drop_len = 0;
@@ -866,13 +958,24 @@ impl Detector {
                 findings.push(f);
             }
         }
+        // When every service is silent at once the cause is upstream of them all (the
+        // shipper, the pipeline, ingest): one critical finding replaces their silences.
+        if let Some(f) = self.source_silence(&open, season, start, end, thr) {
+            findings.retain(|g| g.kind != AnomalyType::VolumeDrop);
+            findings.push(f);
+        }
+        if self.source.drop_tier.is_some() && self.source.drop_len > 0 {
+            findings.retain(|g| g.kind != AnomalyType::VolumeDrop || g.service == SOURCE_SERVICE);
+        }
         // While a whole service is silent, its templates' silences add nothing.
         let silent: Vec<&str> = self
             .base
             .profiles
             .iter()
             .zip(&self.states)
-            .filter(|(p, st)| p.subject == Subject::Service && st.drop_reported && st.drop_len > 0)
+            .filter(|(p, st)| {
+                p.subject == Subject::Service && st.drop_tier.is_some() && st.drop_len > 0
+            })
             .map(|(p, _)| p.service.as_str())
             .collect();
         findings.retain(|f| {
@@ -897,7 +1000,12 @@ impl Detector {
         self.close_slots(season, start, end, &mut findings);
         self.open.clear();
 
-        let mut out: Vec<Anomaly> = findings.into_iter().map(|f| self.anomaly(f)).collect();
+        let breadth = breadth_of(&findings);
+        let mut out: Vec<Anomaly> = findings
+            .into_iter()
+            .zip(breadth)
+            .map(|(f, b)| self.anomaly(f, b))
+            .collect();
         out.sort_by(|a, b| {
             (
                 a.timestamp,
@@ -917,49 +1025,142 @@ impl Detector {
         out
     }
 
+    /// The whole-source silence test: the lines of every service together, against the sum
+    /// of their expectations, accumulated over consecutive low buckets like a drop. Reported
+    /// once per episode, as `critical`; the episode ends when lines come back.
+    fn source_silence(
+        &mut self,
+        open: &HashMap<usize, Cell>,
+        season: Season,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        thr: f64,
+    ) -> Option<Finding> {
+        let cfg = &self.config.detect;
+        let (mut obs, mut mu, mut services) = (0u64, 0.0f64, 0u32);
+        for (i, p) in self.base.profiles.iter().enumerate() {
+            if p.subject != Subject::Service {
+                continue;
+            }
+            let (m, _) = self.base.expected(p, season, cfg);
+            if m >= 1.0 {
+                services += 1;
+            }
+            mu += m;
+            obs += open.get(&i).map_or(0, |c| c.count);
+        }
+        let st = &mut self.source;
+        if services < 2 || mu < cfg.drop_min_expected || obs as f64 > cfg.drop_max_ratio * mu {
+            *st = KeyState::default();
+            return None;
+        }
+        if st.drop_len == 0 {
+            *st = KeyState {
+                drop_start: self.cal.bucket_of(start),
+                ..KeyState::default()
+            };
+        }
+        st.drop_len += 1;
+        st.drop_ln_p += nbinom_cdf(obs, mu, cfg.min_dispersion).max(1e-300).ln();
+        st.drop_observed += obs;
+        st.drop_expected += mu;
+        let pv = st.drop_ln_p.exp();
+        if st.drop_len < cfg.drop_min_buckets || pv >= thr || st.drop_tier.is_some() {
+            return None;
+        }
+        st.drop_tier = Some(Severity::Critical);
+        let (len, o, e) = (st.drop_len, st.drop_observed, st.drop_expected);
+        let dstart = self.cal.start(st.drop_start);
+        Some(Finding {
+            kind: AnomalyType::VolumeDrop,
+            service: SOURCE_SERVICE.to_string(),
+            pattern_id: "source".to_string(),
+            template: "*".to_string(),
+            cluster_id: None,
+            start: dstart,
+            end,
+            observed: o as f64,
+            expected: e,
+            unit: "count".to_string(),
+            probability: pv,
+            magnitude: e / (o as f64).max(1.0) - 1.0,
+            error_level: false,
+            persistence: len,
+            examples: Vec::new(),
+            explanation: format!(
+                "no logs from {} since {} ({o} lines from its {services} services in {}, usually \
+                 {e:.0}): the shipper, the pipeline or ingest has stopped",
+                self.source_name,
+                self.local_hm(dstart),
+                self.minutes(i64::from(len)),
+            ),
+            id_extra: String::new(),
+            warn_level: false,
+            confidence_applies: false,
+            floor: Some(Severity::Critical),
+            parameter: None,
+            forecast: None,
+        })
+    }
+
     fn close_novel(
         &mut self,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
         findings: &mut Vec<Finding>,
     ) {
-        let cfg = &self.config.detect;
+        let cfg = self.config.detect.clone();
         let per_bucket = 1.0 / (self.base.n_buckets as f64 + 2.0);
-        for ((svc, _), n) in self.novel.iter_mut() {
-            if n.in_bucket == 0 {
+        let active: Vec<(String, TemplateId)> = self
+            .novel
+            .iter()
+            .filter(|(_, n)| n.in_bucket > 0)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in active {
+            let Some(n) = self.novel.get_mut(&key) else {
                 continue;
-            }
+            };
             n.in_bucket = 0;
-            if n.reported {
-                continue;
-            }
+            n.buckets += 1;
             let real = n.errors > 0
                 || n.count >= cfg.new_min_count
                 || (n.outlier >= cfg.new_far_outlier && n.count >= 2);
             if !real {
                 continue;
             }
-            n.reported = true;
+            let n = n.clone();
+            let svc = &key.0;
             // A template unseen in `n` buckets has a chance of about 1/n per bucket; one far
             // from every known template is rarer still (up to 1/n²). The count adds
             // magnitude, not surprise, so a chatty new info line stays low until it is many.
             let probability = per_bucket.powf(1.0 + n.outlier.clamp(0.0, 1.0));
             let level = if n.errors > 0 {
-                format!(" ({} at error level)", n.errors)
+                format!(" ({} failing)", n.errors)
             } else {
                 String::new()
             };
-            let local = self
-                .cal
-                .tz
-                .from_utc_datetime(&n.first_seen.naive_utc())
-                .format("%H:%M");
-            findings.push(Finding {
+            let local = self.local_hm(n.first_seen);
+            let still = if n.buckets > 1 {
+                format!(
+                    ", still coming after {}",
+                    self.minutes(i64::from(n.buckets))
+                )
+            } else {
+                String::new()
+            };
+            // Impact rule: a never-seen failing message that keeps coming (in a second
+            // bucket, or `new_error_min_lines` times) reaches a person; one stray line need
+            // not. Novelty does not rest on the length of history, so confidence does not
+            // scale a failing new message down.
+            let keeps_coming =
+                n.errors > 0 && (n.buckets >= 2 || n.errors >= cfg.new_error_min_lines);
+            let finding = Finding {
                 kind: AnomalyType::NewPattern,
                 service: svc.clone(),
                 pattern_id: n.template.to_string(),
                 template: n.text.clone(),
-                cluster_id: None,
+                cluster_id: n.pattern.map(|p| p.to_string()),
                 start,
                 end,
                 observed: n.count as f64,
@@ -968,10 +1169,10 @@ impl Detector {
                 probability,
                 magnitude: n.count as f64,
                 error_level: n.errors > 0,
-                persistence: 1,
+                persistence: n.buckets,
                 examples: n.examples.clone(),
                 explanation: format!(
-                    "{svc}: new message '{}' {} times{level} since {local}, never seen before; {}",
+                    "{svc}: new message '{}' {} times{level} since {local}{still}, never seen before; {}",
                     n.text,
                     n.count,
                     match n.nearest.and_then(|t| self.base.miner.template(t)) {
@@ -982,9 +1183,22 @@ impl Detector {
                     }
                 ),
                 id_extra: String::new(),
+                warn_level: false,
+                confidence_applies: n.errors == 0,
+                floor: keeps_coming.then_some(Severity::Moderate),
                 parameter: None,
                 forecast: None,
-            });
+            };
+            // Reported once, then again only when it escalates to a higher tier (an update
+            // of the same incident, not a new one).
+            let tier = self.tier_of(&finding);
+            if n.reported.is_some_and(|r| r >= tier) {
+                continue;
+            }
+            if let Some(m) = self.novel.get_mut(&key) {
+                m.reported = Some(tier);
+            }
+            findings.push(finding);
         }
     }
 
@@ -1067,6 +1281,9 @@ impl Detector {
                     self.minutes(i64::from(d.persistence.max(1)))
                 ),
                 id_extra: format!("{slot}/{}", d.quantile),
+                warn_level: false,
+                confidence_applies: true,
+                floor: None,
                 parameter: Some(ParameterRef {
                     slot,
                     name: name.clone(),
@@ -1108,6 +1325,9 @@ impl Detector {
                     f.hours_to_breach
                 ),
                 id_extra: format!("{slot}/forecast"),
+                warn_level: false,
+                confidence_applies: true,
+                floor: None,
                 parameter: None,
                 forecast: Some(ForecastRef {
                     threshold: f.threshold,
@@ -1122,15 +1342,32 @@ impl Detector {
         findings
     }
 
-    fn anomaly(&self, f: Finding) -> Anomaly {
-        let score = incidents::score(&ScoreInputs {
-            probability: f.probability,
-            magnitude: f.magnitude,
-            error_level: f.error_level,
-            persistence: f.persistence,
-            criticality: self.config.criticality(&f.service),
-            confidence: self.confidence,
-        });
+    /// The score of a finding, with `breadth` other keys anomalous beside it.
+    fn score_of(&self, f: &Finding, breadth: u32) -> f64 {
+        incidents::score(
+            &ScoreInputs {
+                probability: f.probability,
+                magnitude: f.magnitude,
+                error_level: f.error_level,
+                warn_level: f.warn_level,
+                persistence: f.persistence,
+                criticality: self.config.criticality(&f.service),
+                confidence: self.confidence,
+                confidence_applies: f.confidence_applies,
+                breadth,
+                floor: f.floor,
+            },
+            &self.config.severity,
+        )
+    }
+
+    /// The tier a finding would get on its own.
+    fn tier_of(&self, f: &Finding) -> Severity {
+        self.config.severity.tier(self.score_of(f, 0))
+    }
+
+    fn anomaly(&self, f: Finding, breadth: u32) -> Anomaly {
+        let score = self.score_of(&f, breadth);
         let severity = self.config.severity.tier(score);
         let tenant = self.config.tenant.0.clone();
         let id = content_id(&[
@@ -1183,6 +1420,27 @@ impl Detector {
             forecast: f.forecast,
         }
     }
+}
+
+/// For each finding, how many other keys are anomalous in the same bucket: other patterns
+/// of its service, plus other services (a whole-source finding counts as every service).
+fn breadth_of(findings: &[Finding]) -> Vec<u32> {
+    let mut keys: BTreeMap<&str, std::collections::BTreeSet<&str>> = BTreeMap::new();
+    for f in findings {
+        keys.entry(f.service.as_str())
+            .or_default()
+            .insert(f.cluster_id.as_deref().unwrap_or(f.pattern_id.as_str()));
+    }
+    findings
+        .iter()
+        .map(|f| {
+            let own = keys
+                .get(f.service.as_str())
+                .map_or(0, |k| k.len().saturating_sub(1));
+            let others = keys.len().saturating_sub(1);
+            (own + others) as u32
+        })
+        .collect()
 }
 
 /// A measured value with as many decimals as its size needs.
@@ -1278,7 +1536,7 @@ mod tests {
             .to_string();
         let f = d.slot_findings(0, &text, Some(drift), Some(forecast), start, end);
         assert_eq!(f.len(), 2);
-        let a: Vec<Anomaly> = f.into_iter().map(|f| d.anomaly(f)).collect();
+        let a: Vec<Anomaly> = f.into_iter().map(|f| d.anomaly(f, 0)).collect();
         let drift = &a[0];
         assert_eq!(drift.anomaly.kind, AnomalyType::ParameterDrift);
         let p = drift.parameter.as_ref().unwrap();

@@ -19,6 +19,7 @@ pub mod baseline;
 pub mod detector;
 pub mod drift;
 pub mod forecast;
+pub mod outcome;
 pub mod sketch;
 pub mod stats;
 
@@ -27,6 +28,13 @@ use serde::{Deserialize, Serialize};
 
 pub use baseline::{Baseline, Trainer};
 pub use detector::{Detector, RateRow};
+
+/// Whether a record counts as failing: logged at an error level, or reporting a failed
+/// outcome in its text (a 5xx status, a non-zero exit code, `result=declined`; see
+/// [`outcome`]). Error shares, and the error level of an anomaly, count these lines.
+pub fn failing(record: &crate::model::LogRecord) -> bool {
+    record.is_error() || outcome::failed(&record.message)
+}
 
 /// Baseline and detector settings. Every threshold is a key; the defaults are tuned for
 /// precision (a quiet day produces nothing).
@@ -68,6 +76,13 @@ pub struct DetectConfig {
     pub drop_min_buckets: u32,
     /// `volume_drop`: a bucket is low when observed <= this share of expected (default 0.1).
     pub drop_max_ratio: f64,
+    /// `volume_drop`: the count is compared with the smallest expectation of this bucket and
+    /// this many buckets either side (default 1), so a nightly burst that ends a bucket
+    /// early is not a silence.
+    pub drop_neighbour_buckets: u32,
+    /// `volume_drop`: a silence that lasts this many minutes is at least `moderate`
+    /// (default 30).
+    pub drop_moderate_minutes: u64,
     /// `rare_pattern`: templates seen at most this many times in training are rare (default
     /// 10); their counts are tested against their flat rate instead of a seasonal profile.
     pub rare_max_count: u64,
@@ -88,6 +103,9 @@ pub struct DetectConfig {
     /// `new_pattern`: lines needed before a non-error new template is reported (default 3);
     /// one error-level line is enough.
     pub new_min_count: u64,
+    /// `new_pattern`: a never-seen message with failing lines that keeps coming — in a second
+    /// bucket, or this many failing lines (default 5) — is at least `moderate`.
+    pub new_error_min_lines: u64,
     /// `new_pattern`: outlier score (0-1) from which a new template seen at least twice is
     /// reported before `new_min_count` (default 0.95).
     pub new_far_outlier: f64,
@@ -121,6 +139,8 @@ impl Default for DetectConfig {
             drop_min_expected: 5.0,
             drop_min_buckets: 2,
             drop_max_ratio: 0.1,
+            drop_neighbour_buckets: 1,
+            drop_moderate_minutes: 30,
             rare_max_count: 10,
             rare_min_count: 2,
             error_min_errors: 5,
@@ -129,6 +149,7 @@ impl Default for DetectConfig {
             error_min_template_lines: 50,
             new_variant_similarity: 0.8,
             new_min_count: 3,
+            new_error_min_lines: 5,
             new_far_outlier: 0.95,
             max_examples: 3,
             max_history_days: 120,
@@ -221,6 +242,24 @@ impl DetectConfig {
             self.drop_min_buckets,
             1,
             10_000,
+        );
+        p.range(
+            format!("{path}.drop_neighbour_buckets"),
+            self.drop_neighbour_buckets,
+            0,
+            144,
+        );
+        p.range(
+            format!("{path}.drop_moderate_minutes"),
+            self.drop_moderate_minutes,
+            1,
+            7 * 24 * 60,
+        );
+        p.range(
+            format!("{path}.new_error_min_lines"),
+            self.new_error_min_lines,
+            1,
+            u64::MAX,
         );
         p.range(
             format!("{path}.drop_max_ratio"),

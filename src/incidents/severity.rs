@@ -1,16 +1,24 @@
-//! Severity: a 0-100 score from surprise, magnitude, log level, persistence and the service's
-//! criticality, and the tiers it falls into.
+//! Severity: a 0-100 score that says who must know, and the tiers it falls into.
 //!
-//! The score is a weighted sum of four parts, each mapped to 0-1 so that none can dominate
-//! alone, then scaled by criticality and confidence:
-//! - surprise, `-log10(probability)`, full at 1e-12 (45 points);
-//! - magnitude, the fold change `ln(1 + |m|) / ln(11)`, full at 10x (25 points);
-//! - error level (15 points);
-//! - persistence, full after 6 consecutive buckets (15 points).
+//! The tier is the promise: `critical` pages someone, `moderate` interrupts someone in chat,
+//! `low` stays on the dashboard. The score is therefore built from what makes an anomaly
+//! matter to a person, each part mapped to 0-1 so that none dominates alone:
+//! - evidence: surprise `-log10(probability)`, full at 1e-12 (40 points);
+//! - magnitude: the fold change `ln(1 + |m|) / ln(11)`, full at 10x (20 points);
+//! - level: failing lines (an error level, or a failed outcome in the text) 15 points,
+//!   warnings 6;
+//! - persistence: buckets in a row, full after 6 (15 points), so an anomaly that keeps
+//!   going escalates;
+//! - breadth: other patterns or services anomalous in the same bucket, full at 4 (10
+//!   points), so one cause seen from several sides scores higher than any side alone.
 //!
-//! A barely significant change of an info-level message scores low; a many-fold, very
-//! improbable burst of errors scores critical. The multipliers are: criticality `low` 0.7,
-//! `normal` 1.0, `high` 1.15, `critical` 1.3; confidence `c` gives `0.5 + 0.5 c`.
+//! The sum is scaled by the service's criticality (`low` 0.7, `normal` 1.0, `high` 1.15,
+//! `critical` 1.3) and, for the rate tests only, by confidence `c` in the history
+//! (`0.5 + 0.5 c`): a thin history makes an expectation uncertain, not a never-seen error.
+//! Last, impact rules the detectors apply give a floor (see [`ScoreInputs::floor`]): a
+//! never-seen failing message that keeps coming, a silence that lasts, a trend projected to
+//! cross its threshold within the horizon are at least `moderate`; a whole source gone
+//! silent is `critical`.
 
 use crate::config::{Criticality, Problems};
 use crate::model::Severity;
@@ -45,6 +53,15 @@ impl SeverityConfig {
         }
     }
 
+    /// The lowest score of a tier.
+    pub fn cut(&self, tier: Severity) -> f64 {
+        match tier {
+            Severity::Critical => self.critical,
+            Severity::Moderate => self.moderate,
+            Severity::Low => 0.0,
+        }
+    }
+
     /// The tier of a score.
     pub fn tier(&self, score: f64) -> Severity {
         if score >= self.critical {
@@ -64,19 +81,29 @@ pub struct ScoreInputs {
     pub probability: f64,
     /// Relative size of the deviation (e.g. observed/expected - 1, or a relative shift).
     pub magnitude: f64,
-    /// Whether the lines involved are error-level.
+    /// Whether the lines involved are failing (error level or failed outcome).
     pub error_level: bool,
+    /// Whether the lines involved are warnings (counts only without `error_level`).
+    pub warn_level: bool,
     /// Consecutive buckets the anomaly has persisted.
     pub persistence: u32,
     /// The service's configured criticality.
     pub criticality: Criticality,
     /// How much history backs the expectation, 0-1.
     pub confidence: f64,
+    /// Whether the confidence scales the score (rate tests), or the evidence does not rest
+    /// on the length of history (a never-seen message, a whole source gone silent).
+    pub confidence_applies: bool,
+    /// Other patterns or services anomalous in the same bucket.
+    pub breadth: u32,
+    /// The lowest tier an impact rule allows (the score is raised to its cut-off).
+    pub floor: Option<Severity>,
 }
 
-/// A 0-100 score (see the module documentation for how it is composed). Total: NaN or
-/// out-of-range inputs are clamped, never propagated.
-pub fn score(inputs: &ScoreInputs) -> f64 {
+/// A 0-100 score (see the module documentation for how it is composed), with the tier
+/// cut-offs of `tiers` for the floor. Total: NaN or out-of-range inputs are clamped, never
+/// propagated.
+pub fn score(inputs: &ScoreInputs, tiers: &SeverityConfig) -> f64 {
     let p = if inputs.probability.is_nan() {
         1.0
     } else {
@@ -91,22 +118,34 @@ pub fn score(inputs: &ScoreInputs) -> f64 {
         f64::MAX
     };
     let magnitude = ((1.0 + m).ln() / 11f64.ln()).clamp(0.0, 1.0);
-    let error = if inputs.error_level { 1.0 } else { 0.0 };
+    let level = if inputs.error_level {
+        15.0
+    } else if inputs.warn_level {
+        6.0
+    } else {
+        0.0
+    };
     let persistence = (f64::from(inputs.persistence.saturating_sub(1)) / 5.0).clamp(0.0, 1.0);
-    let base = 45.0 * surprise + 25.0 * magnitude + 15.0 * error + 15.0 * persistence;
+    let breadth = (f64::from(inputs.breadth) / 4.0).clamp(0.0, 1.0);
+    let base = 40.0 * surprise + 20.0 * magnitude + level + 15.0 * persistence + 10.0 * breadth;
     let crit = match inputs.criticality {
         Criticality::Low => 0.7,
         Criticality::Normal => 1.0,
         Criticality::High => 1.15,
         Criticality::Critical => 1.3,
     };
-    let conf = if inputs.confidence.is_nan() {
+    let conf = if !inputs.confidence_applies {
+        1.0
+    } else if inputs.confidence.is_nan() {
         0.0
     } else {
         inputs.confidence.clamp(0.0, 1.0)
     };
-    let s = base * crit * (0.5 + 0.5 * conf);
-    (s.clamp(0.0, 100.0) * 10.0).round() / 10.0
+    let mut s = (base * crit * (0.5 + 0.5 * conf)).clamp(0.0, 100.0);
+    if let Some(floor) = inputs.floor {
+        s = s.max(tiers.cut(floor));
+    }
+    (s * 10.0).round() / 10.0
 }
 
 #[cfg(test)]
@@ -121,7 +160,15 @@ mod tests {
             persistence: 1,
             criticality: Criticality::Normal,
             confidence: 1.0,
+            warn_level: false,
+            confidence_applies: true,
+            breadth: 0,
+            floor: None,
         }
+    }
+
+    fn score(i: &ScoreInputs) -> f64 {
+        super::score(i, &SeverityConfig::default())
     }
 
     #[test]
@@ -149,6 +196,14 @@ mod tests {
             },
             ScoreInputs {
                 criticality: Criticality::Critical,
+                ..inputs()
+            },
+            ScoreInputs {
+                warn_level: true,
+                ..inputs()
+            },
+            ScoreInputs {
+                breadth: 2,
                 ..inputs()
             },
         ];
@@ -187,6 +242,53 @@ mod tests {
             ..inputs()
         };
         assert_eq!(tiers.tier(score(&marginal)), Severity::Low);
+    }
+
+    #[test]
+    fn thin_history_lowers_rate_tests_not_novelty() {
+        let thin = ScoreInputs {
+            confidence: 0.2,
+            ..inputs()
+        };
+        assert!(score(&thin) < score(&inputs()));
+        let novel = ScoreInputs {
+            confidence_applies: false,
+            ..thin
+        };
+        assert_eq!(score(&novel), score(&inputs()));
+    }
+
+    #[test]
+    fn a_floor_raises_the_score_to_its_tier_and_never_lowers_it() {
+        let tiers = SeverityConfig::default();
+        let quiet = ScoreInputs {
+            probability: 0.01,
+            magnitude: 0.1,
+            ..inputs()
+        };
+        assert_eq!(tiers.tier(score(&quiet)), Severity::Low);
+        let floored = ScoreInputs {
+            floor: Some(Severity::Moderate),
+            ..quiet
+        };
+        assert_eq!(score(&floored), tiers.moderate);
+        let loud = ScoreInputs {
+            probability: 1e-40,
+            magnitude: 50.0,
+            error_level: true,
+            persistence: 6,
+            breadth: 4,
+            ..inputs()
+        };
+        let s = score(&loud);
+        assert_eq!(tiers.tier(s), Severity::Critical);
+        assert_eq!(
+            score(&ScoreInputs {
+                floor: Some(Severity::Moderate),
+                ..loud
+            }),
+            s
+        );
     }
 
     #[test]
