@@ -240,18 +240,10 @@ pub fn anomaly(id: &str, service: &str, sev: Severity, min: i64) -> Anomaly {
 
 /// Windows of anomalies run through grouping and the tracker as the sidecar's runner does;
 /// returns the messages in order.
+#[derive(Default)]
 pub struct Windows {
     recent: Vec<Anomaly>,
     pub tracker: logwarden::notify::Tracker,
-}
-
-impl Default for Windows {
-    fn default() -> Self {
-        Windows {
-            recent: Vec::new(),
-            tracker: Default::default(),
-        }
-    }
 }
 
 impl Windows {
