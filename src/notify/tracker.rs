@@ -17,7 +17,8 @@
 //! anomalies of the runner; after a restart an ongoing incident may come back under another
 //! id. It is matched to the open incident by shared anomaly ids, or by a shared service
 //! within `incidents.gap_minutes` of its last anomaly, and keeps the first id (PagerDuty's
-//! `dedup_key`) for its whole life.
+//! `dedup_key`) for its whole life. An incident that comes back after its resolve is a new
+//! episode, `<id>-2`, with its own trigger: the old alert is closed.
 
 use super::config::RoutesConfig;
 use super::incident::IncidentSnapshot;
@@ -121,13 +122,32 @@ struct Open {
     severity: Severity,
     /// Receivers told so far.
     heard: BTreeMap<String, Heard>,
+    /// The snapshot last sent; its id is the one receivers know.
     snapshot: IncidentSnapshot,
 }
+
+/// A resolved incident whose grouping id may come back (a new anomaly within
+/// `incidents.gap_minutes` of the old ones groups with them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Closed {
+    /// Episodes resolved under this grouping id.
+    episodes: u32,
+    /// When the last one was resolved (event time).
+    at: DateTime<Utc>,
+    /// Its anomalies: they do not reopen it.
+    anomaly_ids: BTreeSet<String>,
+}
+
+/// Resolved incidents are remembered this long (event time): far longer than grouping can
+/// reach back.
+const REMEMBER_RESOLVED_DAYS: i64 = 7;
 
 /// The open incidents of one source and what each receiver has heard of them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tracker {
     open: BTreeMap<String, Open>,
+    #[serde(default)]
+    resolved: BTreeMap<String, Closed>,
 }
 
 /// The context a tracker needs: routes, receiver kinds, tenant, grouping gap.
@@ -229,12 +249,28 @@ impl Tracker {
         let id = self
             .matching(group_id, members, gap)
             .unwrap_or_else(|| group_id.to_string());
-        let Some(mut snapshot) =
-            IncidentSnapshot::of(&id, members, cx.tenant, &cx.routes.links, cx.service_field)
-        else {
+        let existing = self.open.get(&id).cloned();
+        // A resolved incident that comes back is a new episode under a new id (its old
+        // alert is closed; PagerDuty needs a new dedup_key to page again), made of the
+        // anomalies that were not part of the resolved one.
+        let mut members: Vec<&Anomaly> = members.to_vec();
+        let notify_id = match (&existing, self.resolved.get(&id)) {
+            (Some(o), _) => o.snapshot.id.clone(),
+            (None, Some(c)) => {
+                members.retain(|a| !c.anomaly_ids.contains(&a.anomaly.id));
+                format!("{id}-{}", c.episodes + 1)
+            }
+            (None, None) => id.clone(),
+        };
+        let Some(mut snapshot) = IncidentSnapshot::of(
+            &notify_id,
+            &members,
+            cx.tenant,
+            &cx.routes.links,
+            cx.service_field,
+        ) else {
             return;
         };
-        let existing = self.open.get(&id).cloned();
         let known: BTreeSet<String> = existing
             .as_ref()
             .map(|o| o.anomaly_ids.clone())
@@ -328,6 +364,8 @@ impl Tracker {
     }
 
     fn resolve_due(&mut self, at: DateTime<Utc>, cx: &Context, out: &mut Vec<Message>) {
+        self.resolved
+            .retain(|_, c| c.at + Duration::days(REMEMBER_RESOLVED_DAYS) > at);
         let quiet = cx.routes.resolve_after_minutes;
         let after = Duration::minutes(quiet.min(10 * 366 * 24 * 60) as i64);
         let due: Vec<String> = self
@@ -340,6 +378,14 @@ impl Tracker {
             let Some(o) = self.open.remove(&id) else {
                 continue;
             };
+            let closed = self.resolved.entry(id).or_insert(Closed {
+                episodes: 0,
+                at,
+                anomaly_ids: BTreeSet::new(),
+            });
+            closed.episodes += 1;
+            closed.at = at;
+            closed.anomaly_ids.extend(o.anomaly_ids.iter().cloned());
             for (r, h) in &o.heard {
                 let mut m = Message::new(r, Action::Resolve, h.seq + 1, at, &o.snapshot);
                 m.quiet_minutes = quiet;
@@ -544,6 +590,32 @@ mod tests {
         assert!(other
             .iter()
             .any(|m| m.action == Action::Trigger && m.incident.id != first[0].incident.id));
+    }
+
+    #[test]
+    fn an_incident_that_comes_back_after_its_resolve_pages_again_under_a_new_id() {
+        let mut s = Sim::new();
+        // Resolved sooner than grouping lets go (30 minutes).
+        s.routes.resolve_after_minutes = 20;
+        let first = s.window(1, vec![anomaly("a1", "api", Severity::Critical, 0)]);
+        let resolved = s.window(21, vec![]);
+        assert!(resolved.iter().all(|m| m.action == Action::Resolve));
+        assert_eq!(resolved.len(), 3);
+        // Within the grouping gap of the old anomaly: grouping gives the old id, but the
+        // old alert is closed, so this is a new episode with its own id and keys.
+        let again = s.window(26, vec![anomaly("a2", "api", Severity::Critical, 25)]);
+        assert_eq!(again.len(), 3, "{again:?}");
+        assert!(again.iter().all(|m| m.action == Action::Trigger));
+        let id = &again[0].incident.id;
+        assert_eq!(*id, format!("{}-2", first[0].incident.id));
+        assert_eq!(again[0].incident.anomaly_ids, vec!["a2".to_string()]);
+        let old: BTreeSet<&str> = first.iter().map(|m| m.key.as_str()).collect();
+        assert!(again.iter().all(|m| !old.contains(m.key.as_str())));
+        // Its next anomaly updates the new episode.
+        let more = s.window(27, vec![anomaly("a3", "api", Severity::Critical, 26)]);
+        assert!(more
+            .iter()
+            .all(|m| m.incident.id == *id && m.action == Action::Update));
     }
 
     #[test]
