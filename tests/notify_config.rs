@@ -88,6 +88,18 @@ fn a_missing_secret_names_the_key_and_the_variable() {
 fn each_bad_key_is_named() {
     let cases: &[(&str, &str)] = &[
         ("routes:\n  resolve_after_minutes: 0\n", "routes.resolve_after_minutes"),
+        (
+            "routes:\n  receivers:\n    x:\n      slack: {}\n",
+            "routes.receivers.x.slack",
+        ),
+        (
+            "routes:\n  receivers:\n    x:\n      slack: {token: {env: A}}\n",
+            "routes.receivers.x.slack.channel",
+        ),
+        (
+            "routes:\n  receivers:\n    x:\n      slack: {token: {env: A}, channel: C1, api_url: slack.com}\n",
+            "routes.receivers.x.slack.api_url",
+        ),
         ("routes:\n  receivers:\n    x: {}\n", "routes.receivers.x"),
         (
             "routes:\n  receivers:\n    x:\n      slack: {webhook_url: {env: A}}\n      webhook: {url: http://h/x}\n",

@@ -613,3 +613,44 @@ async fn a_stuck_outbox_shows_on_ready_and_in_the_metrics() {
     d.shutdown().await;
     assert_eq!(r.accepted("/hook").len(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_web_api_replies_in_the_incident_thread() {
+    let r = Recorder::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let token = secret_file(dir.path(), "bot", "xoxb-test-token");
+    let extra = format!(
+        "    bot:\n      slack:\n        token: {{file: {token}}}\n        channel: \"#ops\"\n        api_url: {}\n",
+        r.url("/api")
+    );
+    let mut cfg = config(&r, dir.path(), &extra);
+    cfg.routes.receivers.retain(|k, _| k == "bot");
+    let n = Notifier::open(&cfg).unwrap().unwrap();
+    // Through the Web API Slack hears of every update, in the thread.
+    let messages = escalating(&n);
+    assert_eq!(messages.len(), 3);
+    let (_, _, drained) = deliver(&cfg, messages, Duration::from_secs(60)).await;
+    assert!(drained);
+    let posts = r.accepted("/api/chat.postMessage");
+    assert_eq!(posts.len(), 3);
+    for q in &posts {
+        assert_eq!(q.headers["authorization"], "Bearer xoxb-test-token");
+        assert!(q.headers["content-type"].starts_with("application/json"));
+        assert_eq!(q.body["channel"], "#ops");
+        assert!(q.body["text"].is_string());
+        assert_eq!(q.body["blocks"][0]["type"], "header");
+    }
+    assert!(posts[0].body.get("thread_ts").is_none());
+    // The first answer's ts: the recorder numbers its answers.
+    let ts = "1764000000.000000";
+    assert_eq!(posts[1].body["thread_ts"], ts);
+    assert_eq!(
+        posts[1].body["reply_broadcast"], true,
+        "an escalation shows in the channel"
+    );
+    assert_eq!(posts[2].body["thread_ts"], ts);
+    assert!(posts[2].body["blocks"][0]["text"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("RESOLVED"));
+}

@@ -197,13 +197,34 @@ fn default_source() -> String {
     "logwarden".to_string()
 }
 
-/// Slack incoming webhook (Block Kit). The webhook URL carries its own credential, so it
-/// is a secret.
+/// Slack (Block Kit messages): an incoming webhook (`webhook_url`; it cannot edit or
+/// thread, so it hears of an incident's start, escalations and end), or the Web API
+/// (`token` and `channel`; `chat.postMessage`, later messages as replies in the first
+/// one's thread, so it hears of every update too).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SlackConfig {
-    /// The incoming webhook URL, `{ env: NAME }` or `{ file: PATH }`.
-    pub webhook_url: Secret,
+    /// The incoming webhook URL, `{ env: NAME }` or `{ file: PATH }` (it carries its own
+    /// credential, so it is a secret).
+    #[serde(default)]
+    pub webhook_url: Option<Secret>,
+    /// A bot token (`xoxb-…`, scope `chat:write`) for the Web API, `{ env: NAME }` or
+    /// `{ file: PATH }`; instead of `webhook_url`.
+    #[serde(default)]
+    pub token: Option<Secret>,
+    /// The channel the Web API posts to (id or `#name`); with `token`.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// Base URL of the Web API; `/chat.postMessage` is added.
+    #[serde(default = "default_slack_api_url")]
+    pub api_url: String,
+}
+
+/// The default Slack Web API base URL.
+pub const SLACK_API_URL: &str = "https://slack.com/api";
+
+fn default_slack_api_url() -> String {
+    SLACK_API_URL.to_string()
 }
 
 /// Generic webhook: POSTs the incident JSON with an `Idempotency-Key` header, signed with
@@ -293,13 +314,6 @@ impl ReceiverKind {
         }
     }
 
-    /// Whether every anomaly of an open incident is worth an update here. Slack cannot
-    /// edit a message through an incoming webhook, so it hears only of the start, an
-    /// escalation and the end.
-    pub fn sends_updates(self) -> bool {
-        self != ReceiverKind::Slack
-    }
-
     /// The lowest tier this kind receives when no rules are configured.
     pub fn default_tier(self) -> Severity {
         match self {
@@ -329,6 +343,16 @@ impl ReceiverConfig {
             k.push(ReceiverKind::Splunk);
         }
         k
+    }
+
+    /// Whether every anomaly of an open incident is worth an update here. A Slack incoming
+    /// webhook cannot edit or thread, so it hears only of the start, an escalation and the
+    /// end; through the Web API updates go into the incident's thread.
+    pub fn sends_updates(&self) -> bool {
+        match &self.slack {
+            Some(s) => s.token.is_some(),
+            None => true,
+        }
     }
 
     /// The receiver's kind (the first configured; validation ensures there is one).
@@ -366,8 +390,19 @@ impl ReceiverConfig {
             }
         }
         if let Some(c) = &self.slack {
-            c.webhook_url
-                .validate(&format!("{path}.slack.webhook_url"), p);
+            let path = format!("{path}.slack");
+            match (&c.webhook_url, &c.token) {
+                (Some(u), None) => u.validate(&format!("{path}.webhook_url"), p),
+                (None, Some(t)) => {
+                    t.validate(&format!("{path}.token"), p);
+                    if c.channel.as_deref().is_none_or(|ch| ch.trim().is_empty()) {
+                        p.add(format!("{path}.channel"), "is needed with `token`");
+                    }
+                }
+                (None, None) => p.add(&path, "set `webhook_url` or `token` (with `channel`)"),
+                (Some(_), Some(_)) => p.add(&path, "set only one of `webhook_url` and `token`"),
+            }
+            url_check(&format!("{path}.api_url"), &c.api_url, p);
         }
         if let Some(c) = &self.webhook {
             url_check(&format!("{path}.webhook.url"), &c.url, p);

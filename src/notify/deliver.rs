@@ -17,6 +17,7 @@
 use super::config::{DeliveryConfig, RoutesConfig};
 use super::outbox::{Outbox, Queued};
 use super::render::{render, Target};
+use super::tracker::Action;
 use crate::sidecar::health::Metrics;
 use chrono::Utc;
 use std::collections::{BTreeMap, VecDeque};
@@ -28,8 +29,11 @@ use tokio::time::Instant;
 /// What one attempt came to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// Accepted.
-    Delivered,
+    /// Accepted; with the Slack Web API, the message's `ts` (a thread to reply in).
+    Delivered {
+        /// `ts` of the posted message.
+        thread: Option<String>,
+    },
     /// Worth another try, after at least this long when the receiver said so.
     Retry {
         /// Why.
@@ -48,13 +52,45 @@ pub enum Outcome {
 pub fn classify(status: u16, retry_after: Option<Duration>, body: &str) -> Outcome {
     let excerpt: String = body.chars().take(300).collect();
     match status {
-        200..=299 => Outcome::Delivered,
+        200..=299 => Outcome::Delivered { thread: None },
         408 | 429 | 500..=599 => Outcome::Retry {
             reason: format!("HTTP {status}: {excerpt}"),
             after: retry_after,
         },
         _ => Outcome::Permanent {
             reason: format!("HTTP {status}: {excerpt}"),
+        },
+    }
+}
+
+/// Classify a Slack Web API answer: HTTP 200 with `{"ok": false, "error": …}` is a failure,
+/// retried for Slack's transient errors.
+pub fn classify_slack_api(status: u16, retry_after: Option<Duration>, body: &str) -> Outcome {
+    let outcome = classify(status, retry_after, body);
+    if !matches!(outcome, Outcome::Delivered { .. }) {
+        return outcome;
+    }
+    let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    if v["ok"].as_bool() == Some(true) {
+        return Outcome::Delivered {
+            thread: v["ts"].as_str().map(str::to_string),
+        };
+    }
+    let error = v["error"]
+        .as_str()
+        .unwrap_or("no `ok` in the answer")
+        .to_string();
+    match error.as_str() {
+        "ratelimited"
+        | "internal_error"
+        | "fatal_error"
+        | "service_unavailable"
+        | "request_timeout" => Outcome::Retry {
+            reason: format!("slack: {error}"),
+            after: retry_after,
+        },
+        _ => Outcome::Permanent {
+            reason: format!("slack: {error}"),
         },
     }
 }
@@ -85,15 +121,24 @@ fn jitter(d: Duration) -> Duration {
 }
 
 /// Send one request.
-async fn attempt(client: &reqwest::Client, target: &Target, q: &Queued) -> Outcome {
-    let req = render(target, &q.message, Utc::now());
-    let mut b = client
-        .post(&req.url)
-        .header("Content-Type", "application/json")
-        .header(
-            "User-Agent",
-            concat!("logwarden/", env!("CARGO_PKG_VERSION")),
-        );
+async fn attempt(
+    client: &reqwest::Client,
+    target: &Target,
+    q: &Queued,
+    thread: Option<&str>,
+) -> Outcome {
+    let req = render(target, &q.message, Utc::now(), thread);
+    let mut b = client.post(&req.url).header(
+        "User-Agent",
+        concat!("logwarden/", env!("CARGO_PKG_VERSION")),
+    );
+    if !req
+        .headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    {
+        b = b.header("Content-Type", "application/json");
+    }
     for (k, v) in &req.headers {
         b = b.header(k, v);
     }
@@ -106,7 +151,11 @@ async fn attempt(client: &reqwest::Client, target: &Target, q: &Queued) -> Outco
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| parse_retry_after(v, Utc::now()));
             let body = resp.text().await.unwrap_or_default();
-            classify(status, retry_after, &body)
+            if matches!(target, Target::SlackApi { .. }) {
+                classify_slack_api(status, retry_after, &body)
+            } else {
+                classify(status, retry_after, &body)
+            }
         }
         // Without the URL: a Slack webhook URL is a credential.
         Err(e) => Outcome::Retry {
@@ -189,9 +238,15 @@ impl Worker {
             if !self.rate_limit(stop).await {
                 return false;
             }
-            let outcome = attempt(&self.client, &self.target, &q).await;
+            let thread = self.outbox.thread(&name, &q.message.incident.id);
+            let outcome = attempt(&self.client, &self.target, &q, thread.as_deref()).await;
             let result = match outcome {
-                Outcome::Delivered => {
+                Outcome::Delivered { thread: ts } => {
+                    if q.message.action == Action::Resolve {
+                        self.outbox.forget_thread(&name, &q.message.incident.id);
+                    } else if let (Some(ts), None) = (ts, thread) {
+                        self.outbox.set_thread(&name, &q.message.incident.id, &ts);
+                    }
                     self.metrics
                         .notifications_sent
                         .with_label_values(&[&name])
@@ -345,7 +400,21 @@ mod tests {
 
     #[test]
     fn statuses_are_classified() {
-        assert_eq!(classify(202, None, ""), Outcome::Delivered);
+        assert_eq!(classify(202, None, ""), Outcome::Delivered { thread: None });
+        assert_eq!(
+            classify_slack_api(200, None, r#"{"ok":true,"channel":"C1","ts":"17.01"}"#),
+            Outcome::Delivered {
+                thread: Some("17.01".to_string())
+            }
+        );
+        assert!(matches!(
+            classify_slack_api(200, None, r#"{"ok":false,"error":"channel_not_found"}"#),
+            Outcome::Permanent { .. }
+        ));
+        assert!(matches!(
+            classify_slack_api(200, None, r#"{"ok":false,"error":"ratelimited"}"#),
+            Outcome::Retry { .. }
+        ));
         assert!(matches!(classify(503, None, ""), Outcome::Retry { .. }));
         assert!(matches!(
             classify(429, Some(Duration::from_secs(3)), ""),

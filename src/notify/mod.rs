@@ -102,8 +102,16 @@ pub fn build_targets(routes: &RoutesConfig) -> Result<BTreeMap<String, Target>, 
                 source: c.source.clone(),
             }
         } else if let Some(c) = &r.slack {
-            Target::Slack {
-                webhook_url: resolve(key("slack.webhook_url"), &c.webhook_url)?,
+            match (&c.webhook_url, &c.token) {
+                (Some(u), _) => Target::Slack {
+                    webhook_url: resolve(key("slack.webhook_url"), u)?,
+                },
+                (None, Some(t)) => Target::SlackApi {
+                    url: format!("{}/chat.postMessage", c.api_url.trim_end_matches('/')),
+                    token: resolve(key("slack.token"), t)?,
+                    channel: c.channel.clone().unwrap_or_default(),
+                },
+                (None, None) => continue,
             }
         } else if let Some(c) = &r.webhook {
             Target::Webhook {

@@ -56,6 +56,9 @@ pub struct Queued {
 }
 
 struct Inner {
+    /// Slack Web API threads: `ts` of each open incident's first message, by receiver and
+    /// incident (`threads.json`).
+    threads: BTreeMap<String, String>,
     next_seq: u64,
     pending: BTreeMap<u64, Queued>,
     pending_keys: HashSet<String>,
@@ -141,11 +144,18 @@ impl Outbox {
             sent_order.pop_front();
         }
         let sent = sent_order.iter().cloned().collect();
+        let threads_path = dir.join("threads.json");
+        let threads = match std::fs::read(&threads_path) {
+            Ok(b) => serde_json::from_slice(&b).unwrap_or_default(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) => return Err(NotifyError::io(&threads_path, e)),
+        };
         let (changed, _) = tokio::sync::watch::channel(0);
         Ok(Outbox {
             dir: dir.to_path_buf(),
             remember,
             inner: Mutex::new(Inner {
+                threads,
                 next_seq,
                 pending,
                 pending_keys,
@@ -331,6 +341,48 @@ impl Outbox {
         self.remove(&mut inner, seq)?;
         self.changed.send_modify(|v| *v += 1);
         Ok(())
+    }
+
+    fn thread_key(receiver: &str, incident: &str) -> String {
+        format!("{receiver}/{incident}")
+    }
+
+    /// The Slack thread (`ts`) of `incident` at `receiver`, if its first message went out.
+    pub fn thread(&self, receiver: &str, incident: &str) -> Option<String> {
+        self.lock()
+            .threads
+            .get(&Self::thread_key(receiver, incident))
+            .cloned()
+    }
+
+    fn save_threads(&self, inner: &Inner) {
+        let path = self.dir.join("threads.json");
+        let bytes = serde_json::to_vec(&inner.threads).unwrap_or_default();
+        if let Err(e) = write_durably(&path, &bytes) {
+            // Later messages then post at the top level instead of in the thread.
+            tracing::warn!("{e}");
+        }
+    }
+
+    /// Remember the Slack thread of `incident` at `receiver`.
+    pub fn set_thread(&self, receiver: &str, incident: &str, ts: &str) {
+        let mut inner = self.lock();
+        inner
+            .threads
+            .insert(Self::thread_key(receiver, incident), ts.to_string());
+        self.save_threads(&inner);
+    }
+
+    /// Forget the Slack thread of a resolved incident.
+    pub fn forget_thread(&self, receiver: &str, incident: &str) {
+        let mut inner = self.lock();
+        if inner
+            .threads
+            .remove(&Self::thread_key(receiver, incident))
+            .is_some()
+        {
+            self.save_threads(&inner);
+        }
     }
 
     /// The dead-letter file.

@@ -9,7 +9,9 @@
 //!   `timestamp`, `component`, `group`, `class`, `custom_details`}, `links` [{`href`,
 //!   `text`}], `client`, `client_url`.
 //! - Slack incoming webhook: `text` (the fallback) and Block Kit `blocks` (header, section,
-//!   fields, actions with link buttons, context).
+//!   fields, actions with link buttons, context); through the Web API (`chat.postMessage`,
+//!   `Authorization: Bearer <token>`) the same with `channel`, and `thread_ts` (the first
+//!   message's `ts`) on later ones, `reply_broadcast` on escalations and the resolve.
 //! - Generic webhook: the incident as JSON, `Idempotency-Key`, and when a secret is set
 //!   `X-Logwarden-Timestamp: <unix seconds>` and
 //!   `X-Logwarden-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`.
@@ -46,6 +48,15 @@ pub enum Target {
     Slack {
         /// The webhook URL.
         webhook_url: Secret,
+    },
+    /// Slack Web API (`chat.postMessage`), threaded per incident.
+    SlackApi {
+        /// The `chat.postMessage` URL.
+        url: String,
+        /// Bot token.
+        token: Secret,
+        /// Channel.
+        channel: String,
     },
     /// Generic webhook.
     Webhook {
@@ -87,7 +98,7 @@ impl Target {
     pub fn kind(&self) -> ReceiverKind {
         match self {
             Target::PagerDuty { .. } => ReceiverKind::Pagerduty,
-            Target::Slack { .. } => ReceiverKind::Slack,
+            Target::Slack { .. } | Target::SlackApi { .. } => ReceiverKind::Slack,
             Target::Webhook { .. } => ReceiverKind::Webhook,
             Target::Datadog { .. } => ReceiverKind::Datadog,
             Target::Splunk { .. } => ReceiverKind::Splunk,
@@ -393,8 +404,9 @@ fn datadog_text(m: &Message) -> String {
     t
 }
 
-/// The request for `m` to `target`, at wall-clock time `now`.
-pub fn render(target: &Target, m: &Message, now: DateTime<Utc>) -> Request {
+/// The request for `m` to `target`, at wall-clock time `now`; `thread` is the Slack Web API
+/// `ts` of the incident's first message, when there is one.
+pub fn render(target: &Target, m: &Message, now: DateTime<Utc>, thread: Option<&str>) -> Request {
     let i = &m.incident;
     match target {
         Target::PagerDuty {
@@ -447,6 +459,36 @@ pub fn render(target: &Target, m: &Message, now: DateTime<Utc>) -> Request {
             headers: Vec::new(),
             body: slack_body(m).to_string().into_bytes(),
         },
+        Target::SlackApi {
+            url,
+            token,
+            channel,
+        } => {
+            let mut body = slack_body(m);
+            body["channel"] = json!(channel);
+            body["unfurl_links"] = json!(false);
+            if let Some(ts) = thread {
+                body["thread_ts"] = json!(ts);
+                // Escalations and the end show in the channel too, not only in the thread.
+                if m.escalated_from.is_some() || m.action == Action::Resolve {
+                    body["reply_broadcast"] = json!(true);
+                }
+            }
+            Request {
+                url: url.clone(),
+                headers: vec![
+                    (
+                        "Authorization".to_string(),
+                        format!("Bearer {}", token.expose()),
+                    ),
+                    (
+                        "Content-Type".to_string(),
+                        "application/json; charset=utf-8".to_string(),
+                    ),
+                ],
+                body: body.to_string().into_bytes(),
+            }
+        }
         Target::Webhook { url, secret } => {
             let body = webhook_body(m).to_string().into_bytes();
             let mut headers = vec![(IDEMPOTENCY_HEADER.to_string(), m.key.clone())];

@@ -322,7 +322,7 @@ impl Tracker {
         wanted.extend(heard.keys().map(|k| k.as_str()).collect::<Vec<_>>());
         let wanted: Vec<String> = wanted.into_iter().map(str::to_string).collect();
         for r in wanted {
-            let Some(kind) = cx.routes.receivers.get(&r).map(|c| c.kind()) else {
+            let Some(sends_updates) = cx.routes.receivers.get(&r).map(|c| c.sends_updates()) else {
                 continue;
             };
             match heard.get_mut(&r) {
@@ -338,7 +338,7 @@ impl Tracker {
                 }
                 Some(h) => {
                     let escalated = snapshot.severity > h.severity;
-                    if escalated || kind.sends_updates() {
+                    if escalated || sends_updates {
                         h.seq += 1;
                         let mut m = Message::new(&r, Action::Update, h.seq, at, &snapshot);
                         if escalated {

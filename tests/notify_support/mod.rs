@@ -71,11 +71,16 @@ pub fn signature_ok(key: &[u8], headers: &BTreeMap<String, String>, raw: &[u8]) 
 }
 
 /// What a receiver answers on success, per its documentation.
-fn success(path: &str, body: &Value) -> (u16, String) {
+fn success(path: &str, body: &Value, n: usize) -> (u16, String) {
     if path.ends_with("/v2/enqueue") {
         (
             202,
             json!({"status": "success", "message": "Event processed", "dedup_key": body["dedup_key"]}).to_string(),
+        )
+    } else if path.ends_with("/chat.postMessage") {
+        (
+            200,
+            json!({"ok": true, "channel": "C0123", "ts": format!("1764000000.{n:06}"), "message": {}}).to_string(),
         )
     } else if path.ends_with("/api/v1/events") {
         (202, json!({"status": "ok", "event": {"id": 1}}).to_string())
@@ -122,7 +127,7 @@ impl Recorder {
                     } else if let Some((status, ra)) = st.script.pop_front() {
                         (status, format!("scripted {status}"), ra)
                     } else {
-                        let (st, t) = success(&path, &body);
+                        let (st, t) = success(&path, &body, st.requests.len());
                         (st, t, None)
                     };
                     st.requests.push(Recorded {
