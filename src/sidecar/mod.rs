@@ -10,6 +10,11 @@
 //! before the checkpoint replayed) and the window redone once the cluster answers. Document
 //! ids derive from content, so a redone window overwrites instead of duplicating. A shutdown
 //! signal abandons the window in progress the same way.
+//!
+//! With `routes` configured, a window's notifications are queued in the durable outbox
+//! ([`crate::notify`]) after its documents are written and before its checkpoint is saved;
+//! the delivery tasks run beside the window loop, and `--once` waits (bounded by
+//! `routes.delivery.drain_timeout_secs`) for the outbox to empty before returning.
 
 pub mod checkpoint;
 pub mod docs;
