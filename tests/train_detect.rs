@@ -129,8 +129,32 @@ fn normal(start: DateTime<Utc>, minutes: i64, seed: u64) -> Vec<LogRecord> {
             "info",
             HEARTBEAT.to_string(),
         ));
-        // The daily rolling deploy at 14:00 local, every day.
+        // A cleanup job every 15 minutes (at :07, :22, :37 and :52), whatever the time.
         let l = TZ.from_utc_datetime(&t0.naive_utc());
+        if l.minute() % 15 == 7 {
+            minute.push(rec(
+                t0 + Duration::seconds(30),
+                "cron",
+                "info",
+                format!(
+                    "cleanup job finished in {} ms",
+                    200 + rng.random_range(0..50)
+                ),
+            ));
+        }
+        // A nightly batch from 02:00 that always ends at 02:37.
+        if l.hour() == 2 && l.minute() < 37 {
+            for _ in 0..(15 + rng.random_range(0..10)) {
+                let id = rng.random_range(1..100_000);
+                minute.push(rec(
+                    at(&mut rng),
+                    "batch",
+                    "info",
+                    format!("exported invoice {id}"),
+                ));
+            }
+        }
+        // The daily rolling deploy at 14:00 local, every day.
         if l.hour() == 14 && l.minute() < 5 {
             for _ in 0..(8 + rng.random_range(0..5)) {
                 let pod = rng.random_range(1..60);
@@ -834,4 +858,39 @@ fn server_errors_in_info_access_lines_raise_the_error_ratio() {
     assert!(ratio
         .iter()
         .all(|a| a.anomaly.window.end <= to + Duration::minutes(10)));
+}
+
+#[test]
+fn a_job_every_fifteen_minutes_that_stops_is_found_within_the_hour() {
+    let base = trained();
+    let start = local(2026, 10, 29, 0, 0);
+    let mut records = normal(start, 24 * 60, 51);
+    let from = local(2026, 10, 29, 10, 0);
+    records.retain(|r| !(r.service == "cron" && r.timestamp >= from));
+    let found = detect(&records, base);
+    let drops: Vec<_> = found
+        .iter()
+        .filter(|a| a.anomaly.kind == AnomalyType::VolumeDrop && a.service.name == "cron")
+        .collect();
+    assert!(!drops.is_empty(), "{}", describe(&found));
+    // The first missed run is 10:07; within the hour someone hears of it.
+    let first = drops
+        .iter()
+        .find(|a| a.anomaly.severity >= Severity::Moderate)
+        .expect("the stopped job reaches moderate");
+    assert!(
+        first.anomaly.window.end <= local(2026, 10, 29, 11, 10),
+        "{}",
+        describe(&found)
+    );
+    assert!(
+        first
+            .anomaly
+            .explanation
+            .starts_with("cron: 'cleanup job finished in <*> ms' has not come since 10:"),
+        "{}",
+        first.anomaly.explanation
+    );
+    // One absence, escalating at most: not a new alert every bucket.
+    assert!(drops.len() <= 3, "{}", describe(&found));
 }

@@ -50,6 +50,11 @@ pub struct KeyProfile {
     pub sum_how: Vec<f64>,
     /// Sum of bucket counts per local bucket-of-day; empty for rare keys.
     pub sum_bod: Vec<f64>,
+    /// Training days on which the key appeared in each local bucket-of-day; empty for rare
+    /// keys. A key present in a bucket on (nearly) every day is regular there, and its
+    /// absence is news even when it comes once in a while (a job every 15 minutes).
+    #[serde(default)]
+    pub present_bod: Vec<u32>,
     /// Negative binomial overdispersion of the bucket counts around the expectation.
     pub dispersion: f64,
     /// A high (95th percentile) error share of the busy training buckets.
@@ -175,6 +180,16 @@ impl Calendar {
 }
 
 impl Baseline {
+    /// The share of training days on which `p` appeared in bucket-of-day `bod`, shrunk
+    /// towards absence by half a day (21 of 21 days give 0.977, 1 of 1 gives 0.67); 0
+    /// without presence data.
+    pub fn presence(&self, p: &KeyProfile, bod: usize) -> f64 {
+        match (p.present_bod.get(bod), self.exposure_bod.get(bod)) {
+            (Some(&k), Some(&n)) if n > 0 => f64::from(k.min(n)) / (f64::from(n) + 0.5),
+            _ => 0.0,
+        }
+    }
+
     /// Confidence from the length of history: training days / `full_confidence_days`.
     pub fn confidence(&self, cfg: &DetectConfig) -> f64 {
         let days = self.n_buckets as f64 * self.bucket_secs as f64 / 86_400.0;
@@ -596,6 +611,7 @@ impl Trainer {
             buckets_present: s.points.len() as u64,
             sum_how: Vec::new(),
             sum_bod: Vec::new(),
+            present_bod: Vec::new(),
             dispersion: self.cfg.min_dispersion,
             error_share_hi,
             first_seen: s.first_seen,
@@ -606,14 +622,19 @@ impl Trainer {
         }
         let mut sum_how = vec![0.0; 168];
         let mut sum_bod = vec![0.0; base.exposure_bod.len()];
+        let mut present_bod = vec![0u32; base.exposure_bod.len()];
         for &(rel, c, _) in &s.points {
             if let Some(season) = seasons.get(rel as usize) {
                 sum_how[season.how] += f64::from(c);
                 sum_bod[season.bod] += f64::from(c);
+                if c > 0 {
+                    present_bod[season.bod] += 1;
+                }
             }
         }
         p.sum_how = sum_how;
         p.sum_bod = sum_bod;
+        p.present_bod = present_bod;
         // Method-of-moments overdispersion over every training bucket (absent = zero).
         let mut counts = vec![0u32; seasons.len()];
         for &(rel, c, _) in &s.points {

@@ -23,6 +23,12 @@ use crate::model::{
 use chrono::{DateTime, TimeZone, Utc};
 use std::collections::{BTreeMap, HashMap};
 
+/// A key is regular in a bucket-of-day where its presence share is at least this.
+const REGULAR_PRESENCE: f64 = 0.9;
+
+/// Neutral buckets (where a key is usually absent) after which an absence is forgotten.
+const GAP_FORGET_BUCKETS: u32 = 24;
+
 /// `service.name` of the anomaly that reports a whole source gone silent.
 pub const SOURCE_SERVICE: &str = "*";
 
@@ -38,6 +44,13 @@ struct KeyState {
     drop_expected: f64,
     /// The tier the current silence was last reported at.
     drop_tier: Option<Severity>,
+    /// A regular key's absence: buckets it is usually present in that passed without it,
+    /// the log-probability of that, when it started, and the tier reported.
+    gap_len: u32,
+    gap_ln_p: f64,
+    gap_start: i64,
+    gap_neutral: u32,
+    gap_tier: Option<Severity>,
 }
 
 /// Counts of one key in the open bucket.
@@ -160,6 +173,8 @@ pub struct Detector {
     base: Baseline,
     confidence: f64,
     n_tests: f64,
+    /// Keys watched for absence (their own Bonferroni family).
+    n_regular: f64,
     index: HashMap<String, HashMap<Subject, usize>>,
     slot_index: HashMap<String, HashMap<(TemplateId, usize), usize>>,
     alias: HashMap<TemplateId, TemplateId>,
@@ -201,6 +216,7 @@ impl Detector {
             cal,
             confidence: base.confidence(&config.detect),
             n_tests: 1.0,
+            n_regular: 1.0,
             index: HashMap::new(),
             slot_index: HashMap::new(),
             alias: HashMap::new(),
@@ -244,6 +260,13 @@ impl Detector {
                 .insert((s.template, s.slot), i);
         }
         self.n_tests = tests.max(1.0);
+        let regular = (0..self.base.profiles.len())
+            .filter(|&i| {
+                let p = &self.base.profiles[i];
+                (0..p.present_bod.len()).any(|b| self.base.presence(p, b) >= REGULAR_PRESENCE)
+            })
+            .count();
+        self.n_regular = (regular as f64).max(1.0);
         self.states = vec![KeyState::default(); self.base.profiles.len()];
         // A pattern is shown by the text of its most frequent template.
         let mut pattern_text: HashMap<crate::model::PatternId, (u64, TemplateId)> = HashMap::new();
@@ -468,6 +491,7 @@ impl Detector {
                 buckets_present: 1,
                 sum_how: Vec::new(),
                 sum_bod: Vec::new(),
+                present_bod: Vec::new(),
                 dispersion: self.config.detect.min_dispersion,
                 error_share_hi: (n.errors as f64 + 0.5) / (n.count as f64 + 1.0),
                 first_seen: Some(n.first_seen),
@@ -659,6 +683,9 @@ impl Detector {
         None
     }
 
+    /// "on Wednesdays 10:00-11:00" when at least two whole weeks back that hour of the
+    /// week; "at 10:00-11:00" (the hour of day, all days) when fewer do, so no claim about a
+    /// weekday rests on one partial day.
     fn season_words(&self, s: Season) -> String {
         const DAYS: [&str; 7] = [
             "Mondays",
@@ -669,12 +696,18 @@ impl Detector {
             "Saturdays",
             "Sundays",
         ];
-        format!(
-            "on {} {:02}:00-{:02}:00",
-            DAYS[(s.how / 24).min(6)],
-            s.hod,
-            (s.hod + 1) % 24
-        )
+        let per_hour = (3600 / self.cal.bucket_secs.max(1)).max(1) as u32;
+        let weeks = self.base.exposure_how.get(s.how).copied().unwrap_or(0) / per_hour;
+        if weeks >= 2 {
+            format!(
+                "on {} {:02}:00-{:02}:00",
+                DAYS[(s.how / 24).min(6)],
+                s.hod,
+                (s.hod + 1) % 24
+            )
+        } else {
+            format!("at {:02}:00-{:02}:00", s.hod, (s.hod + 1) % 24)
+        }
     }
 
     fn local_hm(&self, t: DateTime<Utc>) -> String {
@@ -701,6 +734,7 @@ impl Detector {
         let start = self.cal.start(bucket);
         let end = self.cal.start(bucket + 1);
         let thr = self.threshold();
+        let thr_gap = self.config.detect.alpha * self.confidence.max(0.05) / self.n_regular;
         let open = std::mem::take(&mut self.open);
         let mut findings: Vec<Finding> = Vec::new();
         let mut service_error_fired: Vec<String> = Vec::new();
@@ -719,7 +753,7 @@ impl Detector {
             let error_eligible = match p.subject {
                 Subject::Service => true,
                 Subject::Template(_) => !p.is_rare() && p.total >= cfg.error_min_template_lines,
-                Subject::Pattern(_) => false,
+                Subject::Pattern(_) => p.total >= cfg.error_min_template_lines,
             };
             let mut error_fired = false;
             if error_eligible && cell.errors >= cfg.error_min_errors && obs > 0 {
@@ -870,6 +904,9 @@ impl Detector {
             if !spiked {
                 self.states[i].spike_streak = 0;
             }
+            let watch_absence = mu < cfg.drop_min_expected
+                && matches!(p.subject, Subject::Template(_))
+                && !p.present_bod.is_empty();
             // Drop: consecutive low buckets where much was expected. Like a spike, a drop is
             // judged against the neighbouring buckets too (here their smallest expectation),
             // so a nightly burst that ends a few minutes early is not a silence.
@@ -952,6 +989,15 @@ impl Detector {
             } else {
                 st.drop_len = 0;
             }
+            // Absence of a regular key too sparse for the drop test (a job every 15
+            // minutes, an hourly report): the buckets it appears in on (nearly) every day
+            // that pass without it. Buckets where it is usually absent count neither way,
+            // so a nightly burst that ends at its usual minute is not missed.
+            if watch_absence {
+                if let Some(f) = self.absence(i, bucket, season, obs, thr_gap, end) {
+                    findings.push(f);
+                }
+            }
         }
         for (svc, f) in template_error {
             if !service_error_fired.contains(&svc) {
@@ -966,6 +1012,27 @@ impl Detector {
         }
         if self.source.drop_tier.is_some() && self.source.drop_len > 0 {
             findings.retain(|g| g.kind != AnomalyType::VolumeDrop || g.service == SOURCE_SERVICE);
+        }
+        // While a service (or the whole source) is silent, its keys' absences are explained
+        // by that silence and must not outlast it.
+        let silent_services: Vec<String> = if self.source.drop_len > 0 {
+            self.index.keys().cloned().collect()
+        } else {
+            self.base
+                .profiles
+                .iter()
+                .zip(&self.states)
+                .filter(|(p, st)| p.subject == Subject::Service && st.drop_len > 0)
+                .map(|(p, _)| p.service.clone())
+                .collect()
+        };
+        for svc in &silent_services {
+            if let Some(keys) = self.index.get(svc) {
+                for &i in keys.values() {
+                    self.states[i].gap_len = 0;
+                    self.states[i].gap_tier = None;
+                }
+            }
         }
         // While a whole service is silent, its templates' silences add nothing.
         let silent: Vec<&str> = self
@@ -1101,6 +1168,92 @@ impl Detector {
             parameter: None,
             forecast: None,
         })
+    }
+
+    /// The absence test of profile `i` in `bucket` (see `close_bucket`).
+    fn absence(
+        &mut self,
+        i: usize,
+        bucket: i64,
+        season: Season,
+        obs: u64,
+        thr: f64,
+        end: DateTime<Utc>,
+    ) -> Option<Finding> {
+        let q = self.base.presence(&self.base.profiles[i], season.bod);
+        let st = &mut self.states[i];
+        if obs > 0 {
+            st.gap_len = 0;
+            st.gap_neutral = 0;
+            st.gap_tier = None;
+            return None;
+        }
+        if q < REGULAR_PRESENCE {
+            st.gap_neutral += 1;
+            if st.gap_neutral > GAP_FORGET_BUCKETS {
+                st.gap_len = 0;
+                st.gap_tier = None;
+            }
+            return None;
+        }
+        if st.gap_len == 0 {
+            st.gap_start = bucket;
+            st.gap_ln_p = 0.0;
+            st.gap_tier = None;
+        }
+        st.gap_len += 1;
+        st.gap_neutral = 0;
+        st.gap_ln_p += (1.0 - q).max(1e-9).ln();
+        let pv = st.gap_ln_p.exp();
+        if pv >= thr {
+            return None;
+        }
+        let (len, since, reported) = (bucket - st.gap_start + 1, st.gap_start, st.gap_tier);
+        let cfg = &self.config.detect;
+        let lasting = len * self.cal.bucket_secs >= cfg.drop_moderate_minutes as i64 * 60;
+        let p = &self.base.profiles[i];
+        let (pid, text, cluster) = &self.labels[i];
+        let svc = p.service.clone();
+        let dstart = self.cal.start(since);
+        let days = self.base.exposure_bod.get(season.bod).copied().unwrap_or(0);
+        let present = p.present_bod.get(season.bod).copied().unwrap_or(0);
+        let mut finding = Finding {
+            kind: AnomalyType::VolumeDrop,
+            service: svc.clone(),
+            pattern_id: pid.clone(),
+            template: text.clone(),
+            cluster_id: cluster.clone(),
+            start: dstart,
+            end,
+            observed: 0.0,
+            expected: f64::from(self.states[i].gap_len),
+            unit: "buckets".to_string(),
+            probability: pv,
+            magnitude: f64::from(self.states[i].gap_len),
+            error_level: false,
+            persistence: len.max(1) as u32,
+            examples: Vec::new(),
+            explanation: format!(
+                "{svc}: '{text}' has not come since {} ({}); it comes at this time on {present} of {days} days",
+                self.local_hm(dstart),
+                self.minutes(len),
+            ),
+            id_extra: "absence".to_string(),
+            warn_level: false,
+            confidence_applies: true,
+            floor: lasting.then_some(Severity::Moderate),
+            parameter: None,
+            forecast: None,
+        };
+        let tier = self.tier_of(&finding);
+        if reported.is_some_and(|r| tier <= r) {
+            return None;
+        }
+        if reported.is_some() {
+            finding.id_extra = format!("absence-escalated-{}", tier.as_str());
+        }
+        self.states[i].gap_tier = Some(tier);
+        Some(finding)
     }
 
     fn close_novel(
@@ -1254,6 +1407,11 @@ impl Detector {
             .patterns
             .pattern_of(template)
             .map(|p| p.to_string());
+        // Impact rule: a drift whose slot is projected to cross its threshold within the
+        // horizon reaches a person.
+        let forecast_within = forecast
+            .as_ref()
+            .is_some_and(|f| f.hours_to_breach <= f.horizon_hours);
         if let Some(d) = drift {
             let pct = d.magnitude * 100.0;
             findings.push(Finding {
@@ -1283,7 +1441,7 @@ impl Detector {
                 id_extra: format!("{slot}/{}", d.quantile),
                 warn_level: false,
                 confidence_applies: true,
-                floor: None,
+                floor: forecast_within.then_some(Severity::Moderate),
                 parameter: Some(ParameterRef {
                     slot,
                     name: name.clone(),
@@ -1299,6 +1457,13 @@ impl Detector {
             // confidence down to 1e-12 at full confidence. Sooner is bigger.
             let probability = 10f64.powf(-3.0 - 9.0 * f.confidence.clamp(0.0, 1.0));
             let magnitude = f.horizon_hours / f.hours_to_breach.max(0.1);
+            // Impact rule: a breach projected within the horizon reaches a person; one
+            // within the hour pages.
+            let floor = if f.hours_to_breach <= 1.0 {
+                Severity::Critical
+            } else {
+                Severity::Moderate
+            };
             findings.push(Finding {
                 kind: AnomalyType::ForecastBreach,
                 service: service.clone(),
@@ -1327,7 +1492,7 @@ impl Detector {
                 id_extra: format!("{slot}/forecast"),
                 warn_level: false,
                 confidence_applies: true,
-                floor: None,
+                floor: Some(floor),
                 parameter: None,
                 forecast: Some(ForecastRef {
                     threshold: f.threshold,

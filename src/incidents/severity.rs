@@ -7,7 +7,7 @@
 //! - magnitude: the fold change `ln(1 + |m|) / ln(11)`, full at 10x (20 points);
 //! - level: failing lines (an error level, or a failed outcome in the text) 15 points,
 //!   warnings 6;
-//! - persistence: buckets in a row, full after 6 (15 points), so an anomaly that keeps
+//! - persistence: buckets in a row, full after 4 (15 points), so an anomaly that keeps
 //!   going escalates;
 //! - breadth: other patterns or services anomalous in the same bucket, full at 4 (10
 //!   points), so one cause seen from several sides scores higher than any side alone.
@@ -125,7 +125,7 @@ pub fn score(inputs: &ScoreInputs, tiers: &SeverityConfig) -> f64 {
     } else {
         0.0
     };
-    let persistence = (f64::from(inputs.persistence.saturating_sub(1)) / 5.0).clamp(0.0, 1.0);
+    let persistence = (f64::from(inputs.persistence.saturating_sub(1)) / 3.0).clamp(0.0, 1.0);
     let breadth = (f64::from(inputs.breadth) / 4.0).clamp(0.0, 1.0);
     let base = 40.0 * surprise + 20.0 * magnitude + level + 15.0 * persistence + 10.0 * breadth;
     let crit = match inputs.criticality {
