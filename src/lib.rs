@@ -2,7 +2,8 @@
 //!
 //! The modules follow the flow:
 //! `source` → `parse` (templates) → `vectorize` → `cluster` (patterns) → `detect` →
-//! `incidents` (severity, grouping) → `sink`, with `backend` (Elasticsearch/OpenSearch reads
+//! `incidents` (severity, grouping) → `sink` and `notify` (routes to PagerDuty, Slack,
+//! webhooks, Datadog, Splunk), with `backend` (Elasticsearch/OpenSearch reads
 //! and writes), `config`, `state` (model files),
 //! `telemetry` and `model` (the types passed between stages) beside them, `demo` (a synthetic
 //! log week with injected incidents), `scenario` (a second, independently written one: a
@@ -17,6 +18,7 @@ pub mod demo;
 pub mod detect;
 pub mod incidents;
 pub mod model;
+pub mod notify;
 pub mod parse;
 pub mod scenario;
 pub mod sidecar;

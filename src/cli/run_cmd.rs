@@ -74,6 +74,12 @@ pub fn run(config: &Config, args: RunArgs) -> anyhow::Result<()> {
             "{} windows, {} records, {} anomalies written, {} documents refused, {} windows redone",
             s.windows, s.records, s.anomalies, s.refused, s.failures
         );
+        if config.routes.enabled() {
+            eprintln!(
+                "{} notifications queued, {} still in the outbox",
+                s.notifications, s.undelivered
+            );
+        }
         Ok(())
     })
 }

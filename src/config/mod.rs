@@ -53,6 +53,8 @@ pub struct Config {
     pub indices: IndicesConfig,
     /// The sidecar (`logwarden run`): schedule, backfill, state, health endpoint.
     pub run: RunConfig,
+    /// Where incidents are sent (PagerDuty, Slack, webhooks, Datadog, Splunk), by tier.
+    pub routes: crate::notify::RoutesConfig,
 }
 
 /// The tenant name (default `default`).
@@ -267,6 +269,7 @@ impl Config {
         self.incidents.validate("incidents", &mut p);
         self.indices.validate("indices", &mut p);
         self.run.validate("run", &mut p);
+        self.routes.validate("routes", &mut p);
         if p.0.is_empty() {
             Ok(())
         } else {

@@ -1,6 +1,7 @@
 //! The sidecar's own telemetry: Prometheus metrics and the HTTP endpoint that serves them
 //! with `/health` (the process is alive) and `/ready` (connected, every source past its
-//! backfill and keeping up).
+//! backfill and keeping up, and the notification outbox not stuck). Every metric name is
+//! defined here.
 
 use prometheus::{Encoder, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
 use std::net::SocketAddr;
@@ -33,7 +34,21 @@ pub struct Metrics {
     pub templates: IntGaugeVec,
     /// 1 while the cluster answers.
     pub cluster_up: IntGauge,
+    /// Notifications delivered, by receiver.
+    pub notifications_sent: IntCounterVec,
+    /// Delivery attempts that failed and will be retried (connection errors, 429, 5xx), by
+    /// receiver.
+    pub notifications_failed: IntCounterVec,
+    /// Notifications given up on and moved to the dead-letter file (4xx other than 429, or
+    /// still failing after `routes.delivery.give_up_after_minutes`), by receiver.
+    pub notifications_dropped: IntCounterVec,
+    /// Notifications waiting in the outbox.
+    pub notifications_queued: IntGauge,
+    /// Seconds the oldest queued notification has waited (0 when none).
+    pub notifications_oldest_seconds: IntGauge,
     ready: Arc<AtomicBool>,
+    /// Why the outbox makes the sidecar not ready, if it does.
+    outbox_problem: Arc<Mutex<Option<String>>>,
     status: Arc<Mutex<String>>,
 }
 
@@ -92,6 +107,34 @@ impl Metrics {
         registry
             .register(Box::new(cluster_up.clone()))
             .expect("unique");
+        let notifications_sent = counter(
+            "logwarden_notifications_sent_total",
+            "Notifications delivered",
+            &["receiver"],
+        );
+        let notifications_failed = counter(
+            "logwarden_notification_failures_total",
+            "Notification delivery attempts that failed and are retried",
+            &["receiver"],
+        );
+        let notifications_dropped = counter(
+            "logwarden_notifications_dropped_total",
+            "Notifications given up on (dead-letter file)",
+            &["receiver"],
+        );
+        let plain_gauge = |name: &str, help: &str| {
+            let g = IntGauge::new(name, help).expect("valid");
+            registry.register(Box::new(g.clone())).expect("unique");
+            g
+        };
+        let notifications_queued = plain_gauge(
+            "logwarden_notifications_queued",
+            "Notifications waiting in the outbox",
+        );
+        let notifications_oldest_seconds = plain_gauge(
+            "logwarden_notifications_oldest_queued_seconds",
+            "Seconds the oldest queued notification has waited",
+        );
         Metrics {
             registry,
             records,
@@ -104,6 +147,12 @@ impl Metrics {
             lag_seconds,
             templates,
             cluster_up,
+            notifications_sent,
+            notifications_failed,
+            notifications_dropped,
+            notifications_queued,
+            notifications_oldest_seconds,
+            outbox_problem: Arc::new(Mutex::new(None)),
             ready: Arc::new(AtomicBool::new(false)),
             status: Arc::new(Mutex::new("starting".to_string())),
         }
@@ -117,14 +166,30 @@ impl Metrics {
         }
     }
 
-    /// Whether the sidecar is ready.
-    pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::SeqCst)
+    /// Say why the outbox makes the sidecar not ready (its oldest message is too old), or
+    /// `None` once it does not.
+    pub fn set_outbox_problem(&self, problem: Option<String>) {
+        if let Ok(mut p) = self.outbox_problem.lock() {
+            *p = problem;
+        }
     }
 
-    /// The current status line.
+    fn outbox_problem(&self) -> Option<String> {
+        self.outbox_problem.lock().ok().and_then(|p| p.clone())
+    }
+
+    /// Whether the sidecar is ready: the sources keep up and the outbox delivers.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst) && self.outbox_problem().is_none()
+    }
+
+    /// The current status line (with the outbox's problem, if any).
     pub fn status(&self) -> String {
-        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+        let s = self.status.lock().map(|s| s.clone()).unwrap_or_default();
+        match self.outbox_problem() {
+            Some(p) => format!("{s}; {p}"),
+            None => s,
+        }
     }
 
     /// Everything in the Prometheus text format.

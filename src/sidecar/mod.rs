@@ -10,6 +10,11 @@
 //! before the checkpoint replayed) and the window redone once the cluster answers. Document
 //! ids derive from content, so a redone window overwrites instead of duplicating. A shutdown
 //! signal abandons the window in progress the same way.
+//!
+//! With `routes` configured, a window's notifications are queued in the durable outbox
+//! ([`crate::notify`]) after its documents are written and before its checkpoint is saved;
+//! the delivery tasks run beside the window loop, and `--once` waits (bounded by
+//! `routes.delivery.drain_timeout_secs`) for the outbox to empty before returning.
 
 pub mod checkpoint;
 pub mod docs;
@@ -48,6 +53,11 @@ pub struct RunSummary {
     pub refused: u64,
     /// Windows that failed and were redone.
     pub failures: u64,
+    /// Notifications queued for the receivers of `routes`.
+    pub notifications: u64,
+    /// Notifications still queued when the run ended (`--once` waits for them, bounded by
+    /// `routes.delivery.drain_timeout_secs`; they are sent on the next start).
+    pub undelivered: u64,
 }
 
 /// A shutdown signal: `true` once the sidecar should stop.
@@ -136,10 +146,19 @@ pub async fn run(
     );
     let max_retry = config.run.max_retry_secs;
     let mut summary = RunSummary::default();
+    // Secrets are read now: a missing one stops the start, naming its key.
+    let targets = crate::notify::build_targets(&config.routes)?;
+    let notifier = crate::notify::Notifier::open(&config)?;
+    let delivery = notifier.as_ref().map(|n| {
+        crate::notify::Delivery::start(&config.routes, targets, n.outbox().clone(), metrics.clone())
+    });
     let mut runners: Vec<SourceRunner> = config
         .sources
         .iter()
-        .map(|(name, s)| SourceRunner::new(name, s, &config, opts.from, metrics.clone()))
+        .map(|(name, s)| {
+            SourceRunner::new(name, s, &config, opts.from, metrics.clone())
+                .with_notifier(notifier.clone())
+        })
         .collect();
     let mut installed = false;
     let mut attempt = 0u32;
@@ -199,6 +218,7 @@ pub async fn run(
                         summary.records += o.records;
                         summary.anomalies += o.anomalies;
                         summary.refused += o.refused;
+                        summary.notifications += o.notifications;
                         tracing::debug!(source = r.name(), %start, end = %wend, records = o.records, anomalies = o.anomalies, "window done");
                     }
                     Err(e) => {
@@ -229,6 +249,19 @@ pub async fn run(
         if sleep_or_stop(retry_delay(attempt, max_retry), &mut stop).await {
             break;
         }
+    }
+    if let (Some(d), Some(n)) = (delivery, &notifier) {
+        if opts.once && !*stop.borrow() {
+            let limit = std::time::Duration::from_secs(config.routes.delivery.drain_timeout_secs);
+            if !d.drain(limit).await {
+                tracing::warn!(
+                    "{} notifications not delivered within routes.delivery.drain_timeout_secs; they stay queued in the outbox and go out on the next start",
+                    n.outbox().len()
+                );
+            }
+        }
+        d.shutdown().await;
+        summary.undelivered = n.outbox().len() as u64;
     }
     metrics.set_ready(false, "stopped");
     Ok(summary)

@@ -11,6 +11,7 @@ use crate::backend::{bulk, Backend, BackendError, BulkReport, WindowRequest};
 use crate::config::{Config, SourceConfig};
 use crate::detect::{Baseline, Detector, Trainer};
 use crate::model::Anomaly;
+use crate::notify::{Notifier, Tracker};
 use crate::source::FieldsConfig;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,6 +24,10 @@ pub enum WindowError {
     /// The cluster failed (unreachable, 5xx after retries, ...): redo the window later.
     #[error(transparent)]
     Backend(#[from] BackendError),
+    /// The notification state or outbox could not be written: the window's notifications
+    /// are not safe, so neither is its checkpoint.
+    #[error(transparent)]
+    Notify(#[from] crate::notify::NotifyError),
     /// The model file could not be read or written.
     #[error("model file {path}: {message}")]
     Model {
@@ -46,6 +51,8 @@ pub struct WindowOutcome {
     pub incidents: u64,
     /// Documents the cluster refused for good.
     pub refused: u64,
+    /// Notifications queued.
+    pub notifications: u64,
 }
 
 /// The state of one configured source.
@@ -66,6 +73,10 @@ pub struct SourceRunner {
     /// start, end, documents seen).
     recount: std::collections::VecDeque<Recount>,
     metrics: Metrics,
+    /// Where incidents are sent, when routes are configured.
+    notifier: Option<Arc<Notifier>>,
+    /// What each receiver has heard of this source's open incidents.
+    tracker: Tracker,
 }
 
 /// A processed window to count again: (processed at, start, end, documents seen).
@@ -110,7 +121,15 @@ impl SourceRunner {
             last_model_save: None,
             recount: std::collections::VecDeque::new(),
             metrics,
+            notifier: None,
+            tracker: Tracker::default(),
         }
+    }
+
+    /// Send this source's incidents through `notifier`.
+    pub fn with_notifier(mut self, notifier: Option<Arc<Notifier>>) -> Self {
+        self.notifier = notifier;
+        self
     }
 
     /// The source's name.
@@ -174,6 +193,9 @@ impl SourceRunner {
     ) -> Result<(), WindowError> {
         self.detector = None;
         self.recent.clear();
+        if let Some(n) = &self.notifier {
+            self.tracker = Tracker::load(&n.tracker_path(&self.state_id))?;
+        }
         let stored =
             checkpoint::load(backend.as_ref(), &self.config.indices.state, &self.state_id).await?;
         let model = if self.model_path.exists() {
@@ -426,6 +448,17 @@ impl SourceRunner {
             if kind == 0 {
                 out.anomalies += report.written;
             }
+        }
+
+        // Notifications go to the outbox (fsynced) before the checkpoint moves: a crash
+        // after the checkpoint cannot lose them, one before it redoes the window, whose
+        // messages the tracker and the outbox recognise.
+        if let Some(n) = &self.notifier {
+            let messages = self
+                .tracker
+                .window(&self.recent, &touched, end, &n.context());
+            out.notifications = n.outbox().enqueue(messages)? as u64;
+            self.tracker.save(&n.tracker_path(&self.state_id))?;
         }
 
         // Keep the templates learned since the model was saved, so a restart does not
