@@ -984,13 +984,17 @@ impl Detector {
                 st.drop_observed += obs;
                 st.drop_expected += mu_drop;
                 let pv = st.drop_ln_p.exp();
-                if st.drop_len >= cfg.drop_min_buckets && pv < thr {
+                // A silence so complete that one bucket is already beyond doubt need not
+                // wait for a second one (`drop_min_buckets` guards partial lows).
+                let complete = st.drop_observed == 0;
+                if (st.drop_len >= cfg.drop_min_buckets || complete) && pv < thr {
                     let len = st.drop_len;
                     let (o, e, ds) = (st.drop_observed, st.drop_expected, st.drop_start);
                     let reported = st.drop_tier;
                     let dsd = (e + disp * e * e / f64::from(len)).sqrt();
                     let dstart = self.cal.start(ds);
-                    // Impact rule: a silence that lasts `drop_moderate_minutes` reaches a
+                    // Impact rule: a silence that lasts `drop_moderate_minutes`, or a steady
+                    // message stopped dead (not one line where many were expected), reaches a
                     // person.
                     let lasting = i64::from(len) * self.cal.bucket_secs
                         >= cfg.drop_moderate_minutes as i64 * 60;
@@ -1024,7 +1028,7 @@ impl Detector {
                         id_extra: String::new(),
                         warn_level: false,
                         confidence_applies: true,
-                        floor: lasting.then_some(Severity::Moderate),
+                        floor: (lasting || complete).then_some(Severity::Moderate),
                         parameter: None,
                         forecast: None,
                     };
@@ -1184,7 +1188,9 @@ impl Detector {
         st.drop_observed += obs;
         st.drop_expected += mu;
         let pv = st.drop_ln_p.exp();
-        if st.drop_len < cfg.drop_min_buckets || pv >= thr || st.drop_tier.is_some() {
+        let complete = st.drop_observed == 0;
+        if (st.drop_len < cfg.drop_min_buckets && !complete) || pv >= thr || st.drop_tier.is_some()
+        {
             return None;
         }
         st.drop_tier = Some(Severity::Critical);

@@ -72,7 +72,8 @@ pub struct DetectConfig {
     /// `volume_drop`: smallest expected count per bucket for a key to be watched for
     /// silence (default 5.0).
     pub drop_min_expected: f64,
-    /// `volume_drop`: consecutive low buckets needed (default 2).
+    /// `volume_drop`: consecutive low buckets needed (default 2); a silence with no line at
+    /// all is reported after one bucket when that alone is improbable enough.
     pub drop_min_buckets: u32,
     /// `volume_drop`: a bucket is low when observed <= this share of expected (default 0.1).
     pub drop_max_ratio: f64,
