@@ -658,7 +658,7 @@ fn a_silent_service_is_one_volume_drop_not_one_per_template() {
         drops[0]
             .anomaly
             .explanation
-            .starts_with("auth: all lines 0 times in the 20 min since 13:00"),
+            .starts_with("auth: all lines 0 times in the 10 min since 13:00"),
         "{}",
         drops[0].anomaly.explanation
     );
@@ -756,7 +756,7 @@ fn every_service_silent_at_once_is_one_critical_source_silence() {
     assert!(d.anomaly.window.end <= from + Duration::minutes(20));
     assert!(
         d.anomaly.explanation.starts_with(
-            "no logs from the input since 11:00 (0 lines from its 3 services in 20 min"
+            "no logs from the input since 11:00 (0 lines from its 3 services in 10 min"
         ),
         "{}",
         d.anomaly.explanation
@@ -893,4 +893,37 @@ fn a_job_every_fifteen_minutes_that_stops_is_found_within_the_hour() {
     );
     // One absence, escalating at most: not a new alert every bucket.
     assert!(drops.len() <= 3, "{}", describe(&found));
+}
+
+#[test]
+fn a_value_many_fold_for_half_an_hour_is_a_drift_within_twenty_minutes() {
+    let base = trained();
+    let start = local(2026, 10, 29, 0, 0);
+    let mut records = normal(start, 24 * 60, 61);
+    let (from, to) = (local(2026, 10, 29, 16, 0), local(2026, 10, 29, 16, 30));
+    // Checkout's payments take 20 times as long for half an hour.
+    for r in records.iter_mut() {
+        if r.service == "checkout" && r.timestamp >= from && r.timestamp < to {
+            if let Some(rest) = r.message.strip_prefix("Payment accepted for order ") {
+                let (order, ms) = rest.split_once(" in ").unwrap();
+                let ms: u64 = ms.trim_end_matches("ms").parse().unwrap();
+                r.message = format!("Payment accepted for order {order} in {}ms", ms * 20);
+            }
+        }
+    }
+    let found = detect(&records, base);
+    let drift = found
+        .iter()
+        .find(|a| a.anomaly.kind == AnomalyType::ParameterDrift && a.service.name == "checkout")
+        .unwrap_or_else(|| panic!("{}", describe(&found)));
+    assert!(
+        drift.anomaly.severity >= Severity::Moderate,
+        "{}",
+        describe(&found)
+    );
+    assert!(
+        drift.anomaly.window.end <= from + Duration::minutes(20),
+        "{}",
+        describe(&found)
+    );
 }

@@ -970,6 +970,8 @@ impl Detector {
             } else {
                 mu
             };
+            let regular_here = self.base.presence(p, season.bod) >= REGULAR_PRESENCE;
+            let not_first = self.stats.buckets > 1;
             let st = &mut self.states[i];
             if mu_drop >= cfg.drop_min_expected && obs as f64 <= cfg.drop_max_ratio * mu_drop {
                 if st.drop_len == 0 {
@@ -986,7 +988,9 @@ impl Detector {
                 let pv = st.drop_ln_p.exp();
                 // A silence so complete that one bucket is already beyond doubt need not
                 // wait for a second one (`drop_min_buckets` guards partial lows).
-                let complete = st.drop_observed == 0;
+                // Only where the key comes on (nearly) every day at this time, and never in
+                // the detector's first bucket, which may have started mid-way.
+                let complete = st.drop_observed == 0 && regular_here && not_first;
                 if (st.drop_len >= cfg.drop_min_buckets || complete) && pv < thr {
                     let len = st.drop_len;
                     let (o, e, ds) = (st.drop_observed, st.drop_expected, st.drop_start);
@@ -1188,7 +1192,7 @@ impl Detector {
         st.drop_observed += obs;
         st.drop_expected += mu;
         let pv = st.drop_ln_p.exp();
-        let complete = st.drop_observed == 0;
+        let complete = st.drop_observed == 0 && self.stats.buckets > 1;
         if (st.drop_len < cfg.drop_min_buckets && !complete) || pv >= thr || st.drop_tier.is_some()
         {
             return None;

@@ -85,6 +85,13 @@ pub struct DriftConfig {
     pub min_relative_noise: f64,
     /// Drifts smaller than this relative change are not reported (default 0.05).
     pub min_magnitude: f64,
+    /// A jump: a quantile this many standard deviations from its season (unclamped, default
+    /// 8) in `jump_buckets` buckets in a row is a drift at once, without waiting for the
+    /// CUSUM and the smoothed level to catch up (a queue lag or a retry count many-fold for
+    /// half an hour).
+    pub jump_z: f64,
+    /// Buckets in a row a jump needs (default 2).
+    pub jump_buckets: u32,
     /// Forecast settings.
     pub forecast: ForecastConfig,
 }
@@ -103,6 +110,8 @@ impl Default for DriftConfig {
             min_level_sigmas: 3.0,
             min_relative_noise: 0.02,
             min_magnitude: 0.05,
+            jump_z: 8.0,
+            jump_buckets: 2,
             forecast: ForecastConfig::default(),
         }
     }
@@ -147,6 +156,8 @@ impl DriftConfig {
             1000.0,
         );
         p.range(format!("{path}.cusum_slack"), self.cusum_slack, 0.0, 10.0);
+        p.range(format!("{path}.jump_z"), self.jump_z, 1.0, 1e6);
+        p.range(format!("{path}.jump_buckets"), self.jump_buckets, 1, 1000);
         p.range(
             format!("{path}.cusum_threshold"),
             self.cusum_threshold,
@@ -281,6 +292,11 @@ struct Tracker {
     fit: TrendFit,
     /// Residuals of the current upward run (the latest [`RUN_POINTS`]; empty at rest).
     run: VecDeque<f32>,
+    /// Buckets in a row at least `jump_z` above (and below) the season.
+    #[serde(default)]
+    jump_up: u32,
+    #[serde(default)]
+    jump_down: u32,
 }
 
 /// Residuals kept of an upward run, for the trend test after the change point.
@@ -589,11 +605,22 @@ impl SlotModel {
             let sd = (season.var * few * (1.0 + 1.0 / season.n_eff.max(1.0)))
                 .sqrt()
                 .max(floor);
-            let z = ((x - mu) / sd).clamp(-cfg.max_bucket_z, cfg.max_bucket_z);
+            let raw_z = (x - mu) / sd;
+            let z = raw_z.clamp(-cfg.max_bucket_z, cfg.max_bucket_z);
             if !z.is_finite() {
                 continue;
             }
             let tr = &mut self.trackers[qi];
+            tr.jump_up = if raw_z >= cfg.jump_z {
+                tr.jump_up + 1
+            } else {
+                0
+            };
+            tr.jump_down = if raw_z <= -cfg.jump_z {
+                tr.jump_down + 1
+            } else {
+                0
+            };
             tr.up.update(z, x, mu, cfg.cusum_slack, 2.0 * h);
             if tr.up.run == 0 {
                 tr.run.clear();
@@ -615,7 +642,9 @@ impl SlotModel {
                 } else {
                     level_z <= -cfg.min_level_sigmas
                 };
-                if side.s >= h && level_ok && fired.is_none_or(|(_, _, s)| side.s > s) {
+                let jumped = if up { tr.jump_up } else { tr.jump_down } >= cfg.jump_buckets;
+                if ((side.s >= h && level_ok) || jumped) && fired.is_none_or(|(_, _, s)| side.s > s)
+                {
                     fired = Some((qi, up, side.s));
                 }
             }
