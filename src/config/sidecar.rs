@@ -153,6 +153,10 @@ pub struct RunConfig {
     /// Minutes after a window was processed that its documents are counted again; what
     /// arrived in between is reported as late (`logwarden_late_documents_total`).
     pub late_recount_minutes: u32,
+    /// After this many attempts in a row to read a source fail (a missing index, reads
+    /// refused, the cluster gone), one critical anomaly — and its incident, routed like any
+    /// other — says that logwarden cannot see the source (default 3).
+    pub blind_after_failures: u32,
 }
 
 impl Default for RunConfig {
@@ -168,6 +172,7 @@ impl Default for RunConfig {
             max_retry_secs: 60,
             rate_minutes: 1,
             late_recount_minutes: 10,
+            blind_after_failures: 3,
         }
     }
 }
@@ -202,6 +207,12 @@ impl RunConfig {
             self.late_recount_minutes,
             0,
             1440,
+        );
+        p.range(
+            format!("{path}.blind_after_failures"),
+            self.blind_after_failures,
+            1,
+            10_000,
         );
         if self.state_dir.as_os_str().is_empty() {
             p.add(format!("{path}.state_dir"), "must not be empty");

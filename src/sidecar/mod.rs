@@ -198,6 +198,8 @@ pub async fn run(
                     };
                     if let Err(e) = res {
                         report_failure(r.name(), &e, &metrics);
+                        r.note_failure(&backend, r.checkpoint().unwrap_or(end), &e.to_string())
+                            .await;
                         failed = true;
                         break;
                     }
@@ -224,6 +226,7 @@ pub async fn run(
                     Err(e) => {
                         summary.failures += 1;
                         report_failure(r.name(), &e, &metrics);
+                        r.note_failure(&backend, start, &e.to_string()).await;
                         failed = true;
                         break;
                     }

@@ -68,6 +68,11 @@ pub struct SourceRunner {
     detector: Option<Detector>,
     checkpoint: Option<Checkpoint>,
     recent: Vec<Anomaly>,
+    /// Attempts to read the source that failed in a row, since when, and whether the
+    /// blindness was reported.
+    failed_in_row: u32,
+    failing_since: Option<DateTime<Utc>>,
+    blind_reported: bool,
     last_model_save: Option<DateTime<Utc>>,
     /// Processed windows waiting to be counted again for late documents: (processed at,
     /// start, end, documents seen).
@@ -118,6 +123,9 @@ impl SourceRunner {
             detector: None,
             checkpoint: None,
             recent: Vec::new(),
+            failed_in_row: 0,
+            failing_since: None,
+            blind_reported: false,
             last_model_save: None,
             recount: std::collections::VecDeque::new(),
             metrics,
@@ -234,6 +242,7 @@ impl SourceRunner {
             }
         };
         let mut detector = Detector::new(baseline, &self.config);
+        detector.set_source_name(&self.name);
         let warmup = Duration::hours(i64::from(self.config.run.warmup_hours));
         if stored.is_some() && warmup > Duration::zero() {
             // Replay, discarding what it finds: it was written before the restart.
@@ -356,6 +365,11 @@ impl SourceRunner {
     ) -> Result<WindowOutcome, WindowError> {
         self.count_late(backend.as_ref()).await;
         let result = self.process_inner(backend, start, end).await;
+        if result.is_ok() {
+            self.failed_in_row = 0;
+            self.failing_since = None;
+            self.blind_reported = false;
+        }
         if result.is_err() {
             self.detector = None;
             self.metrics
@@ -364,6 +378,59 @@ impl SourceRunner {
                 .inc();
         }
         result
+    }
+
+    /// Count a failed attempt to prepare or read the source (`at`: the start of the window
+    /// that failed, or now); after `run.blind_after_failures` in a row, report once that
+    /// logwarden cannot see the source: a critical `volume_drop` with `service.name` `*` and
+    /// `pattern.id` `sidecar`, written to the anomaly index when the cluster takes it, and
+    /// sent through the routes either way (the outbox is local).
+    pub async fn note_failure(
+        &mut self,
+        backend: &Arc<dyn Backend>,
+        at: DateTime<Utc>,
+        error: &str,
+    ) {
+        self.failed_in_row += 1;
+        let since = *self.failing_since.get_or_insert(at);
+        if self.blind_reported || self.failed_in_row < self.config.run.blind_after_failures {
+            return;
+        }
+        self.blind_reported = true;
+        let tenant = self.config.tenant.0.clone();
+        let a = blindness_anomaly(
+            &tenant,
+            &self.name,
+            &self.index,
+            since,
+            at,
+            self.failed_in_row,
+            error,
+        );
+        tracing::error!(source = %self.name, "{}", a.anomaly.explanation);
+        self.metrics
+            .anomalies
+            .with_label_values(&[&self.name, a.anomaly.severity.as_str()])
+            .inc();
+        let touched: BTreeSet<String> = [a.incident.id.clone()].into();
+        let list = vec![a];
+        if let Ok(docs) = bulk::anomaly_docs(&list) {
+            let index = docs::weekly_index(&self.config.indices.anomalies, since);
+            let cfg = &backend.config().bulk;
+            if let Err(e) = bulk::write_docs(backend.as_ref(), &index, docs, cfg).await {
+                tracing::warn!(source = %self.name, "the blindness anomaly was not written: {e}");
+            }
+        }
+        if let Some(n) = &self.notifier {
+            let messages = self.tracker.window(&list, &touched, at, &n.context());
+            let queued = n
+                .outbox()
+                .enqueue(messages)
+                .and_then(|_| self.tracker.save(&n.tracker_path(&self.state_id)));
+            if let Err(e) = queued {
+                tracing::error!(source = %self.name, "the blindness notification was not queued: {e}");
+            }
+        }
     }
 
     async fn process_inner(
@@ -520,5 +587,68 @@ impl SourceRunner {
             .with_label_values(&[base])
             .inc_by(n);
         n
+    }
+}
+
+/// The anomaly that says logwarden cannot read source `name` (index `index`) since `since`.
+fn blindness_anomaly(
+    tenant: &str,
+    name: &str,
+    index: &str,
+    since: DateTime<Utc>,
+    at: DateTime<Utc>,
+    attempts: u32,
+    error: &str,
+) -> Anomaly {
+    use crate::model::{
+        content_id, ecs_severity, AnomalyBody, AnomalyType, EventRef, FeedbackRef, IncidentRef,
+        ModelRef, PatternRef, ServiceRef, Severity, Window,
+    };
+    let id = content_id(&[
+        tenant,
+        "volume_drop",
+        "*",
+        &format!("sidecar:{name}"),
+        &since.to_rfc3339(),
+    ]);
+    let end = at.max(since);
+    Anomaly {
+        timestamp: since,
+        anomaly: AnomalyBody {
+            id: id.clone(),
+            kind: AnomalyType::VolumeDrop,
+            severity: Severity::Critical,
+            score: 100.0,
+            window: Window { start: since, end },
+            observed: 0.0,
+            expected: f64::from(attempts),
+            unit: "failed_reads".to_string(),
+            confidence: 1.0,
+            probability: 0.0,
+            explanation: format!(
+                "logwarden cannot read source {name} (index {index}) since {}: {attempts} attempts in a row failed, the last with: {error}",
+                since.format("%Y-%m-%d %H:%M UTC")
+            ),
+        },
+        service: ServiceRef { name: "*".to_string() },
+        pattern: PatternRef {
+            id: "sidecar".to_string(),
+            template: "*".to_string(),
+            cluster_id: None,
+            examples: Vec::new(),
+        },
+        incident: IncidentRef { id },
+        model: ModelRef { version: String::new() },
+        feedback: FeedbackRef::default(),
+        tenant: tenant.to_string(),
+        event: EventRef {
+            kind: "alert".to_string(),
+            start: since,
+            end,
+            severity: ecs_severity(Severity::Critical),
+            risk_score: 100.0,
+        },
+        parameter: None,
+        forecast: None,
     }
 }
