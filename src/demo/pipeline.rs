@@ -2,7 +2,7 @@
 //! train a baseline on the history, run the detector over the test week, group the
 //! anomalies, evaluate them against the labels, and render a summary a newcomer can read.
 
-use super::eval::{self, EvalConfig, Evaluation, Verdict};
+use super::eval::{self, EvalConfig, Evaluation};
 use super::generator::{self, GenSettings, Generated};
 use super::DemoError;
 use crate::config::Config;
@@ -249,48 +249,70 @@ pub fn render_summary(o: &DemoOutcome) -> String {
         e.max_moderate_plus_per_day(),
         deploy.len()
     );
-    if o.anomalies.is_empty() {
-        let _ = writeln!(s, "\nThe detector raised no anomalies.");
-    } else {
-        let mut top: Vec<usize> = (0..o.anomalies.len()).collect();
-        top.sort_by(|&a, &b| {
-            o.anomalies[b]
-                .anomaly
-                .score
-                .total_cmp(&o.anomalies[a].anomaly.score)
-                .then(a.cmp(&b))
-        });
-        let _ = writeln!(
-            s,
-            "\nTop anomalies (of {}, {} false):",
-            o.anomalies.len(),
-            e.false_alerts().len()
-        );
-        for &k in top.iter().take(10) {
-            let a = &o.anomalies[k];
-            let tag = match e.verdicts[k] {
-                Verdict::Match(i) | Verdict::Explained(i) => e.incidents[i].incident.id.clone(),
-                Verdict::Deploy => "FALSE (deploy)".to_string(),
-                Verdict::False => "FALSE".to_string(),
-            };
-            let _ = writeln!(
-                s,
-                "  {:>3.0} {:<8} {:<15} {:<9} {}  [{tag}] {}",
-                a.anomaly.score,
-                a.anomaly.severity.as_str(),
-                a.anomaly.kind.as_str(),
-                a.service.name,
-                local(a.anomaly.window.start),
-                short(&a.anomaly.explanation, 110)
-            );
-        }
-    }
+    render_top(&mut s, &o.anomalies, e, tz, 10, 9, 110);
     let _ = writeln!(
         s,
         "\nQuality bar (every incident found, the drift an hour before its breach, <= 2 moderate+ false alerts a day, none during the deploy): {}",
         if e.meets_bar() { "MET" } else { "NOT MET" }
     );
     s
+}
+
+/// The `n` highest-scoring anomalies, each with the incident it matched or `FALSE`, into `s`
+/// (shared by the shop's and the platform's reports; `service_width` and `text_width` fit
+/// their service names and lines).
+pub fn render_top(
+    s: &mut String,
+    anomalies: &[Anomaly],
+    e: &eval::Evaluation,
+    tz: chrono_tz::Tz,
+    n: usize,
+    service_width: usize,
+    text_width: usize,
+) {
+    use std::fmt::Write as _;
+    if anomalies.is_empty() {
+        let _ = writeln!(s, "\nThe detector raised no anomalies.");
+        return;
+    }
+    let mut top: Vec<usize> = (0..anomalies.len()).collect();
+    top.sort_by(|&a, &b| {
+        anomalies[b]
+            .anomaly
+            .score
+            .total_cmp(&anomalies[a].anomaly.score)
+            .then(a.cmp(&b))
+    });
+    let _ = writeln!(
+        s,
+        "\nTop anomalies (of {}, {} false):",
+        anomalies.len(),
+        e.false_alerts().len()
+    );
+    for &k in top.iter().take(n) {
+        let a = &anomalies[k];
+        let tag = match e.verdicts[k] {
+            eval::Verdict::Match(i) | eval::Verdict::Explained(i) => {
+                e.incidents[i].incident.id.clone()
+            }
+            eval::Verdict::Deploy => "FALSE (deploy)".to_string(),
+            eval::Verdict::False => "FALSE".to_string(),
+        };
+        let _ = writeln!(
+            s,
+            "  {:>3.0} {:<8} {:<15} {:<service_width$} {}  [{tag}] {}",
+            a.anomaly.score,
+            a.anomaly.severity.as_str(),
+            a.anomaly.kind.as_str(),
+            a.service.name,
+            a.anomaly
+                .window
+                .start
+                .with_timezone(&tz)
+                .format("%a %d %b %H:%M"),
+            short(&a.anomaly.explanation, text_width)
+        );
+    }
 }
 
 #[cfg(test)]

@@ -158,42 +158,7 @@ pub fn render_summary(o: &ScenarioOutcome) -> String {
             );
         }
     }
-    if !o.anomalies.is_empty() {
-        let mut top: Vec<usize> = (0..o.anomalies.len()).collect();
-        top.sort_by(|&a, &b| {
-            o.anomalies[b]
-                .anomaly
-                .score
-                .total_cmp(&o.anomalies[a].anomaly.score)
-                .then(a.cmp(&b))
-        });
-        let _ = writeln!(
-            s,
-            "\nTop anomalies (of {}, {} false):",
-            o.anomalies.len(),
-            e.false_alerts().len()
-        );
-        for &k in top.iter().take(12) {
-            let a = &o.anomalies[k];
-            let tag = match e.verdicts[k] {
-                Verdict::Match(i) | Verdict::Explained(i) => e.incidents[i].incident.id.clone(),
-                Verdict::Deploy => "FALSE (deploy)".to_string(),
-                Verdict::False => "FALSE".to_string(),
-            };
-            let _ = writeln!(
-                s,
-                "  {:>3.0} {:<8} {:<15} {:<16} {}  [{tag}] {}",
-                a.anomaly.score,
-                a.anomaly.severity.as_str(),
-                a.anomaly.kind.as_str(),
-                a.service.name,
-                local(a.anomaly.window.start),
-                short(&a.anomaly.explanation, 100)
-            );
-        }
-    } else {
-        let _ = writeln!(s, "\nThe detector raised no anomalies.");
-    }
+    crate::demo::pipeline::render_top(&mut s, &o.anomalies, e, tz, 12, 16, 100);
     let _ = writeln!(s);
     s.push_str(&eval::render_reach(labels, e, &o.reach));
     s
