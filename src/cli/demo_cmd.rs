@@ -160,28 +160,14 @@ pub fn run_demo(config: &Config, custom_config: bool, args: DemoArgs) -> anyhow:
     };
     let settings = args.gen.settings(config.timezone.0);
     settings.validate()?;
-    let (dir, temporary) = match &args.keep {
-        Some(d) => (d.clone(), false),
-        None => (
-            std::env::temp_dir().join(format!("logwarden-demo-{}", std::process::id())),
-            true,
-        ),
-    };
+    let (dir, temporary) = work_dir(&args.keep, "demo");
     eprintln!(
         "generating {} days of history and a test week into {} ...",
         settings.train_days,
         dir.display()
     );
     let result = demo::run_pipeline(&config, &settings, &dir);
-    let written = match &result {
-        Ok(outcome) if !temporary => write_anomalies(&dir, &outcome.anomalies),
-        _ => Ok(()),
-    };
-    if temporary {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    let outcome = result?;
-    written?;
+    let outcome = keep_or_clean(&dir, temporary, result, |o| &o.anomalies)?;
     print!("{}", demo::pipeline::render_summary(&outcome));
     let reach = demo::eval::reach(
         &outcome.generated.labels,
@@ -211,13 +197,7 @@ fn run_platform_demo(config: &Config, custom_config: bool, args: DemoArgs) -> an
     };
     let settings = args.gen.platform(config.timezone.0);
     settings.validate()?;
-    let (dir, temporary) = match &args.keep {
-        Some(d) => (d.clone(), false),
-        None => (
-            std::env::temp_dir().join(format!("logwarden-platform-{}", std::process::id())),
-            true,
-        ),
-    };
+    let (dir, temporary) = work_dir(&args.keep, "platform");
     eprintln!(
         "generating {} days of platform history and {} test day(s) into {} ...",
         settings.train_days,
@@ -225,15 +205,7 @@ fn run_platform_demo(config: &Config, custom_config: bool, args: DemoArgs) -> an
         dir.display()
     );
     let result = scenario::run_platform(&config, &settings, &dir);
-    let written = match &result {
-        Ok(outcome) if !temporary => write_anomalies(&dir, &outcome.anomalies),
-        _ => Ok(()),
-    };
-    if temporary {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    let outcome = result?;
-    written?;
+    let outcome = keep_or_clean(&dir, temporary, result, |o| &o.anomalies)?;
     print!("{}", scenario::run::render_summary(&outcome));
     if !temporary {
         println!(
@@ -242,6 +214,36 @@ fn run_platform_demo(config: &Config, custom_config: bool, args: DemoArgs) -> an
         );
     }
     Ok(())
+}
+
+/// The folder a demo works in: `--keep DIR`, or a temporary one (then `true`).
+fn work_dir(keep: &Option<std::path::PathBuf>, name: &str) -> (std::path::PathBuf, bool) {
+    match keep {
+        Some(d) => (d.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!("logwarden-{name}-{}", std::process::id())),
+            true,
+        ),
+    }
+}
+
+/// After a demo run: write its anomalies into a kept folder, or remove a temporary one.
+fn keep_or_clean<T, E: Into<anyhow::Error>>(
+    dir: &std::path::Path,
+    temporary: bool,
+    result: Result<T, E>,
+    anomalies: impl Fn(&T) -> &[crate::model::Anomaly],
+) -> anyhow::Result<T> {
+    let written = match &result {
+        Ok(outcome) if !temporary => write_anomalies(dir, anomalies(outcome)),
+        _ => Ok(()),
+    };
+    if temporary {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    let outcome = result.map_err(Into::into)?;
+    written?;
+    Ok(outcome)
 }
 
 fn write_anomalies(
