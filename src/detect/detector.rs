@@ -22,6 +22,7 @@ use crate::model::{
 };
 use chrono::{DateTime, TimeZone, Utc};
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 
 /// A key is regular in a bucket-of-day where its presence share is at least this.
 const REGULAR_PRESENCE: f64 = 0.9;
@@ -1127,6 +1128,11 @@ impl Detector {
         self.close_slots(season, start, end, &mut findings);
         self.open.clear();
 
+        for f in findings.iter_mut() {
+            if f.pattern_id.starts_with('p') {
+                self.name_members(f);
+            }
+        }
         let breadth = breadth_of(&findings);
         let mut out: Vec<Anomaly> = findings
             .into_iter()
@@ -1230,6 +1236,61 @@ impl Detector {
             parameter: None,
             forecast: None,
         })
+    }
+
+    /// Say which templates a pattern-level finding stands for: its known templates of the
+    /// service and the new ones that joined it, so a burst spread over variants (a quoted
+    /// term, a file name) reads as one pattern with its members.
+    fn name_members(&self, f: &mut Finding) {
+        let Some(subjects) = self.index.get(&f.service) else {
+            return;
+        };
+        let mut members: Vec<&str> = Vec::new();
+        for s in subjects.keys() {
+            if let Subject::Template(t) = s {
+                if self
+                    .base
+                    .patterns
+                    .pattern_of(*t)
+                    .map(|p| p.to_string())
+                    .as_deref()
+                    == Some(f.pattern_id.as_str())
+                {
+                    members.push(self.base.miner.template(*t).unwrap_or_default());
+                }
+            }
+        }
+        let new = self
+            .novel
+            .iter()
+            .filter(|((svc, _), n)| {
+                *svc == f.service
+                    && n.pattern.map(|p| p.to_string()).as_deref() == Some(f.pattern_id.as_str())
+            })
+            .count();
+        if members.len() + new <= 1 {
+            return;
+        }
+        members.sort_unstable();
+        let shown: Vec<String> = members.iter().take(3).map(|t| format!("'{t}'")).collect();
+        let more = members.len().saturating_sub(3);
+        let _ = write!(
+            f.explanation,
+            " (pattern {} of {} templates: {}{}{})",
+            f.pattern_id,
+            members.len() + new,
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            },
+            if new > 0 {
+                format!(", {new} of them new")
+            } else {
+                String::new()
+            },
+        );
     }
 
     /// The absence test of profile `i` in `bucket` (see `close_bucket`).
