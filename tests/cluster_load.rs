@@ -225,6 +225,7 @@ async fn feed_scenario(var: &str, engine: Engine) {
     std::fs::write(&config, format!("cluster:\n  url: {}\n", url(var))).unwrap();
     let cli_index = format!("{index}-cli");
     b.delete_index(&cli_index).await.unwrap();
+    let midnight_before = history_start(Utc::now(), 0).to_rfc3339();
     let out = Command::new(env!("CARGO_BIN_EXE_logwarden"))
         .arg("--config")
         .arg(&config)
@@ -242,8 +243,14 @@ async fn feed_scenario(var: &str, engine: Engine) {
         .expect("run logwarden feed");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    let midnight = history_start(Utc::now(), 0).to_rfc3339();
-    assert!(err.contains(&format!("history from {midnight}: ")), "{err}");
+    // The command's midnight: the day it started, or the next if it ran across midnight.
+    let midnight_after = history_start(Utc::now(), 0).to_rfc3339();
+    assert!(
+        [midnight_before, midnight_after]
+            .iter()
+            .any(|m| err.contains(&format!("history from {m}: "))),
+        "{err}"
+    );
     let written: u64 = err
         .split(" documents written to ")
         .next()

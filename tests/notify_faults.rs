@@ -52,7 +52,7 @@ async fn checkpoint(b: &dyn logwarden::backend::Backend, index: &str) -> Option<
         .ok()
 }
 
-fn spawn(config: &Path, from: &str) -> std::process::Child {
+fn spawn(config: &Path, from: &str, until: &str) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_logwarden"))
         .args([
             "--config",
@@ -61,6 +61,8 @@ fn spawn(config: &Path, from: &str) -> std::process::Child {
             "--once",
             "--from",
             from,
+            "--until",
+            until,
         ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -106,7 +108,7 @@ async fn sigkill_with_notifications_queued_loses_none_and_sends_none_twice() {
         clean_dir.path(),
         &routes(&clean_r),
     );
-    let (s, _) = run_once(&clean, from).await;
+    let (s, _) = run_once(&clean, from, end).await;
     assert_eq!(s.undelivered, 0);
     let want = delivered(&clean_r);
     assert!(want.len() >= 3, "{want:?}");
@@ -122,8 +124,8 @@ async fn sigkill_with_notifications_queued_loses_none_and_sends_none_twice() {
         yaml(&url, prefix, prefix, &state, &routes(&r)),
     )
     .unwrap();
-    let from_s = from.to_rfc3339();
-    let mut child = spawn(&config_path, &from_s);
+    let (from_s, until_s) = (from.to_rfc3339(), end.to_rfc3339());
+    let mut child = spawn(&config_path, &from_s, &until_s);
     let t0 = Instant::now();
     loop {
         let done = checkpoint(b, &format!("{prefix}state"))
@@ -149,7 +151,7 @@ async fn sigkill_with_notifications_queued_loses_none_and_sends_none_twice() {
 
     // Started again with the receiver back: nothing to redo, everything delivered once.
     r.drop_script();
-    let status = spawn(&config_path, &from_s).wait().unwrap();
+    let status = spawn(&config_path, &from_s, &until_s).wait().unwrap();
     assert!(status.success(), "{status}");
     let got = delivered(&r);
     assert_eq!(got.len(), want.len(), "{got:?}\nvs\n{want:?}");
@@ -173,7 +175,7 @@ async fn sigkill_with_notifications_queued_loses_none_and_sends_none_twice() {
         0
     );
     // And a third start sends nothing.
-    let status = spawn(&config_path, &from_s).wait().unwrap();
+    let status = spawn(&config_path, &from_s, &until_s).wait().unwrap();
     assert!(status.success());
     assert_eq!(r.accepted("/hook").len(), want.len());
 }

@@ -93,7 +93,7 @@ async fn an_incident_pages_once_per_receiver_not_once_per_anomaly() {
     // The worker consumes what `api` produces: its silence belongs to the same incident.
     let routes = format!("{routes}incidents:\n  related_services:\n    api: [worker]\nservices:\n  api:\n    criticality: critical\nseverity:\n  critical: 40.0\n  moderate: 20.0\n");
     let cfg = config(&b.config().url, prefix, dir.path(), &routes);
-    let (s, metrics) = run_once(&cfg, from).await;
+    let (s, metrics) = run_once(&cfg, from, end).await;
     assert_eq!(s.failures, 0);
     assert!(s.anomalies >= 2, "{s:?}");
     assert_eq!(s.undelivered, 0, "--once waits for the outbox");
@@ -210,7 +210,7 @@ async fn an_incident_pages_once_per_receiver_not_once_per_anomaly() {
 
     // A second run has nothing to redo and sends nothing again.
     let before = r.requests().len();
-    let (s2, _) = run_once(&cfg, from).await;
+    let (s2, _) = run_once(&cfg, from, end).await;
     assert_eq!(s2.anomalies, 0, "{s2:?}");
     assert_eq!(r.requests().len(), before);
 }

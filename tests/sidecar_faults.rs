@@ -2,7 +2,9 @@
 //! sidecar binary killed mid-run (SIGKILL) and stopped (SIGTERM) and started again, and the
 //! cluster lost mid-run — every connection cut and refused for a while by a TCP proxy on
 //! loopback between the sidecar and the cluster. Each must end with exactly the anomaly
-//! documents of an undisturbed run of the same data: nothing lost, nothing twice.
+//! documents of an undisturbed run of the same data: nothing lost, nothing twice. Every run
+//! stops at the end of the data (`--until`), so a slower run does not see more empty minutes
+//! than the clean one.
 
 mod sidecar_data;
 
@@ -36,8 +38,8 @@ async fn windows_done(b: &dyn Backend, state_index: &str) -> u64 {
     }
 }
 
-/// Start `logwarden run --once --from …` on `config_path`.
-fn spawn_sidecar(config_path: &std::path::Path, from: &str) -> std::process::Child {
+/// Start `logwarden run --once --from … --until …` on `config_path`.
+fn spawn_sidecar(config_path: &std::path::Path, from: &str, until: &str) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_logwarden"))
         .args([
             "--config",
@@ -46,6 +48,8 @@ fn spawn_sidecar(config_path: &std::path::Path, from: &str) -> std::process::Chi
             "--once",
             "--from",
             from,
+            "--until",
+            until,
         ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -85,12 +89,16 @@ fn sorted_ids(hits: &[Value]) -> Vec<String> {
 
 /// Load the data under `prefix`, clear the outputs of the clean run and of `disturbed`, and
 /// run undisturbed in one-minute windows (time to interrupt the other run); returns the
-/// replay start and the anomaly ids of the clean run.
+/// replay's start and end and the anomaly ids of the clean run.
 async fn undisturbed_run(
     b: &dyn Backend,
     prefix: &str,
     disturbed: &str,
-) -> (chrono::DateTime<chrono::Utc>, Vec<String>) {
+) -> (
+    chrono::DateTime<chrono::Utc>,
+    chrono::DateTime<chrono::Utc>,
+    Vec<String>,
+) {
     reset(b, prefix).await;
     for out in ["clean-", &format!("{disturbed}-")] {
         for s in ["anomalies", "incidents", "patterns", "state"] {
@@ -111,11 +119,12 @@ async fn undisturbed_run(
         "  max_retry_secs: 1\n",
     );
     clean.run.max_window_secs = 60;
-    let (s, _) = run_once(&clean, from).await;
+    let (s, _) = run_once(&clean, from, end).await;
     assert_eq!(s.failures, 0);
+    assert_eq!(s.windows, 600, "the replay stops at --until");
     let want = sorted_ids(&search_all(b, &format!("{out}anomalies*")).await);
     assert!(want.len() >= 2, "{want:?}");
-    (from, want)
+    (from, end, want)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,7 +132,7 @@ async fn killed_and_stopped_sidecar_resumes_with_nothing_lost_or_doubled() {
     let b = backend("LOGWARDEN_TEST_ES_URL").await;
     let b = b.as_ref();
     let prefix = "faults-es-";
-    let (from, want) = undisturbed_run(b, prefix, "kill").await;
+    let (from, end, want) = undisturbed_run(b, prefix, "kill").await;
     let url = b.config().url.clone();
 
     let dir = tempfile::tempdir().unwrap();
@@ -135,10 +144,10 @@ async fn killed_and_stopped_sidecar_resumes_with_nothing_lost_or_doubled() {
         dir.path().join("state").display()
     );
     std::fs::write(&cfg_path, yaml).unwrap();
-    let from_arg = from.to_rfc3339();
+    let (from_arg, until_arg) = (from.to_rfc3339(), end.to_rfc3339());
 
     // SIGKILL after some windows: no chance to clean up.
-    let mut child = spawn_sidecar(&cfg_path, &from_arg);
+    let mut child = spawn_sidecar(&cfg_path, &from_arg, &until_arg);
     wait_for_windows(b, "faults-es-kill-state", 20, &mut child).await;
     child.kill().unwrap();
     child.wait().unwrap();
@@ -146,7 +155,7 @@ async fn killed_and_stopped_sidecar_resumes_with_nothing_lost_or_doubled() {
     assert!(after_kill < 600, "killed before the end: {after_kill}");
 
     // SIGTERM later: a clean stop with exit status 0 and the checkpoint kept.
-    let mut child = spawn_sidecar(&cfg_path, &from_arg);
+    let mut child = spawn_sidecar(&cfg_path, &from_arg, &until_arg);
     wait_for_windows(b, "faults-es-kill-state", after_kill + 40, &mut child).await;
     let pid = child.id().to_string();
     let st = std::process::Command::new("kill")
@@ -165,7 +174,7 @@ async fn killed_and_stopped_sidecar_resumes_with_nothing_lost_or_doubled() {
     );
 
     // The third start finishes the replay.
-    let child = spawn_sidecar(&cfg_path, &from_arg);
+    let child = spawn_sidecar(&cfg_path, &from_arg, &until_arg);
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
@@ -224,7 +233,7 @@ async fn cluster_down_at_start_and_lost_mid_run_nothing_lost() {
     let b = backend("LOGWARDEN_TEST_OS_URL").await;
     let b = b.as_ref();
     let prefix = "faults-os-";
-    let (from, want) = undisturbed_run(b, prefix, "cut").await;
+    let (from, end, want) = undisturbed_run(b, prefix, "cut").await;
     let url = b.config().url.clone();
     let extra = "  max_retry_secs: 1\n";
 
@@ -240,6 +249,7 @@ async fn cluster_down_at_start_and_lost_mid_run_nothing_lost() {
     let opts = logwarden::sidecar::RunOptions {
         once: true,
         from: Some(from),
+        until: Some(end),
         force_templates: false,
     };
     let m = metrics.clone();

@@ -16,6 +16,10 @@ pub struct RunArgs {
     /// learned from the `run.backfill_days` before it, detection runs from it on.
     #[arg(long, value_name = "TIMESTAMP", value_parser = parse_time)]
     pub from: Option<DateTime<Utc>>,
+    /// With `--once`: stop at this time (RFC 3339 or a date) instead of now, so replaying a
+    /// past range gives the same anomalies whenever it runs.
+    #[arg(long, value_name = "TIMESTAMP", value_parser = parse_time, requires = "once")]
+    pub until: Option<DateTime<Utc>>,
     /// Reinstall the index templates even when the current ones are present.
     #[arg(long)]
     pub force_templates: bool,
@@ -67,6 +71,7 @@ pub fn run(config: &Config, args: RunArgs) -> anyhow::Result<()> {
         let opts = RunOptions {
             once: args.once,
             from: args.from,
+            until: args.until,
             force_templates: args.force_templates,
         };
         let s = sidecar::run(config.clone(), opts, metrics, rx).await?;
@@ -104,5 +109,34 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    #[test]
+    fn until_needs_once_and_takes_a_date() {
+        let err = Cli::try_parse_from(["logwarden", "run", "--until", "2026-11-03"]).unwrap_err();
+        assert!(err.to_string().contains("--once"), "{err}");
+        let cli = Cli::try_parse_from([
+            "logwarden",
+            "run",
+            "--once",
+            "--from",
+            "2026-11-02",
+            "--until",
+            "2026-11-03T06:00:00Z",
+        ])
+        .unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("not run");
+        };
+        assert_eq!(
+            args.until.unwrap().to_rfc3339(),
+            "2026-11-03T06:00:00+00:00"
+        );
     }
 }

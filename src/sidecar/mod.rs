@@ -36,6 +36,9 @@ pub struct RunOptions {
     pub once: bool,
     /// Replay from this time: baseline from the history before it, detection from it on.
     pub from: Option<DateTime<Utc>>,
+    /// With `once`: stop at this time instead of now, so a replay of a past range is the
+    /// same whenever it runs.
+    pub until: Option<DateTime<Utc>>,
     /// Reinstall the index templates even when the current ones are present.
     pub force_templates: bool,
 }
@@ -177,7 +180,10 @@ pub async fn run(
                 installed = true;
             }
         }
-        let once_end = live_end(&config);
+        let once_end = match opts.until {
+            Some(u) => window_bound(u).min(live_end(&config)),
+            None => live_end(&config),
+        };
         while !failed {
             let end = if opts.once {
                 once_end
