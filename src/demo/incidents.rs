@@ -69,6 +69,12 @@ pub struct Incident {
     /// grader's default (1 h). Six for a slow leak (under 1%/h).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_lead_hours: Option<f64>,
+    /// For a periodic message that stops (a job every 15 minutes): its period in minutes.
+    /// Such a stop is known only when runs are missed, so the grader allows a few periods
+    /// ([`ReachConfig::max_delay_periods`](super::eval::ReachConfig)) when that is longer
+    /// than its flat deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_minutes: Option<f64>,
 }
 
 /// A daily rolling deploy in the test week: normal, must not alert.
@@ -153,6 +159,7 @@ pub fn schedule(tz: Tz, day0: NaiveDate) -> Vec<Incident> {
             breach_at: None,
             accept: Vec::new(),
             min_lead_hours: None,
+            period_minutes: None,
         }
     };
     let mut v = vec![

@@ -52,6 +52,10 @@ struct KeyState {
     gap_start: i64,
     gap_neutral: u32,
     gap_tier: Option<Severity>,
+    /// A template's last line, and the tier its periodic silence was reported at (a drop
+    /// or absence of the same silence is then reported only when it goes higher).
+    last_seen: Option<DateTime<Utc>>,
+    cadence_tier: Option<Severity>,
 }
 
 /// Counts of one key in the open bucket.
@@ -194,7 +198,19 @@ pub struct Detector {
     source: KeyState,
     /// How the source is named in explanations.
     source_name: String,
+    /// Profiles with a learned [`Cadence`](super::baseline::Cadence).
+    cadenced: Vec<usize>,
+    /// The latest record time seen, and when periodic silences are next checked.
+    latest: Option<DateTime<Utc>>,
+    cadence_next: Option<DateTime<Utc>>,
 }
+
+/// A whole source quiet for this long (the shipper stopped, ingest lagged) restarts the
+/// clocks of periodic messages: their silence during it is the source's, not theirs.
+const SOURCE_QUIET_SECS: i64 = 120;
+
+/// How often (in record time) periodic messages are checked for silence.
+const CADENCE_CHECK_SECS: i64 = 10;
 
 impl Detector {
     /// A detector for `config` against `baseline`.
@@ -233,6 +249,9 @@ impl Detector {
             rates: None,
             source: KeyState::default(),
             source_name: "the input".to_string(),
+            cadenced: Vec::new(),
+            latest: None,
+            cadence_next: None,
             base,
         };
         d.reindex();
@@ -271,6 +290,9 @@ impl Detector {
             .count();
         self.n_regular = (regular as f64).max(1.0);
         self.states = vec![KeyState::default(); self.base.profiles.len()];
+        self.cadenced = (0..self.base.profiles.len())
+            .filter(|&i| self.base.profiles[i].cadence.is_some())
+            .collect();
         // A pattern is shown by the text of its most frequent template.
         let mut pattern_text: HashMap<crate::model::PatternId, (u64, TemplateId)> = HashMap::new();
         for p in &self.base.profiles {
@@ -335,9 +357,132 @@ impl Detector {
     pub fn push(&mut self, record: &LogRecord) -> Vec<Anomaly> {
         self.stats.records += 1;
         let b = self.cal.bucket_of(record.timestamp);
-        let out = self.advance_to(b);
+        let mut out = self.advance_to(b);
         self.account(record);
+        out.extend(self.cadence_due(record.timestamp));
         self.finish_batch(out)
+    }
+
+    /// The periodic silences found at record time `t` (checked every
+    /// [`CADENCE_CHECK_SECS`]): a template that comes at a steady pace and has not come for
+    /// `detect.cadence_periods` periods while the rest of the source keeps writing.
+    fn cadence_due(&mut self, t: DateTime<Utc>) -> Vec<Anomaly> {
+        if self
+            .latest
+            .is_some_and(|l| t - l > chrono::Duration::seconds(SOURCE_QUIET_SECS))
+        {
+            for &i in &self.cadenced {
+                if let Some(seen) = self.states[i].last_seen.as_mut() {
+                    *seen = (*seen).max(t);
+                }
+            }
+        }
+        self.latest = Some(self.latest.map_or(t, |l| l.max(t)));
+        if self.config.detect.cadence_periods <= 0.0
+            || self.cadenced.is_empty()
+            || self.cadence_next.is_some_and(|n| t < n)
+        {
+            return Vec::new();
+        }
+        self.cadence_next = Some(t + chrono::Duration::seconds(CADENCE_CHECK_SECS));
+        let mut out = Vec::new();
+        for k in 0..self.cadenced.len() {
+            let i = self.cadenced[k];
+            if let Some(f) = self.cadence_silence(i, t) {
+                let tier = Some(self.tier_of(&f));
+                let st = &mut self.states[i];
+                st.cadence_tier = tier;
+                // The bucket tests of the same silence report it again only higher.
+                if st.drop_len > 0 {
+                    st.drop_tier = st.drop_tier.max(tier);
+                }
+                if st.gap_len > 0 {
+                    st.gap_tier = st.gap_tier.max(tier);
+                }
+                out.push(self.anomaly(f, 0));
+            }
+        }
+        out
+    }
+
+    /// The periodic silence test of profile `i` at `now` (see [`Detector::cadence_due`]).
+    fn cadence_silence(&self, i: usize, now: DateTime<Utc>) -> Option<Finding> {
+        let p = &self.base.profiles[i];
+        let c = p.cadence?;
+        let st = &self.states[i];
+        if st.cadence_tier.is_some() {
+            return None;
+        }
+        let last = st.last_seen?;
+        let cfg = &self.config.detect;
+        let gap = (now - last).num_milliseconds() as f64 / 1000.0;
+        let deadline = (cfg.cadence_periods * c.period_secs)
+            .max(1.5 * c.longest_secs)
+            .max(cfg.cadence_min_minutes * 60.0);
+        if gap <= deadline {
+            return None;
+        }
+        // Every run missed before the deadline was due where the message comes on (nearly)
+        // every day: a job that pauses at night is not missed at night.
+        let period = chrono::Duration::milliseconds((c.period_secs * 1000.0) as i64);
+        let due = ((deadline / c.period_secs).floor() as i32).clamp(1, 64);
+        let mut ln_p = 0.0;
+        let mut checked = None;
+        let mut presence = (0, 0);
+        for j in 1..=due {
+            let b = self.cal.bucket_of(last + period * j);
+            if checked == Some(b) {
+                continue;
+            }
+            checked = Some(b);
+            let bod = self.cal.season(b).bod;
+            let q = self.base.presence(p, bod);
+            if q < REGULAR_PRESENCE {
+                return None;
+            }
+            ln_p += (1.0 - q).max(1e-9).ln();
+            presence = (
+                p.present_bod.get(bod).copied().unwrap_or(0),
+                self.base.exposure_bod.get(bod).copied().unwrap_or(0),
+            );
+        }
+        let (pid, text, cluster) = &self.labels[i];
+        let svc = &p.service;
+        let missed = (gap / c.period_secs).floor();
+        let start = last + period;
+        Some(Finding {
+            kind: AnomalyType::VolumeDrop,
+            service: svc.clone(),
+            pattern_id: pid.clone(),
+            template: text.clone(),
+            cluster_id: cluster.clone(),
+            start,
+            end: now,
+            observed: 0.0,
+            expected: missed,
+            unit: "runs".to_string(),
+            probability: ln_p.exp(),
+            magnitude: missed,
+            error_level: false,
+            persistence: 1,
+            examples: Vec::new(),
+            explanation: format!(
+                "{svc}: '{text}' comes every {}, never more than {} apart in the history; nothing since {} ({}, {missed:.0} runs missed), and at this time it comes on {} of {} days",
+                duration_words(c.period_secs),
+                duration_words(c.longest_secs),
+                self.local_hm(last),
+                duration_words(gap),
+                presence.0,
+                presence.1,
+            ),
+            id_extra: "cadence".to_string(),
+            warn_level: false,
+            confidence_applies: true,
+            // A steady message that missed its runs is a stopped job or a dead peer.
+            floor: Some(Severity::Moderate),
+            parameter: None,
+            forecast: None,
+        })
     }
 
     /// Make `b` the open bucket: close the open one and the empty ones in a gap (at most a
@@ -499,6 +644,7 @@ impl Detector {
                 error_share_hi: (n.errors as f64 + 0.5) / (n.count as f64 + 1.0),
                 first_seen: Some(n.first_seen),
                 warns: 0,
+                cadence: None,
             });
         }
         self.base
@@ -640,6 +786,14 @@ impl Detector {
         let max_examples = self.config.detect.max_examples;
         for subject in subjects.into_iter().flatten() {
             if let Some(i) = self.profile_of(service, subject) {
+                if let Subject::Template(_) = subject {
+                    let st = &mut self.states[i];
+                    st.last_seen = Some(
+                        st.last_seen
+                            .map_or(record.timestamp, |l| l.max(record.timestamp)),
+                    );
+                    st.cadence_tier = None;
+                }
                 let cell = self.open.entry(i).or_default();
                 cell.count += 1;
                 cell.errors += u64::from(is_error);
@@ -980,7 +1134,7 @@ impl Detector {
                     st.drop_ln_p = 0.0;
                     st.drop_observed = 0;
                     st.drop_expected = 0.0;
-                    st.drop_tier = None;
+                    st.drop_tier = st.cadence_tier;
                 }
                 st.drop_len += 1;
                 st.drop_ln_p += nbinom_cdf(obs, mu_drop, disp).max(1e-300).ln();
@@ -1322,7 +1476,7 @@ impl Detector {
         if st.gap_len == 0 {
             st.gap_start = bucket;
             st.gap_ln_p = 0.0;
-            st.gap_tier = None;
+            st.gap_tier = st.cadence_tier;
         }
         st.gap_len += 1;
         st.gap_neutral = 0;
@@ -1732,6 +1886,17 @@ fn breadth_of(findings: &[Finding]) -> Vec<u32> {
 }
 
 /// A measured value with as many decimals as its size needs.
+/// A duration in seconds, in words: "20 s", "5 min", "2.5 h".
+fn duration_words(secs: f64) -> String {
+    if secs < 120.0 {
+        format!("{secs:.0} s")
+    } else if secs < 7_200.0 {
+        format!("{:.0} min", secs / 60.0)
+    } else {
+        format!("{:.1} h", secs / 3_600.0)
+    }
+}
+
 fn num(x: f64) -> String {
     let a = x.abs();
     if a >= 100.0 {

@@ -84,6 +84,15 @@ pub struct DetectConfig {
     /// `volume_drop`: a silence that lasts this many minutes is at least `moderate`
     /// (default 30).
     pub drop_moderate_minutes: u64,
+    /// `volume_drop` of a periodic message (a job every 5 minutes, a heartbeat, an hourly
+    /// report: gaps that vary little around their median in training): reported, at least
+    /// `moderate`, once nothing has come for this many periods (default 2.5, i.e. two runs
+    /// missed) and for half again its longest regular gap in training, while the source's
+    /// other lines keep coming and every missed run fell in a bucket where it comes on
+    /// (nearly) every day. 0 turns it off.
+    pub cadence_periods: f64,
+    /// Periodic silences shorter than this many minutes are not reported (default 5).
+    pub cadence_min_minutes: f64,
     /// `rare_pattern`: templates seen at most this many times in training are rare (default
     /// 10); their counts are tested against their flat rate instead of a seasonal profile.
     pub rare_max_count: u64,
@@ -142,6 +151,8 @@ impl Default for DetectConfig {
             drop_max_ratio: 0.1,
             drop_neighbour_buckets: 1,
             drop_moderate_minutes: 30,
+            cadence_periods: 2.5,
+            cadence_min_minutes: 5.0,
             rare_max_count: 10,
             rare_min_count: 2,
             error_min_errors: 5,
@@ -255,6 +266,20 @@ impl DetectConfig {
             self.drop_moderate_minutes,
             1,
             7 * 24 * 60,
+        );
+        if self.cadence_periods != 0.0 {
+            p.range(
+                format!("{path}.cadence_periods"),
+                self.cadence_periods,
+                1.0,
+                1000.0,
+            );
+        }
+        p.range(
+            format!("{path}.cadence_min_minutes"),
+            self.cadence_min_minutes,
+            0.0,
+            7.0 * 24.0 * 60.0,
         );
         p.range(
             format!("{path}.new_error_min_lines"),

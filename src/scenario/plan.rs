@@ -448,6 +448,7 @@ pub(crate) fn incidents(plan: &Plan) -> Vec<Incident> {
             breach_at: None,
             accept: Vec::new(),
             min_lead_hours: None,
+            period_minutes: None,
         }
     };
     let mut v = Vec::new();
@@ -489,7 +490,7 @@ pub(crate) fn incidents(plan: &Plan) -> Vec<Incident> {
         });
     }
     if let Some((span, variant)) = plan.job_stop {
-        v.push(match variant {
+        let mut i = match variant {
             JobVariant::CarrierSync => mk(
                 AnomalyType::VolumeDrop,
                 "scheduler",
@@ -504,7 +505,12 @@ pub(crate) fn incidents(plan: &Plan) -> Vec<Incident> {
                 RATE_CARD_TEMPLATE,
                 format!("the 15-minute rate-card refresh stops for {} minutes", (span.end - span.start).num_minutes()),
             ),
+        };
+        i.period_minutes = Some(match variant {
+            JobVariant::CarrierSync => 5.0,
+            JobVariant::RateCardRefresh => 15.0,
         });
+        v.push(i);
     }
     if let Some((span, rate, terms)) = &plan.search {
         let mut i = mk(
