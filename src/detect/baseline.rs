@@ -310,10 +310,19 @@ impl Baseline {
     /// towards absence by half a day (21 of 21 days give 0.977, 1 of 1 gives 0.67); 0
     /// without presence data.
     pub fn presence(&self, p: &KeyProfile, bod: usize) -> f64 {
-        match (p.present_bod.get(bod), self.exposure_bod.get(bod)) {
-            (Some(&k), Some(&n)) if n > 0 => f64::from(k.min(n)) / (f64::from(n) + 0.5),
+        match self.presence_days(p, bod) {
+            (k, n) if n > 0 => f64::from(k.min(n)) / (f64::from(n) + 0.5),
             _ => 0.0,
         }
+    }
+
+    /// (training days on which `p` appeared in bucket-of-day `bod`, training days with that
+    /// bucket), for explanations ("it comes at this time on 21 of 21 days").
+    pub fn presence_days(&self, p: &KeyProfile, bod: usize) -> (u32, u32) {
+        (
+            p.present_bod.get(bod).copied().unwrap_or(0),
+            self.exposure_bod.get(bod).copied().unwrap_or(0),
+        )
     }
 
     /// Confidence from the length of history: training days / `full_confidence_days`.

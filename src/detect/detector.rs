@@ -428,24 +428,21 @@ impl Detector {
         let due = ((deadline / c.period_secs).floor() as i32).clamp(1, 64);
         let mut ln_p = 0.0;
         let mut checked = None;
-        let mut presence = (0, 0);
+        let mut bod = 0;
         for j in 1..=due {
             let b = self.cal.bucket_of(last + period * j);
             if checked == Some(b) {
                 continue;
             }
             checked = Some(b);
-            let bod = self.cal.season(b).bod;
+            bod = self.cal.season(b).bod;
             let q = self.base.presence(p, bod);
             if q < REGULAR_PRESENCE {
                 return None;
             }
             ln_p += (1.0 - q).max(1e-9).ln();
-            presence = (
-                p.present_bod.get(bod).copied().unwrap_or(0),
-                self.base.exposure_bod.get(bod).copied().unwrap_or(0),
-            );
         }
+        let presence = self.base.presence_days(p, bod);
         let (pid, text, cluster) = &self.labels[i];
         let svc = &p.service;
         let missed = (gap / c.period_secs).floor();
@@ -1492,8 +1489,7 @@ impl Detector {
         let (pid, text, cluster) = &self.labels[i];
         let svc = p.service.clone();
         let dstart = self.cal.start(since);
-        let days = self.base.exposure_bod.get(season.bod).copied().unwrap_or(0);
-        let present = p.present_bod.get(season.bod).copied().unwrap_or(0);
+        let (present, days) = self.base.presence_days(p, season.bod);
         let mut finding = Finding {
             kind: AnomalyType::VolumeDrop,
             service: svc.clone(),
@@ -1885,7 +1881,6 @@ fn breadth_of(findings: &[Finding]) -> Vec<u32> {
         .collect()
 }
 
-/// A measured value with as many decimals as its size needs.
 /// A duration in seconds, in words: "20 s", "5 min", "2.5 h".
 fn duration_words(secs: f64) -> String {
     if secs < 120.0 {
@@ -1897,6 +1892,7 @@ fn duration_words(secs: f64) -> String {
     }
 }
 
+/// A measured value with as many decimals as its size needs.
 fn num(x: f64) -> String {
     let a = x.abs();
     if a >= 100.0 {

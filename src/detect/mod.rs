@@ -350,6 +350,17 @@ mod tests {
     use crate::config::Config;
 
     #[test]
+    fn bad_cadence_settings_are_named_and_zero_turns_it_off() {
+        let err = Config::from_yaml("detect:\n  cadence_periods: 0.5\n  cadence_min_minutes: -1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("detect.cadence_periods"), "{err}");
+        assert!(err.contains("detect.cadence_min_minutes"), "{err}");
+        let off = Config::from_yaml("detect:\n  cadence_periods: 0\n").unwrap();
+        assert_eq!(off.detect.cadence_periods, 0.0);
+    }
+
+    #[test]
     fn identifier_slots_are_recognised_by_name() {
         let cfg = super::DetectConfig::default();
         for id in ["order", "user_id", "Request-ID", "pod", "session.key"] {
