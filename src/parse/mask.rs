@@ -452,6 +452,18 @@ fn is_email(b: &[u8]) -> bool {
             .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'@' | b'.' | b'_' | b'-' | b'+'))
 }
 
+/// A UTC offset (`-0500`, `+0530`, `+1000`): a sign, two hour digits up to 14 and minutes of
+/// 00, 30 or 45. Not a quantity: its value changes by a hundred at every daylight-saving
+/// switch, which a value slot would report as a drift. (A signed amount of exactly that
+/// shape, `-1000`, is not tracked as a value either; that is the price.)
+fn is_utc_offset(b: &[u8]) -> bool {
+    b.len() == 5
+        && matches!(b[0], b'-' | b'+')
+        && b[1..].iter().all(u8::is_ascii_digit)
+        && (b[1] - b'0') * 10 + (b[2] - b'0') <= 14
+        && matches!(&b[3..], b"00" | b"30" | b"45")
+}
+
 /// Units that may follow a number (`250ms`, `1.5s`, `10KB`, `3GiB`, `80%`).
 const UNITS: &[&str] = &[
     "ns", "us", "µs", "ms", "s", "sec", "secs", "m", "min", "mins", "h", "hr", "hrs", "d", "b",
@@ -463,6 +475,9 @@ const UNITS: &[&str] = &[
 pub fn number_value(p: &str) -> Option<f64> {
     let p = p.strip_suffix('.').unwrap_or(p);
     let b = p.as_bytes();
+    if is_utc_offset(b) {
+        return None;
+    }
     let mut i = 0;
     if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
         i += 1;
@@ -703,5 +718,23 @@ mod tests {
         }
         assert_eq!(number_value("5."), Some(5.0));
         assert_eq!(number_value("1E3"), Some(1000.0));
+    }
+
+    #[test]
+    fn utc_offsets_are_not_values() {
+        // A daylight-saving switch moves `-0500` to `-0600`: not a drift of a quantity.
+        for s in ["-0500", "-0600", "+0530", "+1000", "+0545", "-1200"] {
+            assert_eq!(number_value(s), None, "{s}");
+        }
+        for (s, v) in [
+            ("-0520", -520.0),
+            ("-1500", -1500.0),
+            ("0500", 500.0),
+            ("-05000", -5000.0),
+        ] {
+            assert_eq!(number_value(s), Some(v), "{s}");
+        }
+        // Still a variable of the template, only without a value.
+        assert_eq!(m("-0600"), ("<*>".to_string(), vec![None]));
     }
 }
