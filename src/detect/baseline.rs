@@ -325,6 +325,16 @@ impl Baseline {
         )
     }
 
+    /// The mean count of `p` in bucket-of-day `bod` on the training days it came then, and
+    /// on how many days that was; `None` when it came then on fewer than two days. A
+    /// message that comes at this time only on some days (a deploy's restart lines on the
+    /// days a service is deployed) is judged against what it brings when it comes.
+    pub fn when_present(&self, p: &KeyProfile, bod: usize) -> Option<(f64, u32)> {
+        let days = p.present_bod.get(bod).copied().unwrap_or(0);
+        let sum = p.sum_bod.get(bod).copied().unwrap_or(0.0);
+        (days >= 2).then(|| (sum / f64::from(days), days))
+    }
+
     /// Confidence from the length of history: training days / `full_confidence_days`.
     pub fn confidence(&self, cfg: &DetectConfig) -> f64 {
         let days = self.n_buckets as f64 * self.bucket_secs as f64 / 86_400.0;
@@ -364,7 +374,11 @@ impl Baseline {
             (p.sum_how[s.how] + k * prior) / (f64::from(self.exposure_how[s.how]) + k).max(1e-9);
         let mut expected = m_week;
         if m_hod > 0.0 && s.bod < p.sum_bod.len() && s.bod < self.exposure_bod.len() {
-            let k3 = cfg.shape_prior_days;
+            // The prior weighs `shape_prior_days` days or `shape_prior_lines` lines,
+            // whichever is less: a busy key's own buckets are evidence enough (a nightly
+            // run that starts at 00:30 is not expected at 00:10 because the hour's mean is
+            // high), a quiet key's few lines are smoothed by its hour.
+            let k3 = cfg.shape_prior_days.min(cfg.shape_prior_lines / m_hod);
             let m_bod = (p.sum_bod[s.bod] + k3 * m_hod)
                 / (f64::from(self.exposure_bod[s.bod]) + k3).max(1e-9);
             expected *= m_bod / m_hod;
@@ -974,6 +988,57 @@ mod tests {
             b.exposure_how.iter().map(|&n| u64::from(n)).sum::<u64>(),
             b.n_buckets
         );
+    }
+
+    /// Two weeks of a minute tick and a nightly run of 200 lines from 00:30 to 00:49.
+    fn nightly_run() -> (Baseline, DateTime<Utc>) {
+        let cfg = Config::default();
+        let mut t = Trainer::new(&cfg);
+        let start = "2026-11-02T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        for m in 0..14 * 24 * 60 {
+            let at = start + chrono::Duration::minutes(m);
+            t.add(&record(at, "tick"));
+            if (30..50).contains(&(m % 1440)) {
+                for k in 0..10 {
+                    t.add(&record(at, &format!("invoice run processed invoice {k}")));
+                }
+            }
+        }
+        (t.finish(), start + chrono::Duration::days(14))
+    }
+
+    #[test]
+    fn a_busy_nightly_run_is_expected_when_it_runs_not_all_hour() {
+        let (b, monday) = nightly_run();
+        let id = b
+            .miner
+            .match_message("invoice run processed invoice 3")
+            .unwrap()
+            .template_id;
+        let p = b
+            .profiles
+            .iter()
+            .find(|p| p.subject == Subject::Template(id))
+            .unwrap();
+        let cal = Calendar::new(chrono_tz::UTC, 600);
+        let at = |min: i64| cal.season(cal.bucket_of(monday + chrono::Duration::minutes(min)));
+        let cfg = DetectConfig::default();
+        // The hour averages 33 lines a bucket; 00:10 never had one, 00:30 always 100.
+        let (early, _) = b.expected(p, at(10), &cfg);
+        let (running, _) = b.expected(p, at(30), &cfg);
+        assert!(early < 2.5, "00:10 expects {early}");
+        assert!((running - 100.0).abs() < 10.0, "00:30 expects {running}");
+        // Weighing the hour by days alone (the prior before `shape_prior_lines`) would expect
+        // the run at 00:10 more than twice as much.
+        let by_days = DetectConfig {
+            shape_prior_lines: 1e9,
+            ..DetectConfig::default()
+        };
+        let (early_by_days, _) = b.expected(p, at(10), &by_days);
+        assert!(early_by_days > 2.0 * early, "{early_by_days} vs {early}");
+        // It came at 00:30 on all 14 days, with 100 lines each time; never at 00:10.
+        assert_eq!(b.when_present(p, 3), Some((100.0, 14)));
+        assert_eq!(b.when_present(p, 1), None);
     }
 
     #[test]

@@ -55,6 +55,9 @@ pub struct DetectConfig {
     /// How many samples of the hour's mean the bucket-of-day shape is shrunk towards
     /// (default 3).
     pub shape_prior_days: f64,
+    /// ... but never more than this many lines' worth (default 30): a busy key's own
+    /// buckets decide its shape within the hour.
+    pub shape_prior_lines: f64,
     /// Smallest overdispersion used in the negative binomial (default 0.05: a standard
     /// deviation of at least about 22% of a large mean), guarding against overfitting.
     pub min_dispersion: f64,
@@ -141,6 +144,7 @@ impl Default for DetectConfig {
             alpha: 0.001,
             weekly_prior_buckets: 6.0,
             shape_prior_days: 3.0,
+            shape_prior_lines: 30.0,
             min_dispersion: 0.05,
             full_confidence_days: 14.0,
             spike_min_count: 10,
@@ -218,6 +222,12 @@ impl DetectConfig {
             self.shape_prior_days,
             0.0,
             1e6,
+        );
+        p.range(
+            format!("{path}.shape_prior_lines"),
+            self.shape_prior_lines,
+            0.0,
+            1e9,
         );
         p.range(
             format!("{path}.min_dispersion"),
