@@ -514,3 +514,75 @@ fn hours_long_wander_does_not_add_up_to_a_drift() {
     // The same weeks without the level requirement: the sums alone do fire.
     assert!(ungated > 0);
 }
+
+#[test]
+fn a_many_fold_jump_in_a_busy_slot_is_a_drift_within_two_buckets() {
+    let cfg = DriftConfig::default();
+    let mut m = train(&cfg, 7, false);
+    let mut g = Gen::new(70);
+    // Tuesday 12:00, a busy hour (about 60 values a bucket): the values become five-fold.
+    let from = detect_start() + Duration::hours(36);
+    let quiet = detect(&mut m, &cfg, &mut g, detect_start(), 36);
+    assert!(quiet.is_empty(), "{quiet:?}");
+    let mut at = from;
+    let mut found = Vec::new();
+    for i in 0..4 {
+        for v in g.bucket(at) {
+            m.observe(5.0 * v);
+        }
+        let end = at + Duration::minutes(BUCKET_MIN);
+        if let (Some(d), _) = m.close_bucket(&cfg, &KEY, at, end, how(at)) {
+            found.push((i, d));
+        }
+        at = end;
+    }
+    assert_eq!(found.len(), 1, "one drift per episode: {found:?}");
+    let (i, d) = &found[0];
+    assert!(
+        *i <= 1,
+        "a jump fires in its second bucket at the latest, not {i}"
+    );
+    assert!(d.jumped, "the bulk of the values moved: {d:?}");
+    assert!(
+        d.magnitude > 2.0,
+        "the bucket's value against its season: {d:?}"
+    );
+    assert_eq!(d.persistence, 2, "{d:?}");
+}
+
+/// A slot of six zeros a bucket (a response size of DELETE requests), then two buckets where
+/// two lines in six carry 138.
+fn thin_slot_findings(cfg: &DriftConfig) -> Vec<DriftFinding> {
+    let mut m = SlotModel::new(cfg);
+    let mut at = train_start();
+    for _ in 0..(14 * 144) {
+        for _ in 0..6 {
+            m.learn(how(at), 0.0);
+        }
+        m.learn_bucket_end(how(at));
+        at += Duration::minutes(BUCKET_MIN);
+    }
+    let mut found = Vec::new();
+    for _ in 0..2 {
+        for k in 0..6 {
+            m.observe(if k < 2 { 138.0 } else { 0.0 });
+        }
+        let end = at + Duration::minutes(BUCKET_MIN);
+        found.extend(m.close_bucket(cfg, &KEY, at, end, how(at)).0);
+        at = end;
+    }
+    found
+}
+
+#[test]
+fn a_thin_slot_does_not_jump_on_one_line_a_bucket() {
+    let cfg = DriftConfig::default();
+    assert_eq!(thin_slot_findings(&cfg), Vec::new());
+    // The same two buckets do jump when thin buckets are allowed to: the key is what holds.
+    let loose = DriftConfig {
+        jump_min_values: 1,
+        ..DriftConfig::default()
+    };
+    let found = thin_slot_findings(&loose);
+    assert_eq!(found.len(), 1, "{found:?}");
+}

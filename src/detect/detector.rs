@@ -1058,13 +1058,24 @@ impl Detector {
             // Spike (templates and patterns; a service's volume is the sum of theirs).
             let mut spiked = false;
             let n = i64::from(cfg.spike_neighbour_buckets);
-            let mu_spike = if p.subject != Subject::Service && obs >= cfg.spike_min_count {
-                (bucket - n..=bucket + n)
-                    .map(|b| self.base.expected(p, self.cal.season(b), &cfg).0)
-                    .fold(mu, f64::max)
-            } else {
-                mu
-            };
+            let (mut mu_spike, mut episodic) = (mu, None);
+            if p.subject != Subject::Service && obs >= cfg.spike_min_count {
+                for b in bucket - n..=bucket + n {
+                    let sb = self.cal.season(b);
+                    let e = self.base.expected(p, sb, &cfg).0;
+                    if e > mu_spike {
+                        (mu_spike, episodic) = (e, None);
+                    }
+                    // A message that comes at this time on some days only (a deploy's
+                    // restart lines) is judged by what it brings on those days.
+                    if let Some((m, days)) = self.base.when_present(p, sb.bod) {
+                        if m > mu_spike {
+                            mu_spike = m;
+                            episodic = Some((days, self.base.presence_days(p, sb.bod).1));
+                        }
+                    }
+                }
+            }
             if p.subject != Subject::Service
                 && obs >= cfg.spike_min_count
                 && obs as f64 >= cfg.spike_min_ratio * mu_spike
@@ -1091,11 +1102,16 @@ impl Detector {
                         error_level: cell.errors * 2 > obs,
                         persistence,
                         examples: cell.examples.clone(),
-                        explanation: format!(
-                            "{svc}: '{text}' {obs} times in {bucket_words}, usually {mu_spike:.0} ± {:.0} {}",
-                            (mu_spike + disp * mu_spike * mu_spike).sqrt(),
-                            self.season_words(season)
-                        ),
+                        explanation: match episodic {
+                            Some((k, days)) => format!(
+                                "{svc}: '{text}' {obs} times in {bucket_words}; it comes at this time on {k} of {days} days, {mu_spike:.0} a bucket when it does"
+                            ),
+                            None => format!(
+                                "{svc}: '{text}' {obs} times in {bucket_words}, usually {mu_spike:.0} ± {:.0} {}",
+                                (mu_spike + disp * mu_spike * mu_spike).sqrt(),
+                                self.season_words(season)
+                            ),
+                        },
                         id_extra: String::new(),
                         warn_level: false,
                         confidence_applies: true,
@@ -1687,6 +1703,15 @@ impl Detector {
             .is_some_and(|f| f.hours_to_breach <= f.horizon_hours);
         if let Some(d) = drift {
             let pct = d.magnitude * 100.0;
+            // Impact rule: a value that jumped many-fold (a queue lag, a retry count)
+            // reaches a person.
+            let factor = self.config.detect.drift.jump_moderate_factor;
+            let fold = if d.magnitude >= 0.0 {
+                1.0 + d.magnitude
+            } else {
+                1.0 / (1.0 + d.magnitude).max(1e-9)
+            };
+            let many_fold = d.jumped && factor > 0.0 && fold >= factor;
             findings.push(Finding {
                 kind: AnomalyType::ParameterDrift,
                 service: service.clone(),
@@ -1714,7 +1739,7 @@ impl Detector {
                 id_extra: format!("{slot}/{}", d.quantile),
                 warn_level: false,
                 confidence_applies: true,
-                floor: forecast_within.then_some(Severity::Moderate),
+                floor: (forecast_within || many_fold).then_some(Severity::Moderate),
                 parameter: Some(ParameterRef {
                     slot,
                     name: name.clone(),
@@ -1967,6 +1992,7 @@ mod tests {
             probability: 1e-14,
             magnitude: 0.51,
             persistence: 6,
+            jumped: false,
         };
         let forecast = ForecastFinding {
             threshold: 500.0,

@@ -90,8 +90,15 @@ pub struct DriftConfig {
     /// CUSUM and the smoothed level to catch up (a queue lag or a retry count many-fold for
     /// half an hour).
     pub jump_z: f64,
-    /// Buckets in a row a jump needs (default 2).
+    /// Buckets in a row a jump needs (default 2): each with some quantile at least half of
+    /// `jump_z` off, one of them `jump_z`.
     pub jump_buckets: u32,
+    /// A jump to this many times its baseline or more (or to this fraction or less) is at
+    /// least `moderate` (default 2.0; 0 turns the rule off).
+    pub jump_moderate_factor: f64,
+    /// Buckets with fewer values than this never count towards a jump (default 20): a few
+    /// near-constant values make any change look like dozens of standard deviations.
+    pub jump_min_values: u32,
     /// Forecast settings.
     pub forecast: ForecastConfig,
 }
@@ -112,6 +119,8 @@ impl Default for DriftConfig {
             min_magnitude: 0.05,
             jump_z: 8.0,
             jump_buckets: 2,
+            jump_moderate_factor: 2.0,
+            jump_min_values: 20,
             forecast: ForecastConfig::default(),
         }
     }
@@ -158,6 +167,18 @@ impl DriftConfig {
         p.range(format!("{path}.cusum_slack"), self.cusum_slack, 0.0, 10.0);
         p.range(format!("{path}.jump_z"), self.jump_z, 1.0, 1e6);
         p.range(format!("{path}.jump_buckets"), self.jump_buckets, 1, 1000);
+        p.range(
+            format!("{path}.jump_moderate_factor"),
+            self.jump_moderate_factor,
+            0.0,
+            1e6,
+        );
+        p.range(
+            format!("{path}.jump_min_values"),
+            self.jump_min_values,
+            1,
+            1_000_000,
+        );
         p.range(
             format!("{path}.cusum_threshold"),
             self.cusum_threshold,
@@ -208,6 +229,10 @@ pub struct DriftFinding {
     pub magnitude: f64,
     /// How many buckets the evidence has accumulated over.
     pub persistence: u32,
+    /// Found by the jump rule (far off in `jump_buckets` buckets in a row), not by the
+    /// slow accumulation, with the lowest tracked quantile (the bulk of the values, not a
+    /// tail a few lines make) far off in the last bucket.
+    pub jumped: bool,
 }
 
 /// Which slot a [`SlotModel`] watches; passed on every bucket close so that thresholds
@@ -292,11 +317,30 @@ struct Tracker {
     fit: TrendFit,
     /// Residuals of the current upward run (the latest [`RUN_POINTS`]; empty at rest).
     run: VecDeque<f32>,
-    /// Buckets in a row at least `jump_z` above (and below) the season.
-    #[serde(default)]
-    jump_up: u32,
-    #[serde(default)]
-    jump_down: u32,
+}
+
+/// A jump in the making, one per direction: buckets in a row in which some quantile was at
+/// least half of `jump_z` off its season, and the largest deviation among them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+struct Jump {
+    buckets: u32,
+    peak_z: f64,
+}
+
+impl Jump {
+    /// Add a bucket whose most deviating quantile (signed for this side) is `z`.
+    fn update(&mut self, z: f64, jump_z: f64) {
+        if z >= jump_z / 2.0 {
+            self.buckets = self.buckets.saturating_add(1);
+            self.peak_z = self.peak_z.max(z);
+        } else {
+            *self = Jump::default();
+        }
+    }
+
+    fn jumped(&self, cfg: &DriftConfig) -> bool {
+        self.buckets >= cfg.jump_buckets && self.peak_z >= cfg.jump_z
+    }
 }
 
 /// Residuals kept of an upward run, for the trend test after the change point.
@@ -367,6 +411,9 @@ pub struct SlotModel {
     forecast_sent: bool,
     /// End of the last closed detection bucket.
     last_end: Option<DateTime<Utc>>,
+    /// Jumps up and down in the making.
+    #[serde(default)]
+    jumps: [Jump; 2],
 }
 
 impl Default for SlotModel {
@@ -400,6 +447,7 @@ impl SlotModel {
             in_drift: false,
             forecast_sent: false,
             last_end: None,
+            jumps: [Jump::default(); 2],
         }
     }
 
@@ -595,6 +643,15 @@ impl SlotModel {
         self.last_end = Some(end);
         let h = cfg.cusum_threshold.max(1e-6);
         let mut fired: Option<(usize, bool, f64)> = None;
+        // The largest deviation of any quantile up and down (for jumps), and the lowest
+        // quantile's (the bulk of the values, not a tail a few lines make).
+        let mut peak = [f64::NEG_INFINITY; 2];
+        let lowest = (0..self.quantiles.len())
+            .min_by(|&a, &b| self.quantiles[a].total_cmp(&self.quantiles[b]))
+            .unwrap_or(0);
+        let mut bulk_z = 0.0;
+        // Per quantile: this bucket's value, its season's mean and the unclamped deviation.
+        let mut now: Vec<Option<(f64, f64, f64)>> = vec![None; qs.len()];
         for (qi, &x) in qs.iter().enumerate() {
             let Some(season) = self.season(how, qi, cfg.season_prior_buckets, false) else {
                 continue;
@@ -610,17 +667,12 @@ impl SlotModel {
             if !z.is_finite() {
                 continue;
             }
+            peak = [peak[0].max(raw_z), peak[1].max(-raw_z)];
+            if qi == lowest {
+                bulk_z = raw_z;
+            }
+            now[qi] = Some((x, mu, raw_z));
             let tr = &mut self.trackers[qi];
-            tr.jump_up = if raw_z >= cfg.jump_z {
-                tr.jump_up + 1
-            } else {
-                0
-            };
-            tr.jump_down = if raw_z <= -cfg.jump_z {
-                tr.jump_down + 1
-            } else {
-                0
-            };
             tr.up.update(z, x, mu, cfg.cusum_slack, 2.0 * h);
             if tr.up.run == 0 {
                 tr.run.clear();
@@ -642,39 +694,85 @@ impl SlotModel {
                 } else {
                     level_z <= -cfg.min_level_sigmas
                 };
-                let jumped = if up { tr.jump_up } else { tr.jump_down } >= cfg.jump_buckets;
-                if ((side.s >= h && level_ok) || jumped) && fired.is_none_or(|(_, _, s)| side.s > s)
-                {
+                if side.s >= h && level_ok && fired.is_none_or(|(_, _, s)| side.s > s) {
                     fired = Some((qi, up, side.s));
+                }
+            }
+        }
+        // A jump: buckets in a row with some quantile far off (at least half of `jump_z`,
+        // and `jump_z` once), reported at once without waiting for the CUSUM and the
+        // smoothed level to catch up. The quantiles may take turns: the first, partial
+        // bucket of a retry count that quadruples moves its p95, the next its median.
+        // A jump is reported on the bucket itself: a quantile against its season, over the buckets of the jump (the CUSUM's running means would dilute it).
+        let mut jump: Option<(usize, bool, u32)> = None;
+        for (d, up) in [(0, true), (1, false)] {
+            // A handful of near-constant values makes any small change look like dozens of
+            // standard deviations: thin buckets wait for the CUSUM.
+            let thin = count < u64::from(cfg.jump_min_values);
+            self.jumps[d].update(if thin { 0.0 } else { peak[d] }, cfg.jump_z);
+            if fired.is_none() && jump.is_none() && self.jumps[d].jumped(cfg) {
+                // Of the quantiles clearly off (half of `jump_z`), the one that moved most.
+                let sign = if up { 1.0 } else { -1.0 };
+                let mut best: Option<(usize, f64)> = None;
+                for (qi, q) in now.iter().enumerate() {
+                    if let Some((x, mu, z)) = *q {
+                        let shift = sign * (x - mu);
+                        if sign * z >= cfg.jump_z / 2.0 && best.is_none_or(|(_, b)| shift > b) {
+                            best = Some((qi, shift));
+                        }
+                    }
+                }
+                if let Some((qi, _)) = best {
+                    jump = Some((qi, up, self.jumps[d].buckets));
                 }
             }
         }
         let recovered = self
             .trackers
             .iter()
-            .all(|t| t.up.s < h / 4.0 && t.down.s < h / 4.0);
+            .all(|t| t.up.s < h / 4.0 && t.down.s < h / 4.0)
+            && self.jumps.iter().all(|j| j.buckets == 0);
         if recovered {
             self.in_drift = false;
             self.forecast_sent = false;
         }
         let mut drift = None;
-        if let (false, Some((qi, up, _))) = (self.in_drift, fired) {
-            let tr = &self.trackers[qi];
-            let side = if up { &tr.up } else { &tr.down };
-            let run = f64::from(side.run.max(1));
-            let current = from_scale(side.sum_x / run);
-            let baseline = from_scale(side.sum_mu / run);
+        let found = match (fired, jump) {
+            (Some((qi, up, _)), _) => {
+                let tr = &self.trackers[qi];
+                let side = if up { &tr.up } else { &tr.down };
+                let run = f64::from(side.run.max(1));
+                let p = normal_sf(side.sum_z / run * run.sqrt());
+                Some((qi, side.sum_x / run, side.sum_mu / run, p, side.run, false))
+            }
+            (None, Some((qi, up, buckets))) => now[qi].map(|(x, mu, z)| {
+                // The evidence is the jump's or the quantile's running sum's, the larger.
+                let tr = &self.trackers[qi];
+                let side = if up { &tr.up } else { &tr.down };
+                let run = f64::from(side.run.max(1));
+                let p = normal_sf(z.abs().min(cfg.max_bucket_z) * f64::from(buckets).sqrt())
+                    .min(normal_sf(side.sum_z / run * run.sqrt()));
+                // Many-fold claims need the bulk of the values to have moved.
+                let bulk = if up { bulk_z } else { -bulk_z };
+                let moved = bulk >= cfg.jump_z / 2.0;
+                (qi, x, mu, p, buckets.max(side.run), moved)
+            }),
+            (None, None) => None,
+        };
+        if let (false, Some((qi, x, mu, p, persistence, jumped))) = (self.in_drift, found) {
+            let current = from_scale(x);
+            let baseline = from_scale(mu);
             let magnitude = ((current - baseline) / baseline.abs().max(1e-9)).clamp(-1e6, 1e6);
             if magnitude.abs() >= cfg.min_magnitude {
-                let mean_z = side.sum_z / run;
                 self.in_drift = true;
                 drift = Some(DriftFinding {
                     quantile: self.quantiles[qi],
                     baseline,
                     current,
-                    probability: normal_sf(mean_z * run.sqrt()).max(f64::MIN_POSITIVE),
+                    probability: p.max(f64::MIN_POSITIVE),
                     magnitude,
-                    persistence: side.run,
+                    persistence,
+                    jumped,
                 });
             }
         }
