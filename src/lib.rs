@@ -16,6 +16,7 @@ pub mod config;
 pub mod dashboards;
 pub mod demo;
 pub mod detect;
+pub mod feedback;
 pub mod incidents;
 pub mod model;
 pub mod notify;

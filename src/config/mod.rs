@@ -55,6 +55,8 @@ pub struct Config {
     pub run: RunConfig,
     /// Where incidents are sent (PagerDuty, Slack, webhooks, Datadog, Splunk), by tier.
     pub routes: crate::notify::RoutesConfig,
+    /// What users' `false_positive` and `confirmed` marks do.
+    pub feedback: crate::feedback::FeedbackConfig,
 }
 
 /// The tenant name (default `default`).
@@ -270,6 +272,7 @@ impl Config {
         self.indices.validate("indices", &mut p);
         self.run.validate("run", &mut p);
         self.routes.validate("routes", &mut p);
+        self.feedback.validate("feedback", &mut p);
         if p.0.is_empty() {
             Ok(())
         } else {

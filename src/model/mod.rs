@@ -289,6 +289,16 @@ pub struct ModelRef {
 pub struct FeedbackRef {
     /// Empty (`null`) until labelled.
     pub label: Option<FeedbackLabel>,
+    /// Who labelled it (optional, set with the label).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// Why (optional, set with the label).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Set when earlier `false_positive` marks on the same kind of anomaly lowered this one:
+    /// what was done and which marks did it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed_by: Option<String>,
 }
 
 /// ECS `event.*` for alerts.
@@ -413,6 +423,9 @@ mod tests {
             },
             feedback: FeedbackRef {
                 label: Some(FeedbackLabel::Confirmed),
+                by: Some("alice".to_string()),
+                comment: Some("a real leak".to_string()),
+                suppressed_by: Some("one tier lower: 1 false_positive mark(s)".to_string()),
             },
             tenant: "default".to_string(),
             event: EventRef {

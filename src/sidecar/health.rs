@@ -44,6 +44,12 @@ pub struct Metrics {
     pub notifications_dropped: IntCounterVec,
     /// Notifications waiting in the outbox.
     pub notifications_queued: IntGauge,
+    /// Users' marks known, by label (`false_positive`, `confirmed`).
+    pub feedback_marks: IntGaugeVec,
+    /// Anomalies lowered by users' marks (a tier down or suppressed), by source.
+    pub suppressed: IntCounterVec,
+    /// Labelled documents that could not be read as a mark, by source.
+    pub feedback_rejected: IntCounterVec,
     /// Seconds the oldest queued notification has waited (0 when none).
     pub notifications_oldest_seconds: IntGauge,
     ready: Arc<AtomicBool>,
@@ -135,8 +141,26 @@ impl Metrics {
             "logwarden_notifications_oldest_queued_seconds",
             "Seconds the oldest queued notification has waited",
         );
+        let feedback_marks = gauge(
+            "logwarden_feedback_marks",
+            "Users' marks on anomalies known, by label",
+            &["label"],
+        );
+        let suppressed = counter(
+            "logwarden_anomalies_suppressed_total",
+            "Anomalies lowered by users' false_positive marks",
+            &["source"],
+        );
+        let feedback_rejected = counter(
+            "logwarden_feedback_rejected_total",
+            "Labelled anomaly documents that could not be read as a mark",
+            &["source"],
+        );
         Metrics {
             registry,
+            feedback_marks,
+            suppressed,
+            feedback_rejected,
             records,
             rejected,
             late,

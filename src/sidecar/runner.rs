@@ -7,9 +7,11 @@ use super::docs;
 use super::health::Metrics;
 use crate::backend::bulk::BulkDoc;
 use crate::backend::prefetch::PrefetchReader;
+use crate::backend::HttpMethod;
 use crate::backend::{bulk, Backend, BackendError, BulkReport, WindowRequest};
 use crate::config::{Config, SourceConfig};
 use crate::detect::{Baseline, Detector, Trainer};
+use crate::feedback::FeedbackStore;
 use crate::model::Anomaly;
 use crate::notify::{Notifier, Tracker};
 use crate::source::FieldsConfig;
@@ -82,6 +84,9 @@ pub struct SourceRunner {
     notifier: Option<Arc<Notifier>>,
     /// What each receiver has heard of this source's open incidents.
     tracker: Tracker,
+    /// Users' marks, from the anomaly documents, saved at `feedback_path`.
+    feedback: FeedbackStore,
+    feedback_path: PathBuf,
 }
 
 /// A processed window to count again: (processed at, start, end, documents seen).
@@ -131,6 +136,8 @@ impl SourceRunner {
             metrics,
             notifier: None,
             tracker: Tracker::default(),
+            feedback: FeedbackStore::default(),
+            feedback_path: config.run.state_dir.join("feedback.json"),
         }
     }
 
@@ -201,6 +208,11 @@ impl SourceRunner {
     ) -> Result<(), WindowError> {
         self.detector = None;
         self.recent.clear();
+        self.feedback = FeedbackStore::load(&self.feedback_path).unwrap_or_else(|e| {
+            // The marks live in the anomaly documents too: the next poll reads them again.
+            tracing::warn!(source = %self.name, "{e}; reading the marks from the index again");
+            FeedbackStore::default()
+        });
         if let Some(n) = &self.notifier {
             self.tracker = Tracker::load(&n.tracker_path(&self.state_id))?;
         }
@@ -433,6 +445,69 @@ impl SourceRunner {
         }
     }
 
+    /// Read the labelled anomaly documents (newest first, `feedback.poll_size` of them) into
+    /// the feedback store, and save it when something changed. A failed read is logged and
+    /// retried on the next window: feedback never stops detection.
+    async fn poll_feedback(&mut self, backend: &dyn Backend) {
+        let index = format!("{}*", self.config.indices.anomalies);
+        let body = serde_json::json!({
+            "size": self.config.feedback.poll_size,
+            "query": {"bool": {"filter": [
+                {"exists": {"field": "feedback.label"}},
+                {"term": {"tenant": self.config.tenant.0}},
+            ]}},
+            "sort": [{"@timestamp": "desc"}],
+            "_source": ["@timestamp", "anomaly.id", "anomaly.type", "service.name",
+                        "pattern.id", "feedback"],
+        });
+        let query = [("ignore_unavailable", "true"), ("allow_no_indices", "true")];
+        let hits = match backend
+            .send_raw(
+                "read feedback",
+                HttpMethod::Post,
+                &format!("/{index}/_search"),
+                &query,
+                Some(body),
+            )
+            .await
+            .and_then(|r| r.check("read feedback"))
+        {
+            Ok(body) => body["hits"]["hits"].as_array().cloned().unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(source = %self.name, "cannot read feedback from {index}: {e}");
+                return;
+            }
+        };
+        let mut changed = false;
+        for hit in &hits {
+            match self.feedback.record_doc(&hit["_source"]) {
+                Ok(Some(new)) => changed |= new,
+                Ok(None) => {}
+                Err(bad) => {
+                    self.metrics
+                        .feedback_rejected
+                        .with_label_values(&[&self.name])
+                        .inc();
+                    tracing::warn!(source = %self.name, anomaly = %bad.id, "a labelled anomaly in {index} has no usable `{}`; its mark is ignored", bad.field);
+                }
+            }
+        }
+        let counts = self.feedback.counts();
+        self.metrics
+            .feedback_marks
+            .with_label_values(&["false_positive"])
+            .set(i64::from(counts.false_positive));
+        self.metrics
+            .feedback_marks
+            .with_label_values(&["confirmed"])
+            .set(i64::from(counts.confirmed));
+        if changed {
+            if let Err(e) = self.feedback.save(&self.feedback_path) {
+                tracing::warn!(source = %self.name, "{e}");
+            }
+        }
+    }
+
     async fn process_inner(
         &mut self,
         backend: &Arc<dyn Backend>,
@@ -465,6 +540,18 @@ impl SourceRunner {
         let model_version = detector.model_version().to_string();
         let templates = detector.templates();
         self.count_read(&report);
+        self.poll_feedback(backend.as_ref()).await;
+        for a in &mut found {
+            if self
+                .feedback
+                .apply(a, &self.config.feedback, &self.config.severity)
+            {
+                self.metrics
+                    .suppressed
+                    .with_label_values(&[&self.name])
+                    .inc();
+            }
+        }
 
         // Incidents span windows: group the new anomalies with the recent ones.
         let keep =
