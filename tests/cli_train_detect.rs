@@ -234,3 +234,65 @@ fn a_missing_model_file_is_one_error_naming_the_file_once() {
         "cause said once: {err}"
     );
 }
+
+#[test]
+fn the_pattern_report_shows_what_the_logs_are_made_of() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(dir.path(), "c.yaml", "timezone: UTC\n");
+    let model = train(dir.path(), &config);
+
+    let o = run(&["patterns", "--model", &model, "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["lines"], 17280);
+    let web = &r["services"][0];
+    assert_eq!(
+        (web["service"].as_str(), web["lines"].as_u64()),
+        (Some("web"), Some(17280))
+    );
+    let entries = web["entries"].as_array().unwrap();
+    let sum: u64 = entries.iter().map(|e| e["lines"].as_u64().unwrap()).sum();
+    assert_eq!(sum, 17280, "every line is in one entry: {entries:#?}");
+    // Three requests a minute are 75% of the lines, the heartbeat a minute the rest.
+    let first = &entries[0];
+    assert!(
+        first["example"].as_str().unwrap().starts_with("GET "),
+        "{first:#}"
+    );
+    assert_eq!(first["lines"], 12960);
+    assert!((first["share"].as_f64().unwrap() - 0.75).abs() < 1e-9);
+    let beat = entries
+        .iter()
+        .find(|e| e["example"] == "cache heartbeat ok")
+        .unwrap_or_else(|| panic!("{entries:#?}"));
+    assert_eq!(beat["lines"], 4320);
+    assert!(
+        (beat["period_secs"].as_f64().unwrap() - 60.0).abs() < 1.0,
+        "{beat:#}"
+    );
+    assert!((beat["cumulative"].as_f64().unwrap() - 1.0).abs() < 1e-9);
+    assert_eq!(
+        (r["entries_for_90"].as_u64(), r["entries_for_99"].as_u64()),
+        (Some(2), Some(2))
+    );
+
+    let o = run(&["patterns", "--model", &model]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("2 of them carry 90% of the lines, 2 carry 99%"),
+        "{text}"
+    );
+    assert!(
+        text.contains("web: 17280 lines (100.0% of all), 0.00% errors"),
+        "{text}"
+    );
+    assert!(text.contains("every 60 s"), "{text}");
+
+    let o = run(&["patterns", "--model", &model, "--service", "nope"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("service \"nope\" is not in the model (it has web)"),
+        "{err}"
+    );
+}

@@ -6,6 +6,7 @@ mod demo_cmd;
 mod detect_cmd;
 mod load_cmd;
 mod parse_cmd;
+mod patterns_cmd;
 mod run_cmd;
 mod train_cmd;
 
@@ -48,6 +49,9 @@ pub enum Command {
     /// Write the demo shop's logs into the configured cluster: a history ending now, then
     /// with --follow each line as its time comes.
     Feed(load_cmd::FeedArgs),
+    /// What a model's logs are made of: patterns and templates by share of lines, with the
+    /// cumulative coverage, per service.
+    Patterns(patterns_cmd::PatternsArgs),
 }
 
 /// Run the CLI with the process arguments; returns the exit code.
@@ -77,6 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dashboards(args) => dashboards_cmd::run(&config, args),
         Command::Load(args) => load_cmd::run_load(&config, args),
         Command::Feed(args) => load_cmd::run_feed(&config, args),
+        Command::Patterns(args) => patterns_cmd::run(args),
     }
 }
 

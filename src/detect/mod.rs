@@ -20,6 +20,7 @@ pub mod detector;
 pub mod drift;
 pub mod forecast;
 pub mod outcome;
+pub mod report;
 pub mod sketch;
 pub mod stats;
 
