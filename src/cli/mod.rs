@@ -5,6 +5,7 @@ mod dashboards_cmd;
 mod demo_cmd;
 mod detect_cmd;
 mod load_cmd;
+mod mute_cmd;
 mod parse_cmd;
 mod patterns_cmd;
 mod run_cmd;
@@ -52,6 +53,9 @@ pub enum Command {
     /// What a model's logs are made of: patterns and templates by share of lines, with the
     /// cumulative coverage, per service.
     Patterns(patterns_cmd::PatternsArgs),
+    /// Keep a service, a pattern or an anomaly type from reaching anyone for a while; list
+    /// and lift mutes (the sidecar reads them from `run.state_dir/mutes.json`).
+    Mute(mute_cmd::MuteArgs),
 }
 
 /// Run the CLI with the process arguments; returns the exit code.
@@ -82,6 +86,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Load(args) => load_cmd::run_load(&config, args),
         Command::Feed(args) => load_cmd::run_feed(&config, args),
         Command::Patterns(args) => patterns_cmd::run(args),
+        Command::Mute(args) => mute_cmd::run(&config, args),
     }
 }
 

@@ -17,6 +17,8 @@
 //! (`feedback.label` set in Kibana's Discover, picked up by the sidecar on its next poll); the
 //! anomaly a user marked keeps its label when a replay writes it again.
 
+pub mod mutes;
+
 use crate::config::Problems;
 use crate::incidents::SeverityConfig;
 use crate::model::{ecs_severity, Anomaly, AnomalyType, FeedbackLabel, Severity};

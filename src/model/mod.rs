@@ -299,6 +299,9 @@ pub struct FeedbackRef {
     /// what was done and which marks did it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed_by: Option<String>,
+    /// Set when a mute (`logwarden mute`) matched this anomaly: written, not routed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted_by: Option<String>,
 }
 
 /// ECS `event.*` for alerts.
@@ -426,6 +429,7 @@ mod tests {
                 by: Some("alice".to_string()),
                 comment: Some("a real leak".to_string()),
                 suppressed_by: Some("one tier lower: 1 false_positive mark(s)".to_string()),
+                muted_by: Some("mute m1 (service checkout) until 2026-11-03 16:00 UTC".to_string()),
             },
             tenant: "default".to_string(),
             event: EventRef {

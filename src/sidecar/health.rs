@@ -50,6 +50,10 @@ pub struct Metrics {
     pub suppressed: IntCounterVec,
     /// Labelled documents that could not be read as a mark, by source.
     pub feedback_rejected: IntCounterVec,
+    /// Mutes in force.
+    pub mutes_active: IntGauge,
+    /// Anomalies a mute kept from being routed, by source.
+    pub muted: IntCounterVec,
     /// Seconds the oldest queued notification has waited (0 when none).
     pub notifications_oldest_seconds: IntGauge,
     ready: Arc<AtomicBool>,
@@ -156,8 +160,16 @@ impl Metrics {
             "Labelled anomaly documents that could not be read as a mark",
             &["source"],
         );
+        let mutes_active = plain_gauge("logwarden_mutes_active", "Mutes in force");
+        let muted = counter(
+            "logwarden_anomalies_muted_total",
+            "Anomalies written but not routed because a mute matched them",
+            &["source"],
+        );
         Metrics {
             registry,
+            mutes_active,
+            muted,
             feedback_marks,
             suppressed,
             feedback_rejected,

@@ -11,6 +11,7 @@ use crate::backend::HttpMethod;
 use crate::backend::{bulk, Backend, BackendError, BulkReport, WindowRequest};
 use crate::config::{Config, SourceConfig};
 use crate::detect::{Baseline, Detector, Trainer};
+use crate::feedback::mutes::Mutes;
 use crate::feedback::FeedbackStore;
 use crate::model::Anomaly;
 use crate::notify::{Notifier, Tracker};
@@ -552,6 +553,19 @@ impl SourceRunner {
                     .inc();
             }
         }
+        // Mutes are read on every window: `logwarden mute` changes them while the sidecar runs.
+        let mutes_path = Mutes::path(&self.config.run.state_dir);
+        let mutes = Mutes::load(&mutes_path).unwrap_or_else(|e| {
+            tracing::warn!(source = %self.name, "{e}; no mutes apply");
+            Mutes::default()
+        });
+        let now = Utc::now();
+        self.metrics.mutes_active.set(mutes.active(now) as i64);
+        for a in &mut found {
+            if mutes.apply(a, now) {
+                self.metrics.muted.with_label_values(&[&self.name]).inc();
+            }
+        }
 
         // Incidents span windows: group the new anomalies with the recent ones.
         let keep =
@@ -608,9 +622,14 @@ impl SourceRunner {
         // after the checkpoint cannot lose them, one before it redoes the window, whose
         // messages the tracker and the outbox recognise.
         if let Some(n) = &self.notifier {
-            let messages = self
-                .tracker
-                .window(&self.recent, &touched, end, &n.context());
+            // Muted anomalies are written, not routed.
+            let routable: Vec<Anomaly> = self
+                .recent
+                .iter()
+                .filter(|a| a.feedback.muted_by.is_none())
+                .cloned()
+                .collect();
+            let messages = self.tracker.window(&routable, &touched, end, &n.context());
             out.notifications = n.outbox().enqueue(messages)? as u64;
             self.tracker.save(&n.tracker_path(&self.state_id))?;
         }
