@@ -108,6 +108,13 @@ pub struct SecretRef {
     pub file: Option<PathBuf>,
 }
 
+impl PartialEq for SecretRef {
+    /// Where the secret comes from, compared (never the secret).
+    fn eq(&self, other: &Self) -> bool {
+        self.env == other.env && self.file == other.file
+    }
+}
+
 impl fmt::Debug for SecretRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Only where it comes from, never what it is.

@@ -56,12 +56,13 @@ pub fn run(config: &Config, args: RunArgs) -> anyhow::Result<()> {
                 .parse()
                 .with_context(|| format!("config key `run.listen`: `{}`", config.run.listen))?;
             let mut stop = rx.clone();
-            let bound = sidecar::health::serve(addr, metrics.clone(), async move {
+            let api = std::sync::Arc::new(sidecar::api::Api::new(config)?);
+            let bound = sidecar::health::serve(addr, metrics.clone(), Some(api), async move {
                 let _ = stop.wait_for(|s| *s).await;
             })
             .await
             .with_context(|| format!("cannot listen on {addr} (config key `run.listen`)"))?;
-            tracing::info!("health and metrics on http://{bound}/ (health, ready, metrics)");
+            tracing::info!("health, metrics and API on http://{bound}/ (health, ready, metrics, api/v1/openapi.json)");
         }
         tokio::spawn(async move {
             wait_for_signal().await;

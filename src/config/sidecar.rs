@@ -157,6 +157,10 @@ pub struct RunConfig {
     /// refused, the cluster gone), one critical anomaly — and its incident, routed like any
     /// other — says that logwarden cannot see the source (default 3).
     pub blind_after_failures: u32,
+    /// Bearer token the HTTP API (`/api/v1/…` on `run.listen`) requires, from `env` or
+    /// `file`; unset, the API answers anyone who can reach the address (`/health`, `/ready`
+    /// and `/metrics` never need it).
+    pub api_token: Option<crate::backend::SecretRef>,
 }
 
 impl Default for RunConfig {
@@ -173,6 +177,7 @@ impl Default for RunConfig {
             rate_minutes: 1,
             late_recount_minutes: 10,
             blind_after_failures: 3,
+            api_token: None,
         }
     }
 }

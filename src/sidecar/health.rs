@@ -242,11 +242,12 @@ impl Default for Metrics {
     }
 }
 
-/// Serve `/health`, `/ready` and `/metrics` on `addr` until `shutdown` resolves. Returns the
+/// Serve `/health`, `/ready`, `/metrics` and, when given, the API (`/api/v1/…`) on `addr` until `shutdown` resolves. Returns the
 /// bound address (port 0 picks a free one).
 pub async fn serve(
     addr: SocketAddr,
     metrics: Metrics,
+    api: Option<Arc<super::api::Api>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<SocketAddr> {
     let m1 = metrics.clone();
@@ -267,7 +268,13 @@ pub async fn serve(
     let prom = warp::path("metrics").and(warp::path::end()).map(move || {
         warp::reply::with_header(m3.render(), "content-type", "text/plain; version=0.0.4")
     });
-    let routes = warp::get().and(health.or(ready).or(prom));
+    let api = match api {
+        Some(api) => super::api::routes(api).boxed(),
+        None => warp::any()
+            .and_then(|| async { Err::<warp::reply::Response, _>(warp::reject::not_found()) })
+            .boxed(),
+    };
+    let routes = warp::get().and(health.or(ready).or(prom)).or(api);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let server = warp::serve(routes)

@@ -16,6 +16,7 @@
 //! the delivery tasks run beside the window loop, and `--once` waits (bounded by
 //! `routes.delivery.drain_timeout_secs`) for the outbox to empty before returning.
 
+pub mod api;
 pub mod checkpoint;
 pub mod docs;
 pub mod health;
