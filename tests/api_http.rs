@@ -65,10 +65,11 @@ async fn the_api_answers_filters_takes_feedback_and_mutes() {
     b.refresh(&anomalies_index).await.unwrap();
 
     let api = Arc::new(Api::new(&cfg).unwrap());
+    let metrics = health::Metrics::new();
     let (_stop_tx, mut stop) = tokio::sync::watch::channel(false);
     let addr = health::serve(
         "127.0.0.1:0".parse().unwrap(),
-        health::Metrics::new(),
+        metrics.clone(),
         Some(api),
         async move {
             let _ = stop.wait_for(|s| *s).await;
@@ -319,4 +320,13 @@ async fn the_api_answers_filters_takes_feedback_and_mutes() {
     assert_eq!((st, &v["lifted"]["id"]), (StatusCode::OK, &json!("m1")));
     let (_, list) = http.call(Method::GET, "/api/v1/mutes", None).await;
     assert_eq!(list["mutes"], json!([]));
+    let text = metrics.render();
+    assert!(
+        text.contains("logwarden_api_requests_total{status=\"401\"} 12"),
+        "{text}"
+    );
+    assert!(
+        text.contains("logwarden_api_requests_total{status=\"201\"} 1"),
+        "{text}"
+    );
 }

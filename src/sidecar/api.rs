@@ -425,6 +425,7 @@ impl Api {
 /// The API's routes under `/api/v1/`.
 pub fn routes(
     api: Arc<Api>,
+    metrics: super::health::Metrics,
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {
     let query = warp::query::raw().or(warp::any().map(String::new)).unify();
     warp::path("api")
@@ -440,11 +441,15 @@ pub fn routes(
                   auth: Option<String>,
                   query: String,
                   body: bytes::Bytes| {
-                let api = api.clone();
+                let (api, metrics) = (api.clone(), metrics.clone());
                 async move {
                     let (status, body) = api
                         .handle(&method, tail.as_str(), auth.as_deref(), &query, &body)
                         .await;
+                    metrics
+                        .api_requests
+                        .with_label_values(&[status.as_str()])
+                        .inc();
                     let reply = warp::reply::with_status(warp::reply::json(&body), status);
                     Ok::<_, Infallible>(warp::reply::Reply::into_response(reply))
                 }

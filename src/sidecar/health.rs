@@ -52,6 +52,8 @@ pub struct Metrics {
     pub feedback_rejected: IntCounterVec,
     /// Mutes in force.
     pub mutes_active: IntGauge,
+    /// API requests answered, by HTTP status.
+    pub api_requests: IntCounterVec,
     /// Anomalies a mute kept from being routed, by source.
     pub muted: IntCounterVec,
     /// Seconds the oldest queued notification has waited (0 when none).
@@ -161,6 +163,11 @@ impl Metrics {
             &["source"],
         );
         let mutes_active = plain_gauge("logwarden_mutes_active", "Mutes in force");
+        let api_requests = counter(
+            "logwarden_api_requests_total",
+            "HTTP API requests answered, by status",
+            &["status"],
+        );
         let muted = counter(
             "logwarden_anomalies_muted_total",
             "Anomalies written but not routed because a mute matched them",
@@ -169,6 +176,7 @@ impl Metrics {
         Metrics {
             registry,
             mutes_active,
+            api_requests,
             muted,
             feedback_marks,
             suppressed,
@@ -264,12 +272,12 @@ pub async fn serve(
         let body = serde_json::json!({"ready": m2.is_ready(), "detail": m2.status()});
         warp::reply::with_status(warp::reply::json(&body), code)
     });
-    let m3 = metrics;
+    let m3 = metrics.clone();
     let prom = warp::path("metrics").and(warp::path::end()).map(move || {
         warp::reply::with_header(m3.render(), "content-type", "text/plain; version=0.0.4")
     });
     let api = match api {
-        Some(api) => super::api::routes(api).boxed(),
+        Some(api) => super::api::routes(api, metrics.clone()).boxed(),
         None => warp::any()
             .and_then(|| async { Err::<warp::reply::Response, _>(warp::reject::not_found()) })
             .boxed(),
