@@ -105,6 +105,18 @@ impl PatternReport {
         let buckets = b.n_buckets.max(1) as f64;
         let per_day = 86_400u64.checked_div(b.bucket_secs).unwrap_or(0) as usize;
         let text = |id: TemplateId| b.miner.template(id).unwrap_or("").to_string();
+        let entry = |p: &KeyProfile, id: String, example: String, templates| Entry {
+            id,
+            example,
+            lines: p.total,
+            share: p.total as f64 / all,
+            cumulative: 0.0,
+            error_share: p.errors as f64 / p.total.max(1) as f64,
+            per_bucket: p.total as f64 / buckets,
+            busiest_hour: busiest_hour(p, per_day),
+            period_secs: p.cadence.map(|c| c.period_secs),
+            templates,
+        };
         // Per service: its own profile, its patterns' and its templates'.
         let mut by_service: BTreeMap<&str, Vec<&KeyProfile>> = BTreeMap::new();
         for p in &b.profiles {
@@ -125,18 +137,7 @@ impl PatternReport {
                 let row = (t.to_string(), text(t), p.total);
                 match b.patterns.pattern_of(t).filter(|&pid| has_profile(pid)) {
                     Some(pid) => members.entry(pid).or_default().push(row),
-                    None => entries.push(Entry {
-                        id: t.to_string(),
-                        example: text(t),
-                        lines: p.total,
-                        share: p.total as f64 / all,
-                        cumulative: 0.0,
-                        error_share: p.errors as f64 / p.total.max(1) as f64,
-                        per_bucket: p.total as f64 / buckets,
-                        busiest_hour: busiest_hour(p, per_day),
-                        period_secs: p.cadence.map(|c| c.period_secs),
-                        templates: Vec::new(),
-                    }),
+                    None => entries.push(entry(p, t.to_string(), text(t), Vec::new())),
                 }
             }
             for p in &profiles {
@@ -157,18 +158,7 @@ impl PatternReport {
                     .or_else(|| templates.first())
                     .map(|t| t.1.clone())
                     .unwrap_or_default();
-                entries.push(Entry {
-                    id: pid.to_string(),
-                    example,
-                    lines: p.total,
-                    share: p.total as f64 / all,
-                    cumulative: 0.0,
-                    error_share: p.errors as f64 / p.total.max(1) as f64,
-                    per_bucket: p.total as f64 / buckets,
-                    busiest_hour: busiest_hour(p, per_day),
-                    period_secs: p.cadence.map(|c| c.period_secs),
-                    templates,
-                });
+                entries.push(entry(p, pid.to_string(), example, templates));
             }
             entries.sort_by(|a, b| b.lines.cmp(&a.lines).then_with(|| a.id.cmp(&b.id)));
             services.push(ServiceReport {

@@ -248,24 +248,38 @@ impl FeedbackStore {
 
     /// Load the store at `path`; an absent file is an empty store.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| anyhow::anyhow!("feedback file {}: {e}", path.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(e) => Err(anyhow::anyhow!("feedback file {}: {e}", path.display())),
-        }
+        load_json(path, "feedback")
     }
 
     /// Save the store at `path` (written aside, then renamed into place).
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)?;
-        std::fs::rename(&tmp, path)?;
-        Ok(())
+        save_json(self, path)
     }
+}
+
+/// Read the JSON file at `path` (`what` names it in errors); an absent file is the default.
+pub(crate) fn load_json<T: Default + serde::de::DeserializeOwned>(
+    path: &Path,
+    what: &str,
+) -> anyhow::Result<T> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| anyhow::anyhow!("{what} file {}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
+        Err(e) => Err(anyhow::anyhow!("{what} file {}: {e}", path.display())),
+    }
+}
+
+/// Write `value` as JSON to `path`: aside first, then renamed into place, so a crash leaves
+/// the old file or the new one.
+pub(crate) fn save_json<T: Serialize>(value: &T, path: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(value)?)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -157,23 +157,12 @@ impl Mutes {
 
     /// Load the list at `path`; an absent file is an empty list.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| anyhow::anyhow!("mutes file {}: {e}", path.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(e) => Err(anyhow::anyhow!("mutes file {}: {e}", path.display())),
-        }
+        super::load_json(path, "mutes")
     }
 
     /// Save the list at `path` (written aside, then renamed into place).
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)?;
-        std::fs::rename(&tmp, path)?;
-        Ok(())
+        super::save_json(self, path)
     }
 }
 
