@@ -145,6 +145,77 @@ fn train_then_detect_finds_the_burst_and_reports_the_bad_line() {
     ]);
     assert!(o.status.success());
     assert_eq!(std::fs::read_to_string(&out2).unwrap(), text);
+
+    // The burst was the load test: mark it in the output and run again with the marks, with
+    // cut-offs under which it reaches a person (three days of history keep it `low` otherwise).
+    let config = write(
+        dir.path(),
+        "c2.yaml",
+        "tenant: team-x\ntimezone: Europe/Paris\nseverity:\n  moderate: 20.0\n  critical: 90.0\n",
+    );
+    let out_loud = dir.path().join("loud.ndjson").display().to_string();
+    let o = run(&[
+        "detect", "--config", &config, "--model", &model, "--input", &input, "--output", &out_loud,
+    ]);
+    assert!(o.status.success());
+    let docs: Vec<serde_json::Value> = std::fs::read_to_string(&out_loud)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let spike = docs
+        .iter()
+        .find(|d| d["anomaly"]["id"] == spike["anomaly"]["id"])
+        .unwrap();
+    let was = spike["anomaly"]["severity"].as_str().unwrap().to_string();
+    assert_ne!(was, "low", "{spike:#}");
+    let mut marked = spike.clone();
+    marked["feedback"] =
+        serde_json::json!({"label": "false_positive", "by": "ops", "comment": "load test"});
+    let marks = write(
+        dir.path(),
+        "marks.ndjson",
+        &format!("{marked}\nnot json\n{{\"feedback\": {{\"label\": \"confirmed\"}}}}\n"),
+    );
+    let out3 = dir.path().join("marked.ndjson").display().to_string();
+    let o = run(&[
+        "detect",
+        "--config",
+        &config,
+        "--model",
+        &model,
+        "--input",
+        &input,
+        "--output",
+        &out3,
+        "--feedback",
+        &marks,
+    ]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("marks.ndjson: line 2: not JSON"), "{err}");
+    assert!(
+        err.contains("marks.ndjson: line 3: no usable `anomaly.id`"),
+        "{err}"
+    );
+    assert!(err.contains("feedback: 1 marks from"), "{err}");
+    let again: Vec<serde_json::Value> = std::fs::read_to_string(&out3)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(again.len(), docs.len(), "nothing is dropped");
+    let lowered = again
+        .iter()
+        .find(|d| d["anomaly"]["id"] == spike["anomaly"]["id"])
+        .unwrap();
+    let now = if was == "critical" { "moderate" } else { "low" };
+    assert_eq!(lowered["anomaly"]["severity"], now, "{lowered:#}");
+    assert_eq!(lowered["feedback"]["label"], "false_positive");
+    assert!(lowered["feedback"]["suppressed_by"]
+        .as_str()
+        .unwrap()
+        .contains("last by ops: \"load test\""));
 }
 
 #[test]

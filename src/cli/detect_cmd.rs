@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::detect::{Baseline, Detector};
+use crate::feedback::FeedbackStore;
 use crate::model::{Anomaly, AnomalyType, Severity};
 use crate::sink::NdjsonSink;
 use crate::source::InputFormat;
@@ -25,12 +26,61 @@ pub struct DetectArgs {
     /// Fail on the first bad input line instead of counting it.
     #[arg(long)]
     pub strict: bool,
+    /// Users' marks: anomaly documents (NDJSON, e.g. an earlier `--output` with
+    /// `feedback.label` set on some lines) or the sidecar's `feedback.json`. The same kind of
+    /// anomaly is then lowered as the sidecar lowers it.
+    #[arg(long, value_name = "FILE")]
+    pub feedback: Option<PathBuf>,
+}
+
+/// The marks in `path`: the sidecar's `feedback.json`, or labelled anomaly documents, one per
+/// line (a line that is not one is reported with its number and skipped).
+fn read_feedback(path: &std::path::Path) -> anyhow::Result<FeedbackStore> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read feedback file {}", path.display()))?;
+    if let Ok(store) = serde_json::from_str::<FeedbackStore>(&text) {
+        return Ok(store);
+    }
+    let mut store = FeedbackStore::default();
+    let mut skipped = 0;
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let problem = match serde_json::from_str::<serde_json::Value>(line) {
+            Ok(doc) => store
+                .record_doc(&doc)
+                .err()
+                .map(|b| format!("no usable `{}`", b.field)),
+            Err(e) => Some(format!("not JSON ({e})")),
+        };
+        if let Some(p) = problem {
+            skipped += 1;
+            eprintln!("{}: line {}: {p}; skipped", path.display(), i + 1);
+        }
+    }
+    eprintln!(
+        "feedback: {} marks from {}{}",
+        store.len(),
+        path.display(),
+        if skipped > 0 {
+            format!(", {skipped} lines skipped")
+        } else {
+            String::new()
+        }
+    );
+    Ok(store)
 }
 
 /// Run `detect`: load the model, stream the records through the detector, write every
 /// anomaly, and print a summary (lines, templates, anomalies by type and severity) to stderr.
 pub fn run(config: &Config, args: DetectArgs) -> anyhow::Result<()> {
     let (_, baseline): (_, Baseline) = crate::state::load(&args.model)?;
+    let marks = match &args.feedback {
+        Some(path) => read_feedback(path)?,
+        None => FeedbackStore::default(),
+    };
     let (mut reader, bar) = super::open_records(
         config,
         &args.input,
@@ -43,7 +93,8 @@ pub fn run(config: &Config, args: DetectArgs) -> anyhow::Result<()> {
     let mut detector = Detector::new(baseline, config);
     let mut tally = Tally::default();
     let write = |sink: &mut NdjsonSink<_>, tally: &mut Tally, batch: Vec<Anomaly>| {
-        for a in batch {
+        for mut a in batch {
+            marks.apply(&mut a, &config.feedback, &config.severity);
             tally.add(&a);
             sink.write(&a)
                 .with_context(|| format!("writing {}", args.output.display()))?;
