@@ -171,6 +171,38 @@ async fn the_api_answers_filters_takes_feedback_and_mutes() {
         assert!(a["@timestamp"].as_str().unwrap() >= since.as_str(), "{a}");
     }
 
+    // The pattern report of the source's model.
+    http.bad(Method::GET, "/api/v1/patterns", None, "source")
+        .await;
+    http.bad(Method::GET, "/api/v1/patterns?source=nope", None, "source")
+        .await;
+    http.bad(
+        Method::GET,
+        "/api/v1/patterns?source=app&top=3",
+        None,
+        "top",
+    )
+    .await;
+    let (st, report) = http
+        .call(Method::GET, "/api/v1/patterns?source=app", None)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{report}");
+    let services: Vec<&str> = report["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["service"].as_str().unwrap())
+        .collect();
+    assert!(
+        services.contains(&"api") && services.contains(&"worker"),
+        "{services:?}"
+    );
+    let n90 = report["entries_for_90"].as_u64().unwrap();
+    assert!(
+        n90 >= 1 && n90 <= report["entry_count"].as_u64().unwrap(),
+        "{report}"
+    );
+
     // Feedback: bad bodies named; then a real mark, which the next detection respects.
     let loudest = all["anomalies"]
         .as_array()

@@ -124,10 +124,18 @@ impl Api {
             },
             (&M::GET, ["anomalies"]) => self.anomalies(&q).await,
             (&M::POST, ["anomalies", id, "feedback"]) => self.feedback(id, body).await,
+            (&M::GET, ["patterns"]) => self.patterns(&q).await,
             (&M::GET, ["mutes"]) => self.list_mutes().await,
             (&M::POST, ["mutes"]) => self.add_mute(body).await,
             (&M::DELETE, ["mutes", id]) => self.lift_mute(id).await,
-            (_, ["openapi.json"] | ["anomalies"] | ["anomalies", _, "feedback"] | ["mutes"])
+            (
+                _,
+                ["openapi.json"]
+                | ["anomalies"]
+                | ["anomalies", _, "feedback"]
+                | ["mutes"]
+                | ["patterns"],
+            )
             | (_, ["mutes", _]) => error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 format!("{method} is not allowed on /api/v1/{}", parts.join("/")),
@@ -301,6 +309,65 @@ impl Api {
                 json!({"id": id, "index": doc_index, "label": v["label"]}),
             ),
             Err(e) => error(StatusCode::BAD_GATEWAY, format!("cluster: {e}"), None),
+        }
+    }
+
+    /// `GET /api/v1/patterns?source=NAME[&service=S]`: the pattern report of a source's model
+    /// (`run.state_dir/NAME.model`, else the newest `NAME-from-….model` of a replay).
+    async fn patterns(&self, q: &HashMap<String, String>) -> Answer {
+        for key in q.keys() {
+            if !["source", "service"].contains(&key.as_str()) {
+                return bad(key, "unknown parameter (source, service)");
+            }
+        }
+        let Some(source) = q.get("source") else {
+            return bad("source", "required: the name of a configured source");
+        };
+        if !self.config.sources.contains_key(source) {
+            let names: Vec<&str> = self.config.sources.keys().map(String::as_str).collect();
+            return bad(
+                "source",
+                format!("no source `{source}` (there are: {})", names.join(", ")),
+            );
+        }
+        let dir = self.config.run.state_dir.clone();
+        let live = dir.join(format!("{source}.model"));
+        let path = if live.exists() {
+            Some(live)
+        } else {
+            let prefix = format!("{source}-from-");
+            std::fs::read_dir(&dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|e| {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    n.starts_with(&prefix) && n.ends_with(".model")
+                })
+                .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
+                .map(|e| e.path())
+        };
+        let Some(path) = path else {
+            return error(
+                StatusCode::NOT_FOUND,
+                format!("source `{source}` has no model yet"),
+                None,
+            );
+        };
+        let service = q.get("service").cloned();
+        let report = tokio::task::spawn_blocking(move || {
+            crate::state::load::<crate::detect::Baseline>(&path)
+                .map(|(_, b)| crate::detect::report::PatternReport::of(&b, service.as_deref()))
+        })
+        .await;
+        match report {
+            Ok(Ok(r)) => (StatusCode::OK, json!(r)),
+            Ok(Err(e)) => error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("model: {e}"),
+                None,
+            ),
+            Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string(), None),
         }
     }
 
