@@ -330,7 +330,7 @@ impl Baseline {
     /// message that comes at this time only on some days (a deploy's restart lines on the
     /// days a service is deployed) is judged against what it brings when it comes.
     pub fn when_present(&self, p: &KeyProfile, bod: usize) -> Option<(f64, u32)> {
-        let days = p.present_bod.get(bod).copied().unwrap_or(0);
+        let (days, _) = self.presence_days(p, bod);
         let sum = p.sum_bod.get(bod).copied().unwrap_or(0.0);
         (days >= 2).then(|| (sum / f64::from(days), days))
     }

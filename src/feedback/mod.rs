@@ -92,6 +92,17 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// The marks of `marks`, counted by label.
+    fn of<'a>(marks: impl Iterator<Item = &'a Mark>) -> Tally {
+        marks.fold(Tally::default(), |mut t, m| {
+            match m.label {
+                FeedbackLabel::FalsePositive => t.false_positive += 1,
+                FeedbackLabel::Confirmed => t.confirmed += 1,
+            }
+            t
+        })
+    }
+
     /// False positives not cancelled by confirmations.
     pub fn net_false_positive(&self) -> u32 {
         self.false_positive.saturating_sub(self.confirmed)
@@ -165,25 +176,12 @@ impl FeedbackStore {
 
     /// Marks per label.
     pub fn counts(&self) -> Tally {
-        self.marks.values().fold(Tally::default(), |mut t, m| {
-            match m.label {
-                FeedbackLabel::FalsePositive => t.false_positive += 1,
-                FeedbackLabel::Confirmed => t.confirmed += 1,
-            }
-            t
-        })
+        Tally::of(self.marks.values())
     }
 
     /// The marks on one kind of anomaly.
     pub fn tally(&self, kind: AnomalyType, service: &str, pattern: &str) -> Tally {
-        self.of_kind(kind, service, pattern)
-            .fold(Tally::default(), |mut t, m| {
-                match m.label {
-                    FeedbackLabel::FalsePositive => t.false_positive += 1,
-                    FeedbackLabel::Confirmed => t.confirmed += 1,
-                }
-                t
-            })
+        Tally::of(self.of_kind(kind, service, pattern))
     }
 
     fn of_kind<'a>(

@@ -216,24 +216,13 @@ impl Api {
             Ok(b) => b,
             Err(e) => return e,
         };
-        let index = format!("{}*", self.config.indices.anomalies);
         let body = json!({
             "size": size, "from": (page - 1) * size, "track_total_hits": true,
             "query": {"bool": {"filter": filter}},
             "sort": [{"@timestamp": "desc"}, {"anomaly.id": "asc"}],
         });
-        let params = [("ignore_unavailable", "true"), ("allow_no_indices", "true")];
-        match backend
-            .send_raw(
-                "api anomalies",
-                HttpMethod::Post,
-                &format!("/{index}/_search"),
-                &params,
-                Some(body),
-            )
-            .await
-            .and_then(|r| r.check("api anomalies"))
-        {
+        let base = &self.config.indices.anomalies;
+        match super::docs::search_anomalies(backend.as_ref(), base, "api anomalies", body).await {
             Ok(r) => {
                 let hits = r["hits"]["hits"].as_array().cloned().unwrap_or_default();
                 let anomalies: Vec<Value> =
@@ -271,20 +260,11 @@ impl Api {
             Ok(b) => b,
             Err(e) => return e,
         };
-        let index = format!("{}*", self.config.indices.anomalies);
         let find = json!({"size": 1, "_source": false, "query": {"bool": {"filter": [
             {"term": {"anomaly.id": id}}, {"term": {"tenant": self.config.tenant.0}}]}}});
-        let params = [("ignore_unavailable", "true"), ("allow_no_indices", "true")];
-        let found = backend
-            .send_raw(
-                "api find anomaly",
-                HttpMethod::Post,
-                &format!("/{index}/_search"),
-                &params,
-                Some(find),
-            )
-            .await
-            .and_then(|r| r.check("api find anomaly"));
+        let base = &self.config.indices.anomalies;
+        let found =
+            super::docs::search_anomalies(backend.as_ref(), base, "api find anomaly", find).await;
         let hit = match found {
             Ok(r) => r["hits"]["hits"][0].clone(),
             Err(e) => return error(StatusCode::BAD_GATEWAY, format!("cluster: {e}"), None),

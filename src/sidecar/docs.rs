@@ -137,6 +137,26 @@ pub fn incident_docs(
         .collect()
 }
 
+/// Search every anomaly index of `base` (`base*`; none yet is no error) with `body`; the
+/// answer's body. `op` names the request in errors.
+pub async fn search_anomalies(
+    backend: &dyn crate::backend::Backend,
+    base: &str,
+    op: &'static str,
+    body: serde_json::Value,
+) -> Result<serde_json::Value, crate::backend::BackendError> {
+    backend
+        .send_raw(
+            op,
+            crate::backend::HttpMethod::Post,
+            &format!("/{base}*/_search"),
+            &[("ignore_unavailable", "true"), ("allow_no_indices", "true")],
+            Some(body),
+        )
+        .await
+        .and_then(|r| r.check(op))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

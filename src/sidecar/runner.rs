@@ -7,7 +7,6 @@ use super::docs;
 use super::health::Metrics;
 use crate::backend::bulk::BulkDoc;
 use crate::backend::prefetch::PrefetchReader;
-use crate::backend::HttpMethod;
 use crate::backend::{bulk, Backend, BackendError, BulkReport, WindowRequest};
 use crate::config::{Config, SourceConfig};
 use crate::detect::{Baseline, Detector, Trainer};
@@ -450,7 +449,6 @@ impl SourceRunner {
     /// the feedback store, and save it when something changed. A failed read is logged and
     /// retried on the next window: feedback never stops detection.
     async fn poll_feedback(&mut self, backend: &dyn Backend) {
-        let index = format!("{}*", self.config.indices.anomalies);
         let body = serde_json::json!({
             "size": self.config.feedback.poll_size,
             "query": {"bool": {"filter": [
@@ -461,21 +459,11 @@ impl SourceRunner {
             "_source": ["@timestamp", "anomaly.id", "anomaly.type", "service.name",
                         "pattern.id", "feedback"],
         });
-        let query = [("ignore_unavailable", "true"), ("allow_no_indices", "true")];
-        let hits = match backend
-            .send_raw(
-                "read feedback",
-                HttpMethod::Post,
-                &format!("/{index}/_search"),
-                &query,
-                Some(body),
-            )
-            .await
-            .and_then(|r| r.check("read feedback"))
-        {
+        let base = &self.config.indices.anomalies;
+        let hits = match docs::search_anomalies(backend, base, "read feedback", body).await {
             Ok(body) => body["hits"]["hits"].as_array().cloned().unwrap_or_default(),
             Err(e) => {
-                tracing::warn!(source = %self.name, "cannot read feedback from {index}: {e}");
+                tracing::warn!(source = %self.name, "cannot read feedback from {base}*: {e}");
                 return;
             }
         };
@@ -489,7 +477,7 @@ impl SourceRunner {
                         .feedback_rejected
                         .with_label_values(&[&self.name])
                         .inc();
-                    tracing::warn!(source = %self.name, anomaly = %bad.id, "a labelled anomaly in {index} has no usable `{}`; its mark is ignored", bad.field);
+                    tracing::warn!(source = %self.name, anomaly = %bad.id, "a labelled anomaly in {base}* has no usable `{}`; its mark is ignored", bad.field);
                 }
             }
         }
