@@ -372,6 +372,23 @@ mod tests {
     }
 
     #[test]
+    fn bad_shape_and_jump_settings_are_named() {
+        let yaml = "detect:\n  shape_prior_lines: -3\n  drift:\n    jump_moderate_factor: -1\n    jump_min_values: 0\n";
+        let err = Config::from_yaml(yaml).unwrap_err().to_string();
+        for key in [
+            "detect.shape_prior_lines",
+            "detect.drift.jump_moderate_factor",
+            "detect.drift.jump_min_values",
+        ] {
+            assert!(err.contains(key), "{key} missing in {err}");
+        }
+        let err = Config::from_yaml("feedback:\n  suppress_after: 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("feedback.suppress_after"), "{err}");
+    }
+
+    #[test]
     fn identifier_slots_are_recognised_by_name() {
         let cfg = super::DetectConfig::default();
         for id in ["order", "user_id", "Request-ID", "pod", "session.key"] {

@@ -503,3 +503,20 @@ pub fn routes(
             },
         )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_token_secret_names_the_key_and_never_a_value() {
+        let cfg = Config::from_yaml("run:\n  api_token: {env: LOGWARDEN_TEST_TOKEN_NEVER_SET}\n")
+            .unwrap();
+        let err = Api::new(&cfg).err().unwrap().to_string();
+        assert!(err.contains("config key `run.api_token`"), "{err}");
+        assert!(
+            err.contains("LOGWARDEN_TEST_TOKEN_NEVER_SET is not set"),
+            "{err}"
+        );
+    }
+}
