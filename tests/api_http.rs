@@ -63,6 +63,7 @@ async fn the_api_answers_filters_takes_feedback_and_mutes() {
     assert!(s.anomalies >= 2, "{s:?}");
     let anomalies_index = format!("{prefix}anomalies*");
     b.refresh(&anomalies_index).await.unwrap();
+    b.refresh(&format!("{prefix}incidents*")).await.unwrap();
 
     let api = Arc::new(Api::new(&cfg).unwrap());
     let metrics = health::Metrics::new();
@@ -105,6 +106,10 @@ async fn the_api_answers_filters_takes_feedback_and_mutes() {
         (Method::POST, "/api/v1/mutes"),
         (Method::DELETE, "/api/v1/mutes/m1"),
         (Method::GET, "/api/v1/openapi.json"),
+        (Method::GET, "/api/v1/incidents"),
+        (Method::GET, "/api/v1/incidents/x"),
+        (Method::POST, "/api/v1/incidents/x/feedback"),
+        (Method::GET, "/api/v1/timeline"),
     ] {
         for who in [&anon, &wrong] {
             let (st, v) = who.call(m.clone(), p, Some("{}")).await;
@@ -170,6 +175,164 @@ async fn the_api_answers_filters_takes_feedback_and_mutes() {
     for a in recent["anomalies"].as_array().unwrap() {
         assert!(a["@timestamp"].as_str().unwrap() >= since.as_str(), "{a}");
     }
+
+    // Incidents: bad parameters named; the list, one incident with the 30 minutes before it.
+    for (q, field) in [
+        ("tier=loud", "tier"),
+        ("size=0", "size"),
+        ("page=0", "page"),
+        ("from=yesterday", "from"),
+        ("type=new_pattern", "type"),
+    ] {
+        http.bad(Method::GET, &format!("/api/v1/incidents?{q}"), None, field)
+            .await;
+    }
+    let (st, incidents) = http
+        .call(Method::GET, "/api/v1/incidents?size=1000", None)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{incidents}");
+    let listed = incidents["incidents"].as_array().unwrap();
+    assert!(!listed.is_empty(), "{incidents}");
+    let starts: Vec<&str> = listed
+        .iter()
+        .map(|i| i["incident"]["start"].as_str().unwrap())
+        .collect();
+    assert!(
+        starts.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {starts:?}"
+    );
+    // The db pool incident: api errors from 90 minutes into the range.
+    let pool = all["anomalies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| {
+            a["pattern"]["template"]
+                .as_str()
+                .unwrap_or("")
+                .contains("pool exhausted")
+        })
+        .expect("an anomaly on the pool-exhausted errors");
+    let incident_id = pool["incident"]["id"].as_str().unwrap();
+    let one = format!("/api/v1/incidents/{incident_id}");
+    http.bad(Method::GET, &format!("{one}?verbose=1"), None, "verbose")
+        .await;
+    let (st, v) = http
+        .call(Method::GET, "/api/v1/incidents/no-such", None)
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{v}");
+    let (st, inc) = http.call(Method::GET, &one, None).await;
+    assert_eq!(st, StatusCode::OK, "{inc}");
+    assert_eq!(inc["incident"]["incident"]["id"], incident_id);
+    let members = inc["anomalies"].as_array().unwrap();
+    assert!(
+        members
+            .iter()
+            .any(|a| a["anomaly"]["id"] == pool["anomaly"]["id"]),
+        "{inc}"
+    );
+    assert!(members.iter().all(|a| a["incident"]["id"] == incident_id));
+    let start: chrono::DateTime<chrono::Utc> = inc["incident"]["incident"]["start"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let before = &inc["before"];
+    assert_eq!(
+        before["from"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap(),
+        start - Duration::minutes(30)
+    );
+    // The lines of the incident's services in the 30 minutes before: the normal api
+    // traffic, none of the incident's own errors (they start at its start).
+    let lines = before["lines"].as_array().unwrap();
+    assert!(!lines.is_empty() && lines.len() <= 50, "{before}");
+    for l in lines {
+        let t: chrono::DateTime<chrono::Utc> = l["time"].as_str().unwrap().parse().unwrap();
+        assert!(t < start && t >= start - Duration::minutes(30), "{l}");
+        assert!(
+            !l["message"].as_str().unwrap().contains("pool exhausted"),
+            "{l}"
+        );
+    }
+    assert!(lines.iter().any(|l| l["service"] == "api"), "{before}");
+    let api_minutes = before["lines_per_minute"]["api"].as_array().unwrap();
+    let incident_end: chrono::DateTime<chrono::Utc> = inc["incident"]["incident"]["end"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        api_minutes.len() as i64 >= 30 + (incident_end - start).num_minutes() - 1,
+        "a count a minute from 30 minutes before to the end: {}",
+        api_minutes.len()
+    );
+    assert!(
+        api_minutes.iter().all(|m| m["n"].as_u64().unwrap() >= 1),
+        "api logs every minute"
+    );
+    assert!(before["anomalies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["incident"]["id"] != incident_id));
+    let (_, api_incidents) = http
+        .call(
+            Method::GET,
+            "/api/v1/incidents?service=worker&size=1000",
+            None,
+        )
+        .await;
+    for i in api_incidents["incidents"].as_array().unwrap() {
+        assert!(
+            i["incident"]["services"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("worker")),
+            "{i}"
+        );
+    }
+
+    // The timeline: buckets by tier adding up to every anomaly in its range.
+    http.bad(Method::GET, "/api/v1/timeline?from=x", None, "from")
+        .await;
+    http.bad(Method::GET, "/api/v1/timeline?tier=low", None, "tier")
+        .await;
+    let range = format!(
+        "from={}&to={}",
+        (from - Duration::days(3)).to_rfc3339().replace('+', "%2B"),
+        (end + Duration::hours(1)).to_rfc3339().replace('+', "%2B")
+    );
+    http.bad(
+        Method::GET,
+        &format!(
+            "/api/v1/timeline?from={}&to={}",
+            end.to_rfc3339().replace('+', "%2B"),
+            from.to_rfc3339().replace('+', "%2B")
+        ),
+        None,
+        "from",
+    )
+    .await;
+    let (st, tl) = http
+        .call(Method::GET, &format!("/api/v1/timeline?{range}"), None)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{tl}");
+    let buckets = tl["buckets"].as_array().unwrap();
+    assert!(buckets.len() <= 200 && !buckets.is_empty(), "{tl}");
+    let summed: u64 = buckets
+        .iter()
+        .map(|b| {
+            ["low", "moderate", "critical"]
+                .iter()
+                .map(|k| b[k].as_u64().unwrap())
+                .sum::<u64>()
+        })
+        .sum();
+    assert_eq!(Some(summed), all["total"].as_u64(), "{tl}");
 
     // The pattern report of the source's model.
     http.bad(Method::GET, "/api/v1/patterns", None, "source")
@@ -283,6 +446,40 @@ async fn the_api_answers_filters_takes_feedback_and_mutes() {
         .unwrap()
         .contains("last by erin"));
 
+    // Feedback on a whole incident: every one of its anomalies gets the label.
+    http.bad(
+        Method::POST,
+        &format!("{one}/feedback"),
+        Some(r#"{"label": "nope"}"#),
+        "label",
+    )
+    .await;
+    let (st, v) = http
+        .call(
+            Method::POST,
+            "/api/v1/incidents/no-such/feedback",
+            Some(r#"{"label": "confirmed"}"#),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{v}");
+    let (st, v) = http
+        .call(
+            Method::POST,
+            &format!("{one}/feedback"),
+            Some(r#"{"label": "confirmed", "by": "sam"}"#),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (_, inc) = http.call(Method::GET, &one, None).await;
+    let members = inc["anomalies"].as_array().unwrap();
+    assert_eq!(v["anomalies"].as_u64(), Some(members.len() as u64));
+    assert!(
+        members
+            .iter()
+            .all(|a| a["feedback"]["label"] == "confirmed" && a["feedback"]["by"] == "sam"),
+        "{inc}"
+    );
+
     // Mutes.
     http.bad(Method::POST, "/api/v1/mutes", Some("{"), "body")
         .await;
@@ -354,7 +551,7 @@ async fn the_api_answers_filters_takes_feedback_and_mutes() {
     assert_eq!(list["mutes"], json!([]));
     let text = metrics.render();
     assert!(
-        text.contains("logwarden_api_requests_total{status=\"401\"} 12"),
+        text.contains("logwarden_api_requests_total{status=\"401\"} 20"),
         "{text}"
     );
     assert!(

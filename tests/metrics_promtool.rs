@@ -42,7 +42,9 @@ async fn the_served_metrics_pass_promtool() {
     m.late.with_label_values(&["app"]).inc();
     m.windows.with_label_values(&["app"]).inc_by(3);
     m.window_failures.with_label_values(&["app"]).inc();
-    m.anomalies.with_label_values(&["app", "moderate"]).inc_by(2);
+    m.anomalies
+        .with_label_values(&["app", "moderate"])
+        .inc_by(2);
     m.write_failures
         .with_label_values(&["logwarden-anomalies-2026.11.30"])
         .inc();
@@ -76,7 +78,9 @@ async fn the_served_metrics_pass_promtool() {
     )
     .await
     .unwrap();
-    let resp = reqwest::get(format!("http://{addr}/metrics")).await.unwrap();
+    let resp = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let text = resp.text().await.unwrap();
     for family in [

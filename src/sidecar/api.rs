@@ -1,5 +1,6 @@
-//! The HTTP API on `run.listen`, beside `/health`, `/ready` and `/metrics`: anomalies from
-//! the cluster, feedback on one of them, mutes.
+//! The HTTP API on `run.listen`, beside `/health`, `/ready` and `/metrics`: anomalies and
+//! incidents from the cluster (one incident with the 30 minutes before it), a timeline by
+//! tier, the pattern report, feedback on an anomaly or a whole incident, mutes.
 //!
 //! Owns: [`Api`] and [`routes`]. Every answer is JSON; an error is `{"error": …}` with the
 //! offending `field` when there is one: 400 for a bad parameter or body, 401 without the bearer
@@ -14,7 +15,7 @@ use crate::feedback::mutes::Mutes;
 use crate::model::{AnomalyType, FeedbackLabel, Severity};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::convert::Infallible;
 use std::sync::Arc;
 use tokio::sync::{Mutex, OnceCell};
@@ -43,6 +44,56 @@ fn error(status: StatusCode, message: impl Into<String>, field: Option<&str>) ->
 
 fn bad(field: &str, message: impl Into<String>) -> Answer {
     error(StatusCode::BAD_REQUEST, message, Some(field))
+}
+
+/// How far before an incident its page looks, minutes.
+const BEFORE_MINUTES: i64 = crate::notify::incident::DISCOVER_MINUTES;
+
+/// Lines of the minutes before an incident returned with it.
+const LINES_BEFORE: usize = 50;
+
+/// `key`'s value as an RFC 3339 time.
+fn parse_time(key: &str, v: &str) -> Result<DateTime<Utc>, Answer> {
+    DateTime::parse_from_rfc3339(v)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| bad(key, format!("`{v}` is not an RFC 3339 time")))
+}
+
+/// `size` (1-1000, default 100) and `page` (from 1, within the first 10,000 hits).
+fn paging(q: &HashMap<String, String>) -> Result<(u64, u64), Answer> {
+    let number = |key: &str, default: u64, max: u64| -> Result<u64, Answer> {
+        match q.get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| bad(key, format!("`{v}` is not a whole number from 1 to {max}"))),
+        }
+    };
+    let size = number("size", 100, 1000)?;
+    Ok((size, number("page", 1, 10_000 / size)?))
+}
+
+/// The `_source` of every hit.
+fn sources(r: &Value) -> Vec<Value> {
+    r["hits"]["hits"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|h| h["_source"].clone())
+        .collect()
+}
+
+/// A field of a log document by its dotted name, nested or flat.
+fn field(doc: &Value, name: &str) -> Value {
+    if let Some(v) = doc.get(name) {
+        return v.clone();
+    }
+    name.split('.')
+        .try_fold(doc, |v, part| v.get(part))
+        .cloned()
+        .unwrap_or(Value::Null)
 }
 
 /// The OpenAPI description served at `/api/v1/openapi.json`.
@@ -123,7 +174,11 @@ impl Api {
                 Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string(), None),
             },
             (&M::GET, ["anomalies"]) => self.anomalies(&q).await,
-            (&M::POST, ["anomalies", id, "feedback"]) => self.feedback(id, body).await,
+            (&M::GET, ["incidents"]) => self.incidents(&q).await,
+            (&M::GET, ["incidents", id]) => self.incident(id, &q).await,
+            (&M::GET, ["timeline"]) => self.timeline(&q).await,
+            (&M::POST, ["anomalies", id, "feedback"]) => self.feedback(id, false, body).await,
+            (&M::POST, ["incidents", id, "feedback"]) => self.feedback(id, true, body).await,
             (&M::GET, ["patterns"]) => self.patterns(&q).await,
             (&M::GET, ["mutes"]) => self.list_mutes().await,
             (&M::POST, ["mutes"]) => self.add_mute(body).await,
@@ -132,7 +187,11 @@ impl Api {
                 _,
                 ["openapi.json"]
                 | ["anomalies"]
+                | ["incidents"]
+                | ["incidents", _]
+                | ["timeline"]
                 | ["anomalies", _, "feedback"]
+                | ["incidents", _, "feedback"]
                 | ["mutes"]
                 | ["patterns"],
             )
@@ -154,29 +213,11 @@ impl Api {
 
     /// `GET /api/v1/anomalies?from&to&service&type&tier&size&page`, newest first.
     async fn anomalies(&self, q: &HashMap<String, String>) -> Answer {
-        for key in q.keys() {
-            if !["from", "to", "service", "type", "tier", "size", "page"].contains(&key.as_str()) {
-                return bad(
-                    key,
-                    "unknown parameter (from, to, service, type, tier, size, page)",
-                );
-            }
-        }
-        let mut filter = vec![json!({"term": {"tenant": self.config.tenant.0}})];
-        let mut range = serde_json::Map::new();
-        for (key, op) in [("from", "gte"), ("to", "lt")] {
-            if let Some(v) = q.get(key) {
-                match DateTime::parse_from_rfc3339(v) {
-                    Ok(t) => {
-                        range.insert(op.into(), json!(t.with_timezone(&Utc).to_rfc3339()));
-                    }
-                    Err(_) => return bad(key, format!("`{v}` is not an RFC 3339 time")),
-                }
-            }
-        }
-        if !range.is_empty() {
-            filter.push(json!({"range": {"@timestamp": range}}));
-        }
+        let keys = ["from", "to", "service", "type", "tier", "size", "page"];
+        let mut filter = match self.common_filter(q, &keys, "@timestamp", "@timestamp") {
+            Ok(f) => f,
+            Err(e) => return e,
+        };
         if let Some(s) = q.get("service") {
             filter.push(json!({"term": {"service.name": s}}));
         }
@@ -187,33 +228,10 @@ impl Api {
             filter.push(json!({"term": {"anomaly.type": t}}));
         }
         if let Some(t) = q.get("tier") {
-            if serde_json::from_value::<Severity>(json!(t)).is_err() {
-                return bad("tier", format!("`{t}` is not low, moderate or critical"));
-            }
             filter.push(json!({"term": {"anomaly.severity": t}}));
         }
-        let number = |key: &str, default: u64, max: u64| -> Result<u64, Answer> {
-            match q.get(key) {
-                None => Ok(default),
-                Some(v) => v
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| (1..=max).contains(n))
-                    .ok_or_else(|| {
-                        bad(key, format!("`{v}` is not a whole number from 1 to {max}"))
-                    }),
-            }
-        };
-        let size = match number("size", 100, 1000) {
-            Ok(n) => n,
-            Err(e) => return e,
-        };
-        let page = match number("page", 1, 10_000 / size) {
-            Ok(n) => n,
-            Err(e) => return e,
-        };
-        let backend = match self.backend().await {
-            Ok(b) => b,
+        let (size, page) = match paging(q) {
+            Ok(p) => p,
             Err(e) => return e,
         };
         let body = json!({
@@ -221,24 +239,376 @@ impl Api {
             "query": {"bool": {"filter": filter}},
             "sort": [{"@timestamp": "desc"}, {"anomaly.id": "asc"}],
         });
-        let base = &self.config.indices.anomalies;
-        match super::docs::search_anomalies(backend.as_ref(), base, "api anomalies", body).await {
+        match self
+            .search(&self.config.indices.anomalies, "api anomalies", body)
+            .await
+        {
+            Ok(r) => (
+                StatusCode::OK,
+                json!({"total": r["hits"]["total"]["value"], "page": page, "size": size, "anomalies": sources(&r)}),
+            ),
+            Err(e) => e,
+        }
+    }
+
+    /// `GET /api/v1/incidents?from&to&service&tier&size&page`: incidents overlapping the
+    /// range, newest start first.
+    async fn incidents(&self, q: &HashMap<String, String>) -> Answer {
+        let keys = ["from", "to", "service", "tier", "size", "page"];
+        let mut filter = match self.common_filter(q, &keys, "incident.end", "incident.start") {
+            Ok(f) => f,
+            Err(e) => return e,
+        };
+        if let Some(s) = q.get("service") {
+            filter.push(json!({"term": {"incident.services": s}}));
+        }
+        if let Some(t) = q.get("tier") {
+            filter.push(json!({"term": {"incident.severity": t}}));
+        }
+        let (size, page) = match paging(q) {
+            Ok(p) => p,
+            Err(e) => return e,
+        };
+        let body = json!({
+            "size": size, "from": (page - 1) * size, "track_total_hits": true,
+            "query": {"bool": {"filter": filter}},
+            "sort": [{"incident.start": "desc"}, {"incident.id": "asc"}],
+        });
+        match self
+            .search(&self.config.indices.incidents, "api incidents", body)
+            .await
+        {
+            Ok(r) => (
+                StatusCode::OK,
+                json!({"total": r["hits"]["total"]["value"], "page": page, "size": size, "incidents": sources(&r)}),
+            ),
+            Err(e) => e,
+        }
+    }
+
+    /// `GET /api/v1/incidents/{id}`: the incident, its anomalies (oldest first), and the 30
+    /// minutes before it: every anomaly then, the lines its services logged (warnings and
+    /// errors first) and their lines a minute; with Kibana links when `routes.links` is set.
+    async fn incident(&self, id: &str, q: &HashMap<String, String>) -> Answer {
+        if let Some(key) = q.keys().next() {
+            return bad(key, "this endpoint takes no parameters");
+        }
+        let tenant = json!({"term": {"tenant": self.config.tenant.0}});
+        let find = json!({"size": 1, "query": {"bool": {"filter": [
+            {"term": {"incident.id": id}}, tenant]}}});
+        let found = match self
+            .search(&self.config.indices.incidents, "api incident", find)
+            .await
+        {
+            Ok(r) => r["hits"]["hits"][0]["_source"].clone(),
+            Err(e) => return e,
+        };
+        if found.is_null() {
+            return error(StatusCode::NOT_FOUND, format!("no incident {id}"), None);
+        }
+        let time = |key: &str| {
+            found["incident"][key]
+                .as_str()
+                .and_then(|t| t.parse::<DateTime<Utc>>().ok())
+        };
+        let (Some(start), Some(end)) = (time("start"), time("end")) else {
+            return error(
+                StatusCode::BAD_GATEWAY,
+                format!("incident {id} has no start or end"),
+                None,
+            );
+        };
+        let before = start - chrono::Duration::minutes(BEFORE_MINUTES);
+        let members = json!({"size": 1000, "query": {"bool": {"filter": [
+            {"term": {"incident.id": id}}, tenant]}},
+            "sort": [{"@timestamp": "asc"}, {"anomaly.id": "asc"}]});
+        let anomalies = match self
+            .search(
+                &self.config.indices.anomalies,
+                "api incident anomalies",
+                members,
+            )
+            .await
+        {
+            Ok(r) => sources(&r),
+            Err(e) => return e,
+        };
+        let earlier = json!({"size": 200, "query": {"bool": {"filter": [
+            {"range": {"@timestamp": {"gte": before.to_rfc3339(), "lt": start.to_rfc3339()}}},
+            tenant], "must_not": [{"term": {"incident.id": id}}]}},
+            "sort": [{"@timestamp": "asc"}, {"anomaly.id": "asc"}]});
+        let earlier = match self
+            .search(
+                &self.config.indices.anomalies,
+                "api incident before",
+                earlier,
+            )
+            .await
+        {
+            Ok(r) => sources(&r),
+            Err(e) => return e,
+        };
+        let services: Vec<String> = found["incident"]["services"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(String::from))
+            .collect();
+        // The logs are context: when they cannot be read (a source's mapping the queries do
+        // not fit), the incident is still answered, with the reason.
+        let mut context = json!({"from": before, "to": start, "anomalies": earlier});
+        match self.lines_before(&services, before, start, end).await {
+            Ok((lines, per_minute)) => {
+                context["lines"] = json!(lines);
+                context["lines_per_minute"] = per_minute;
+            }
+            Err((_, e)) => {
+                context["lines"] = json!([]);
+                context["lines_per_minute"] = json!({});
+                context["lines_error"] = e["error"].clone();
+            }
+        }
+        let links = crate::notify::incident::Links::build(
+            &self.config.routes.links,
+            &services,
+            start,
+            end,
+            &self.config.fields.service,
+        );
+        (
+            StatusCode::OK,
+            json!({
+                "incident": found,
+                "anomalies": anomalies,
+                "before": context,
+                "links": links,
+            }),
+        )
+    }
+
+    /// What `services` logged in `[from, start)` across the configured sources: up to 50
+    /// lines, warnings and errors first, and per service the lines a minute over
+    /// `[from, end)`.
+    async fn lines_before(
+        &self,
+        services: &[String],
+        from: DateTime<Utc>,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<(Vec<Value>, Value), Answer> {
+        let backend = self.backend().await?;
+        let mut lines = Vec::new();
+        let mut per_minute = serde_json::Map::new();
+        for (name, source) in &self.config.sources {
+            let f = source.fields.as_ref().unwrap_or(&self.config.fields);
+            // Service and level may be keywords or dynamically mapped text with a
+            // `.keyword` beside it: either matches.
+            let either = |name: &str, values: Vec<Value>| {
+                json!({"bool": {"minimum_should_match": 1, "should": [
+                    {"terms": {name: values}}, {"terms": {format!("{name}.keyword"): values}}]}})
+            };
+            let mut filter = vec![json!({"range": {&f.timestamp: {
+                "gte": from.to_rfc3339(), "lt": end.to_rfc3339()}}})];
+            if let Some(extra) = &source.query {
+                filter.push(extra.clone());
+            }
+            let minutes = json!({"date_histogram": {"field": &f.timestamp, "fixed_interval": "1m",
+                "min_doc_count": 0, "extended_bounds": {"min": from.timestamp_millis(),
+                "max": (end.timestamp_millis() - 1).max(from.timestamp_millis())}}});
+            let mut aggs = serde_json::Map::new();
+            for (k, svc) in services.iter().enumerate() {
+                aggs.insert(
+                    format!("s{k}"),
+                    json!({"filter": either(&f.service, vec![json!(svc)]), "aggs": {"minutes": minutes}}),
+                );
+            }
+            let loud: Vec<Value> = [
+                "error", "warn", "warning", "fatal", "critical", "crit", "alert", "emerg", "severe",
+            ]
+            .iter()
+            .flat_map(|l| [json!(l), json!(l.to_uppercase())])
+            .collect();
+            let newest =
+                json!({"top_hits": {"size": LINES_BEFORE, "sort": [{&f.timestamp: "desc"}]}});
+            aggs.insert(
+                "before".into(),
+                json!({"filter": {"bool": {"filter": [
+                    {"range": {&f.timestamp: {"lt": start.to_rfc3339()}}},
+                    either(&f.service, services.iter().map(|s| json!(s)).collect())]}},
+                    "aggs": {"loud": {"filter": either(&f.level, loud), "aggs": {"top": newest}}, "any": newest}}),
+            );
+            let body = json!({"size": 0, "query": {"bool": {"filter": filter}}, "aggs": aggs});
+            let r = backend
+                .send_raw(
+                    "api incident lines",
+                    HttpMethod::Post,
+                    &format!("/{}/_search", source.index),
+                    &[("ignore_unavailable", "true"), ("allow_no_indices", "true")],
+                    Some(body),
+                )
+                .await
+                .and_then(|r| r.check("api incident lines"))
+                .map_err(|e| error(StatusCode::BAD_GATEWAY, format!("cluster: {e}"), None))?;
+            for (k, svc) in services.iter().enumerate() {
+                let counts: Vec<Value> = r["aggregations"][format!("s{k}")]["minutes"]["buckets"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|m| json!({"t": m["key_as_string"], "n": m["doc_count"]}))
+                    .collect();
+                // Several sources: the counts of a minute add up.
+                match per_minute.get_mut(svc).and_then(Value::as_array_mut) {
+                    Some(seen) if seen.len() == counts.len() => {
+                        for (a, b) in seen.iter_mut().zip(&counts) {
+                            a["n"] =
+                                json!(a["n"].as_u64().unwrap_or(0) + b["n"].as_u64().unwrap_or(0));
+                        }
+                    }
+                    _ => {
+                        per_minute.insert(svc.clone(), json!(counts));
+                    }
+                }
+            }
+            let before = &r["aggregations"]["before"];
+            let hits = before["loud"]["top"]["hits"]["hits"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .chain(
+                    before["any"]["hits"]["hits"]
+                        .as_array()
+                        .into_iter()
+                        .flatten(),
+                );
+            for h in hits {
+                let doc = &h["_source"];
+                let line = json!({
+                    "source": name,
+                    "time": field(doc, &f.timestamp),
+                    "service": field(doc, &f.service),
+                    "level": field(doc, &f.level),
+                    "message": field(doc, &f.message),
+                });
+                if lines.len() < LINES_BEFORE && !lines.contains(&line) {
+                    lines.push(line);
+                }
+            }
+        }
+        Ok((lines, Value::Object(per_minute)))
+    }
+
+    /// `GET /api/v1/timeline?from&to&service`: anomalies a bucket by tier, from the cluster's
+    /// aggregation (so a page over 10,000 anomalies moves a few hundred numbers). The bucket
+    /// is the smallest of 1, 5, 15, 30, 60, 180, 360, 720 or 1440 minutes that gives at most
+    /// 200 buckets; the range defaults to the last 24 hours.
+    async fn timeline(&self, q: &HashMap<String, String>) -> Answer {
+        let keys = ["from", "to", "service"];
+        let mut filter = match self.common_filter(q, &keys, "@timestamp", "@timestamp") {
+            Ok(f) => f,
+            Err(e) => return e,
+        };
+        let to = match q.get("to").map(|v| parse_time("to", v)).transpose() {
+            Ok(t) => t.unwrap_or_else(Utc::now),
+            Err(e) => return e,
+        };
+        let from = match q.get("from").map(|v| parse_time("from", v)).transpose() {
+            Ok(t) => t.unwrap_or(to - chrono::Duration::hours(24)),
+            Err(e) => return e,
+        };
+        if from >= to {
+            return bad("from", "must be before `to`");
+        }
+        if q.get("from").is_none() {
+            filter.push(json!({"range": {"@timestamp": {"gte": from.to_rfc3339()}}}));
+        }
+        if let Some(s) = q.get("service") {
+            filter.push(json!({"term": {"service.name": s}}));
+        }
+        let span = (to - from).num_minutes().max(1);
+        let minutes = [1, 5, 15, 30, 60, 180, 360, 720, 1440]
+            .into_iter()
+            .find(|m| span / m <= 200)
+            .unwrap_or(10_080);
+        let body = json!({
+            "size": 0, "track_total_hits": true,
+            "query": {"bool": {"filter": filter}},
+            "aggs": {"buckets": {"date_histogram": {"field": "@timestamp", "fixed_interval": format!("{minutes}m"), "min_doc_count": 1},
+                "aggs": {"tiers": {"terms": {"field": "anomaly.severity", "size": 3}}}}},
+        });
+        match self
+            .search(&self.config.indices.anomalies, "api timeline", body)
+            .await
+        {
             Ok(r) => {
-                let hits = r["hits"]["hits"].as_array().cloned().unwrap_or_default();
-                let anomalies: Vec<Value> =
-                    hits.into_iter().map(|h| h["_source"].clone()).collect();
+                let buckets: Vec<Value> = r["aggregations"]["buckets"]["buckets"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|b| {
+                        let mut v = json!({"t": b["key_as_string"], "low": 0, "moderate": 0, "critical": 0});
+                        for t in b["tiers"]["buckets"].as_array().into_iter().flatten() {
+                            if let Some(k) = t["key"].as_str() {
+                                v[k] = t["doc_count"].clone();
+                            }
+                        }
+                        v
+                    })
+                    .collect();
                 (
                     StatusCode::OK,
-                    json!({"total": r["hits"]["total"]["value"], "page": page, "size": size, "anomalies": anomalies}),
+                    json!({"from": from, "to": to, "bucket_minutes": minutes, "total": r["hits"]["total"]["value"], "buckets": buckets}),
                 )
             }
-            Err(e) => error(StatusCode::BAD_GATEWAY, format!("cluster: {e}"), None),
+            Err(e) => e,
         }
+    }
+
+    /// Filters shared by the list endpoints: the tenant, `from`/`to` (RFC 3339) on the
+    /// given fields, `tier`; any key outside `keys` is refused by name.
+    fn common_filter(
+        &self,
+        q: &HashMap<String, String>,
+        keys: &[&str],
+        from_field: &str,
+        to_field: &str,
+    ) -> Result<Vec<Value>, Answer> {
+        for key in q.keys() {
+            if !keys.contains(&key.as_str()) {
+                return Err(bad(key, format!("unknown parameter ({})", keys.join(", "))));
+            }
+        }
+        let mut filter = vec![json!({"term": {"tenant": self.config.tenant.0}})];
+        for (key, op, on) in [("from", "gte", from_field), ("to", "lt", to_field)] {
+            if let Some(v) = q.get(key) {
+                let t = parse_time(key, v)?;
+                filter.push(json!({"range": {on: {op: t.to_rfc3339()}}}));
+            }
+        }
+        if let Some(t) = q.get("tier") {
+            if serde_json::from_value::<Severity>(json!(t)).is_err() {
+                return Err(bad(
+                    "tier",
+                    format!("`{t}` is not low, moderate or critical"),
+                ));
+            }
+        }
+        Ok(filter)
+    }
+
+    /// Search every index of `base` (`base*`), a cluster failure as a 502.
+    async fn search(&self, base: &str, op: &'static str, body: Value) -> Result<Value, Answer> {
+        let backend = self.backend().await?;
+        super::docs::search_anomalies(backend.as_ref(), base, op, body)
+            .await
+            .map_err(|e| error(StatusCode::BAD_GATEWAY, format!("cluster: {e}"), None))
     }
 
     /// `POST /api/v1/anomalies/{id}/feedback` with `{"label", "by"?, "comment"?}`: set the
     /// label on the anomaly's document.
-    async fn feedback(&self, id: &str, body: &[u8]) -> Answer {
+    ///
+    /// `POST /api/v1/incidents/{id}/feedback` (`incident` true) sets it on every anomaly of
+    /// the incident.
+    async fn feedback(&self, id: &str, incident: bool, body: &[u8]) -> Answer {
         let v: Value = match serde_json::from_slice(body) {
             Ok(v @ Value::Object(_)) => v,
             _ => return bad("body", "expected a JSON object {\"label\": \"false_positive\" | \"confirmed\", \"by\"?, \"comment\"?}"),
@@ -260,36 +630,50 @@ impl Api {
             Ok(b) => b,
             Err(e) => return e,
         };
-        let find = json!({"size": 1, "_source": false, "query": {"bool": {"filter": [
-            {"term": {"anomaly.id": id}}, {"term": {"tenant": self.config.tenant.0}}]}}});
-        let base = &self.config.indices.anomalies;
-        let found =
-            super::docs::search_anomalies(backend.as_ref(), base, "api find anomaly", find).await;
-        let hit = match found {
-            Ok(r) => r["hits"]["hits"][0].clone(),
-            Err(e) => return error(StatusCode::BAD_GATEWAY, format!("cluster: {e}"), None),
+        let (what, key) = if incident {
+            ("incident", "incident.id")
+        } else {
+            ("anomaly", "anomaly.id")
         };
-        let (Some(doc_index), Some(doc_id)) = (hit["_index"].as_str(), hit["_id"].as_str()) else {
-            return error(StatusCode::NOT_FOUND, format!("no anomaly {id}"), None);
-        };
-        let update = json!({"doc": {"feedback": {"label": v["label"], "by": v["by"], "comment": v["comment"]}}});
-        match backend
-            .send_raw(
-                "api feedback",
-                HttpMethod::Post,
-                &format!("/{doc_index}/_update/{doc_id}"),
-                &[("refresh", "true")],
-                Some(update),
-            )
+        let find = json!({"size": 1000, "_source": false, "query": {"bool": {"filter": [
+            {"term": {key: id}}, {"term": {"tenant": self.config.tenant.0}}]}}});
+        let hits = match self
+            .search(&self.config.indices.anomalies, "api find anomaly", find)
             .await
-            .and_then(|r| r.check("api feedback"))
         {
-            Ok(_) => (
-                StatusCode::OK,
-                json!({"id": id, "index": doc_index, "label": v["label"]}),
-            ),
-            Err(e) => error(StatusCode::BAD_GATEWAY, format!("cluster: {e}"), None),
+            Ok(r) => r["hits"]["hits"].as_array().cloned().unwrap_or_default(),
+            Err(e) => return e,
+        };
+        if hits.is_empty() {
+            return error(StatusCode::NOT_FOUND, format!("no {what} {id}"), None);
         }
+        let update = json!({"doc": {"feedback": {"label": v["label"], "by": v["by"], "comment": v["comment"]}}});
+        let mut indices = BTreeSet::new();
+        for hit in &hits {
+            let (Some(doc_index), Some(doc_id)) = (hit["_index"].as_str(), hit["_id"].as_str())
+            else {
+                continue;
+            };
+            let sent = backend
+                .send_raw(
+                    "api feedback",
+                    HttpMethod::Post,
+                    &format!("/{doc_index}/_update/{doc_id}"),
+                    &[("refresh", "true")],
+                    Some(update.clone()),
+                )
+                .await
+                .and_then(|r| r.check("api feedback"));
+            if let Err(e) = sent {
+                return error(StatusCode::BAD_GATEWAY, format!("cluster: {e}"), None);
+            }
+            indices.insert(doc_index.to_string());
+        }
+        let mut answer = json!({"id": id, "label": v["label"], "anomalies": hits.len()});
+        if let (false, Some(index)) = (incident, indices.first()) {
+            answer["index"] = json!(index);
+        }
+        (StatusCode::OK, answer)
     }
 
     /// `GET /api/v1/patterns?source=NAME[&service=S]`: the pattern report of a source's model
