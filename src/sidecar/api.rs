@@ -180,6 +180,10 @@ impl Api {
             (&M::POST, ["anomalies", id, "feedback"]) => self.feedback(id, false, body).await,
             (&M::POST, ["incidents", id, "feedback"]) => self.feedback(id, true, body).await,
             (&M::GET, ["patterns"]) => self.patterns(&q).await,
+            (&M::GET, ["sources"]) => (
+                StatusCode::OK,
+                json!({"sources": self.config.sources.keys().collect::<Vec<_>>()}),
+            ),
             (&M::GET, ["mutes"]) => self.list_mutes().await,
             (&M::POST, ["mutes"]) => self.add_mute(body).await,
             (&M::DELETE, ["mutes", id]) => self.lift_mute(id).await,
@@ -193,7 +197,8 @@ impl Api {
                 | ["anomalies", _, "feedback"]
                 | ["incidents", _, "feedback"]
                 | ["mutes"]
-                | ["patterns"],
+                | ["patterns"]
+                | ["sources"],
             )
             | (_, ["mutes", _]) => error(
                 StatusCode::METHOD_NOT_ALLOWED,

@@ -277,7 +277,10 @@ pub async fn serve(
         warp::reply::with_header(m3.render(), "content-type", "text/plain; version=0.0.4")
     });
     let api = match api {
-        Some(api) => super::api::routes(api, metrics.clone()).boxed(),
+        Some(api) => super::ui::routes()
+            .or(super::api::routes(api, metrics.clone()))
+            .unify()
+            .boxed(),
         None => warp::any()
             .and_then(|| async { Err::<warp::reply::Response, _>(warp::reject::not_found()) })
             .boxed(),

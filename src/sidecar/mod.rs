@@ -21,6 +21,7 @@ pub mod checkpoint;
 pub mod docs;
 pub mod health;
 pub mod runner;
+pub mod ui;
 
 use crate::backend::{connect, Backend, BackendConfig, BackendError};
 use crate::config::Config;
