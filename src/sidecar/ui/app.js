@@ -357,6 +357,7 @@ function guard(f) {
 }
 
 const route = guard(async () => {
+  const started = performance.now();
   delete document.body.dataset.loaded;
   const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   for (const a of document.querySelectorAll("nav a")) {
@@ -366,6 +367,8 @@ const route = guard(async () => {
   else if (parts[0] === "patterns") await patterns(parts[1]);
   else if (parts[0] === "mutes") await mutes();
   else await home();
+  // How long the view took (fetches and drawing), for the benchmark.
+  document.body.dataset.routeMs = (performance.now() - started).toFixed(0);
   document.body.dataset.loaded = location.hash || "#/";
 });
 
