@@ -126,6 +126,22 @@ async fn the_api_answers_filters_takes_feedback_and_mutes() {
     let (st, v) = http.call(Method::PUT, "/api/v1/mutes", Some("{}")).await;
     assert_eq!(st, StatusCode::METHOD_NOT_ALLOWED, "{v}");
 
+    // Endpoints that take no parameters say so, naming the one given.
+    for (m, p) in [
+        (Method::GET, "/api/v1/openapi.json?x=1"),
+        (Method::GET, "/api/v1/sources?x=1"),
+        (Method::GET, "/api/v1/incidents/some-id?x=1"),
+        (Method::POST, "/api/v1/incidents/some-id/feedback?x=1"),
+        (Method::POST, "/api/v1/anomalies/some-id/feedback?x=1"),
+        (Method::GET, "/api/v1/mutes?x=1"),
+        (Method::POST, "/api/v1/mutes?x=1"),
+        (Method::DELETE, "/api/v1/mutes/m1?x=1"),
+    ] {
+        http.bad(m, p, Some("{}"), "x").await;
+    }
+    let (st, v) = http.call(Method::GET, "/api/v1/sources", None).await;
+    assert_eq!((st, &v["sources"]), (StatusCode::OK, &json!(["app"])));
+
     // Anomalies: bad parameters named, filters applied by the cluster.
     for (q, field) in [
         ("tier=loud", "tier"),
@@ -136,6 +152,7 @@ async fn the_api_answers_filters_takes_feedback_and_mutes() {
         ("from=yesterday", "from"),
         ("to=2026-13-01", "to"),
         ("colour=red", "colour"),
+        ("tenant=other-team", "tenant"),
     ] {
         http.bad(Method::GET, &format!("/api/v1/anomalies?{q}"), None, field)
             .await;
@@ -145,6 +162,10 @@ async fn the_api_answers_filters_takes_feedback_and_mutes() {
         .await;
     assert_eq!(st, StatusCode::OK, "{all}");
     assert_eq!(all["total"].as_u64(), Some(s.anomalies));
+    let (_, own) = http
+        .call(Method::GET, "/api/v1/anomalies?tenant=t&size=1000", None)
+        .await;
+    assert_eq!(own["total"], all["total"]);
     let (_, api_only) = http
         .call(Method::GET, "/api/v1/anomalies?service=api&size=1000", None)
         .await;
@@ -217,6 +238,13 @@ async fn the_api_answers_filters_takes_feedback_and_mutes() {
     let one = format!("/api/v1/incidents/{incident_id}");
     http.bad(Method::GET, &format!("{one}?verbose=1"), None, "verbose")
         .await;
+    http.bad(
+        Method::GET,
+        "/api/v1/incidents?from=2026-01-01T00:00:00Z&to=x",
+        None,
+        "to",
+    )
+    .await;
     let (st, v) = http
         .call(Method::GET, "/api/v1/incidents/no-such", None)
         .await;

@@ -167,6 +167,13 @@ impl Api {
             Err(e) => return bad("query", format!("not a query string: {e}")),
         };
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let takes_query = matches!(
+            parts.as_slice(),
+            ["anomalies"] | ["incidents"] | ["timeline"] | ["patterns"]
+        );
+        if let (false, Some(key)) = (takes_query, q.keys().min()) {
+            return bad(key, "this endpoint takes no parameters");
+        }
         use warp::http::Method as M;
         match (method, parts.as_slice()) {
             (&M::GET, ["openapi.json"]) => match serde_json::from_str(OPENAPI) {
@@ -175,7 +182,7 @@ impl Api {
             },
             (&M::GET, ["anomalies"]) => self.anomalies(&q).await,
             (&M::GET, ["incidents"]) => self.incidents(&q).await,
-            (&M::GET, ["incidents", id]) => self.incident(id, &q).await,
+            (&M::GET, ["incidents", id]) => self.incident(id).await,
             (&M::GET, ["timeline"]) => self.timeline(&q).await,
             (&M::POST, ["anomalies", id, "feedback"]) => self.feedback(id, false, body).await,
             (&M::POST, ["incidents", id, "feedback"]) => self.feedback(id, true, body).await,
@@ -218,7 +225,9 @@ impl Api {
 
     /// `GET /api/v1/anomalies?from&to&service&type&tier&size&page`, newest first.
     async fn anomalies(&self, q: &HashMap<String, String>) -> Answer {
-        let keys = ["from", "to", "service", "type", "tier", "size", "page"];
+        let keys = [
+            "from", "to", "service", "type", "tier", "tenant", "size", "page",
+        ];
         let mut filter = match self.common_filter(q, &keys, "@timestamp", "@timestamp") {
             Ok(f) => f,
             Err(e) => return e,
@@ -259,7 +268,7 @@ impl Api {
     /// `GET /api/v1/incidents?from&to&service&tier&size&page`: incidents overlapping the
     /// range, newest start first.
     async fn incidents(&self, q: &HashMap<String, String>) -> Answer {
-        let keys = ["from", "to", "service", "tier", "size", "page"];
+        let keys = ["from", "to", "service", "tier", "tenant", "size", "page"];
         let mut filter = match self.common_filter(q, &keys, "incident.end", "incident.start") {
             Ok(f) => f,
             Err(e) => return e,
@@ -294,10 +303,7 @@ impl Api {
     /// `GET /api/v1/incidents/{id}`: the incident, its anomalies (oldest first), and the 30
     /// minutes before it: every anomaly then, the lines its services logged (warnings and
     /// errors first) and their lines a minute; with Kibana links when `routes.links` is set.
-    async fn incident(&self, id: &str, q: &HashMap<String, String>) -> Answer {
-        if let Some(key) = q.keys().next() {
-            return bad(key, "this endpoint takes no parameters");
-        }
+    async fn incident(&self, id: &str) -> Answer {
         let tenant = json!({"term": {"tenant": self.config.tenant.0}});
         let find = json!({"size": 1, "query": {"bool": {"filter": [
             {"term": {"incident.id": id}}, tenant]}}});
@@ -507,7 +513,7 @@ impl Api {
     /// is the smallest of 1, 5, 15, 30, 60, 180, 360, 720 or 1440 minutes that gives at most
     /// 200 buckets; the range defaults to the last 24 hours.
     async fn timeline(&self, q: &HashMap<String, String>) -> Answer {
-        let keys = ["from", "to", "service"];
+        let keys = ["from", "to", "service", "tenant"];
         let mut filter = match self.common_filter(q, &keys, "@timestamp", "@timestamp") {
             Ok(f) => f,
             Err(e) => return e,
@@ -582,7 +588,15 @@ impl Api {
                 return Err(bad(key, format!("unknown parameter ({})", keys.join(", "))));
             }
         }
-        let mut filter = vec![json!({"term": {"tenant": self.config.tenant.0}})];
+        // One sidecar serves its own tenant: a team's token reads only its team's documents.
+        let tenant = &self.config.tenant.0;
+        if let Some(t) = q.get("tenant").filter(|t| *t != tenant) {
+            return Err(bad(
+                "tenant",
+                format!("this sidecar serves tenant `{tenant}` only, not `{t}`"),
+            ));
+        }
+        let mut filter = vec![json!({"term": {"tenant": tenant}})];
         for (key, op, on) in [("from", "gte", from_field), ("to", "lt", to_field)] {
             if let Some(v) = q.get(key) {
                 let t = parse_time(key, v)?;
