@@ -6,11 +6,10 @@
 mod sidecar_data;
 
 use chrono::Duration;
-use logwarden::sidecar::{api::Api, health};
+use logwarden::sidecar::health;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 use sidecar_data::*;
-use std::sync::Arc;
 
 struct Http {
     client: Client,
@@ -65,19 +64,8 @@ async fn the_api_answers_filters_takes_feedback_and_mutes() {
     b.refresh(&anomalies_index).await.unwrap();
     b.refresh(&format!("{prefix}incidents*")).await.unwrap();
 
-    let api = Arc::new(Api::new(&cfg).unwrap());
     let metrics = health::Metrics::new();
-    let (_stop_tx, mut stop) = tokio::sync::watch::channel(false);
-    let addr = health::serve(
-        "127.0.0.1:0".parse().unwrap(),
-        metrics.clone(),
-        Some(api),
-        async move {
-            let _ = stop.wait_for(|s| *s).await;
-        },
-    )
-    .await
-    .unwrap();
+    let addr = serve_api(&cfg, metrics.clone()).await;
     let client = Client::new();
     let base = format!("http://{addr}");
     let anon = Http {

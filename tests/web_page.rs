@@ -11,10 +11,9 @@ mod sidecar_data;
 mod web_support;
 
 use chrono::Duration;
-use logwarden::sidecar::{api::Api, health};
+use logwarden::sidecar::health;
 use serde_json::{json, Value};
 use sidecar_data::*;
-use std::sync::Arc;
 use web_support::Browser;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,18 +59,7 @@ async fn the_page_shows_the_run_and_a_click_teaches_the_next_detection() {
         .filter(|h| h["_source"]["incident"]["id"] == incident_id.as_str())
         .count();
 
-    let api = Arc::new(Api::new(&cfg).unwrap());
-    let (_stop_tx, mut stop) = tokio::sync::watch::channel(false);
-    let addr = health::serve(
-        "127.0.0.1:0".parse().unwrap(),
-        health::Metrics::new(),
-        Some(api),
-        async move {
-            let _ = stop.wait_for(|s| *s).await;
-        },
-    )
-    .await
-    .unwrap();
+    let addr = serve_api(&cfg, health::Metrics::new()).await;
     let site = format!("http://{addr}");
     let profile = tempfile::tempdir().unwrap();
     let web = Browser::start(profile.path()).await;

@@ -244,25 +244,9 @@ impl Api {
         if let Some(t) = q.get("tier") {
             filter.push(json!({"term": {"anomaly.severity": t}}));
         }
-        let (size, page) = match paging(q) {
-            Ok(p) => p,
-            Err(e) => return e,
-        };
-        let body = json!({
-            "size": size, "from": (page - 1) * size, "track_total_hits": true,
-            "query": {"bool": {"filter": filter}},
-            "sort": [{"@timestamp": "desc"}, {"anomaly.id": "asc"}],
-        });
-        match self
-            .search(&self.config.indices.anomalies, "api anomalies", body)
-            .await
-        {
-            Ok(r) => (
-                StatusCode::OK,
-                json!({"total": r["hits"]["total"]["value"], "page": page, "size": size, "anomalies": sources(&r)}),
-            ),
-            Err(e) => e,
-        }
+        let sort = json!([{"@timestamp": "desc"}, {"anomaly.id": "asc"}]);
+        let base = &self.config.indices.anomalies;
+        self.page(q, base, "anomalies", filter, sort).await
     }
 
     /// `GET /api/v1/incidents?from&to&service&tier&size&page`: incidents overlapping the
@@ -279,22 +263,33 @@ impl Api {
         if let Some(t) = q.get("tier") {
             filter.push(json!({"term": {"incident.severity": t}}));
         }
+        let sort = json!([{"incident.start": "desc"}, {"incident.id": "asc"}]);
+        let base = &self.config.indices.incidents;
+        self.page(q, base, "incidents", filter, sort).await
+    }
+
+    /// One page (`size`, `page` of `q`) of the documents of `base*` matching `filter`,
+    /// answered as `{"total", "page", "size", <what>: [documents]}`.
+    async fn page(
+        &self,
+        q: &HashMap<String, String>,
+        base: &str,
+        what: &str,
+        filter: Vec<Value>,
+        sort: Value,
+    ) -> Answer {
         let (size, page) = match paging(q) {
             Ok(p) => p,
             Err(e) => return e,
         };
         let body = json!({
             "size": size, "from": (page - 1) * size, "track_total_hits": true,
-            "query": {"bool": {"filter": filter}},
-            "sort": [{"incident.start": "desc"}, {"incident.id": "asc"}],
+            "query": {"bool": {"filter": filter}}, "sort": sort,
         });
-        match self
-            .search(&self.config.indices.incidents, "api incidents", body)
-            .await
-        {
+        match self.search(base, "api list", body).await {
             Ok(r) => (
                 StatusCode::OK,
-                json!({"total": r["hits"]["total"]["value"], "page": page, "size": size, "incidents": sources(&r)}),
+                json!({"total": r["hits"]["total"]["value"], "page": page, "size": size, what: sources(&r)}),
             ),
             Err(e) => e,
         }

@@ -248,3 +248,17 @@ pub async fn delete_all(b: &dyn Backend, base: &str) {
         b.delete_index(index).await.unwrap();
     }
 }
+
+/// Serve `/health`, `/metrics`, the API and the page of `cfg` on a free loopback port until
+/// the test ends.
+pub async fn serve_api(cfg: &Config, metrics: Metrics) -> std::net::SocketAddr {
+    let api = std::sync::Arc::new(logwarden::sidecar::api::Api::new(cfg).unwrap());
+    logwarden::sidecar::health::serve(
+        "127.0.0.1:0".parse().unwrap(),
+        metrics,
+        Some(api),
+        std::future::pending(),
+    )
+    .await
+    .unwrap()
+}
