@@ -97,6 +97,34 @@ fn related_services_close_in_time_share_an_incident_unrelated_do_not() {
 }
 
 #[test]
+fn an_escalation_found_later_keeps_the_incident_id_first_written() {
+    let cfg = IncidentsConfig::default();
+    // A silence since 17:10 is reported low at 17:30, then escalated at 17:40: the same
+    // start, a later window end, and an id that may sort first.
+    let mut low = anomaly("worker", "2026-11-03T17:10:00Z", AnomalyType::VolumeDrop);
+    low.anomaly.window.end = t("2026-11-03T17:30:00Z");
+    let mut first = vec![low.clone()];
+    group(&mut first, &cfg);
+    let mut ids = Vec::new();
+    for extra in ["escalated-moderate", "escalated-critical", "a", "b", "c"] {
+        let mut up = low.clone();
+        up.anomaly.id = content_id(&[&low.anomaly.id, extra]);
+        up.anomaly.window.end = t("2026-11-03T17:40:00Z");
+        ids.push(up.anomaly.id.clone());
+        let mut both = vec![up, low.clone()];
+        group(&mut both, &cfg);
+        assert_eq!(both[0].incident.id, first[0].incident.id, "{extra}");
+        assert_eq!(both[1].incident.id, first[0].incident.id, "{extra}");
+    }
+    // Some of those ids sort before the first one: the window end, not the id, decides.
+    assert!(
+        ids.iter().any(|i| *i < low.anomaly.id),
+        "{ids:?} {}",
+        low.anomaly.id
+    );
+}
+
+#[test]
 fn a_chain_of_close_anomalies_is_one_incident_and_ids_are_stable_across_order() {
     let cfg = IncidentsConfig::default();
     let mut a: Vec<Anomaly> = (0..6)

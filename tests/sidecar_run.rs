@@ -13,6 +13,7 @@ use logwarden::backend::HttpMethod;
 use logwarden::sidecar::{self, health::Metrics, RunOptions};
 use serde_json::{json, Value};
 use sidecar_data::*;
+use std::collections::BTreeSet;
 
 async fn finds_the_incident_and_resumes_without_duplicates(var: &str, prefix: &str) {
     let b = backend(var).await;
@@ -25,7 +26,18 @@ async fn finds_the_incident_and_resumes_without_duplicates(var: &str, prefix: &s
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(&b.config().url, prefix, dir.path(), "");
 
-    let (s, metrics) = run_once(&cfg, from, end).await;
+    // The sidecar stops 25 minutes into the worker's silence (after its first, low report)
+    // and starts again: the silence goes on as the same incident, escalated.
+    let stop = from + Duration::minutes(155);
+    let (s1, metrics) = run_once(&cfg, from, stop).await;
+    let (s2, _) = run_once(&cfg, from, end).await;
+    let s = sidecar::RunSummary {
+        records: s1.records + s2.records,
+        windows: s1.windows + s2.windows,
+        anomalies: s1.anomalies + s2.anomalies,
+        failures: s1.failures + s2.failures,
+        ..s2
+    };
     // The cluster's own count of the replayed range: every document in it is read once,
     // the two without a usable message are counted and skipped.
     let r = b
@@ -75,6 +87,38 @@ async fn finds_the_incident_and_resumes_without_duplicates(var: &str, prefix: &s
         src.iter()
             .any(|a| a["service"]["name"] == "worker" && a["anomaly"]["type"] == "volume_drop"),
         "the silent worker is found: {src:#?}"
+    );
+    let silence: Vec<_> = src
+        .iter()
+        .filter(|a| a["service"]["name"] == "worker" && a["anomaly"]["type"] == "volume_drop")
+        .collect();
+    let tiers: BTreeSet<&str> = silence
+        .iter()
+        .map(|a| a["anomaly"]["severity"].as_str().unwrap())
+        .collect();
+    let incidents: BTreeSet<&str> = silence
+        .iter()
+        .map(|a| a["incident"]["id"].as_str().unwrap())
+        .collect();
+    let ends: Vec<DateTime<Utc>> = silence
+        .iter()
+        .map(|a| {
+            a["anomaly"]["window"]["end"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        ends.iter().any(|&e| e <= stop) && ends.iter().any(|&e| e > stop),
+        "the silence is reported before and after the restart: {silence:#?}"
+    );
+    assert!(tiers.contains("moderate"), "{silence:#?}");
+    assert_eq!(
+        incidents.len(),
+        1,
+        "reported before and after the restart, the silence is one incident: {silence:#?}"
     );
     for a in &src {
         for field in [

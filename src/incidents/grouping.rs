@@ -3,7 +3,8 @@
 //!
 //! Owns: [`IncidentsConfig`] (`incidents` in YAML), [`group`] and [`suppress_and_group`].
 //! Pure and deterministic: the same anomalies give the same incident ids in any input order
-//! and on any rerun, because an incident's id derives from the id of its earliest anomaly.
+//! and on any rerun, because an incident's id derives from the id of the anomaly reported
+//! first; an anomaly found later never renames the incident it joins.
 //!
 //! Invariants:
 //! - two anomalies share an incident when they are linked by a chain of anomalies, each on
@@ -222,7 +223,8 @@ fn find(parent: &mut [usize], mut i: usize) -> usize {
 
 /// Assign `incident.id` to anomalies, grouping those close in time and on the same or related
 /// services. The slice keeps its order; anomalies are considered in time order (ties by
-/// anomaly id), and an incident's id is `i` followed by a hash of its earliest anomaly's id.
+/// anomaly id), and an incident's id is `i` followed by a hash of the id of the anomaly
+/// reported first (the earliest window end).
 pub fn group(anomalies: &mut [Anomaly], cfg: &IncidentsConfig) {
     let n = anomalies.len();
     if n == 0 {
@@ -267,9 +269,19 @@ pub fn group(anomalies: &mut [Anomaly], cfg: &IncidentsConfig) {
             }
         }
     }
-    // The earliest member of each group names it.
+    // The first member reported (earliest window end, then start, then id) names the group:
+    // an incident keeps the id it was first written under when an anomaly that started
+    // earlier but was found later (a silence, an escalation of the same finding) joins it.
+    let mut named = order.clone();
+    named.sort_by(|&a, &b| {
+        let (x, y) = (&anomalies[a], &anomalies[b]);
+        end_of(x)
+            .cmp(&end_of(y))
+            .then_with(|| x.timestamp.cmp(&y.timestamp))
+            .then_with(|| x.anomaly.id.cmp(&y.anomaly.id))
+    });
     let mut first: BTreeMap<usize, usize> = BTreeMap::new();
-    for &i in &order {
+    for &i in &named {
         let r = find(&mut parent, i);
         first.entry(r).or_insert(i);
     }

@@ -14,8 +14,9 @@
 //! (receiver, incident, action, sequence), so the outbox drops a message it has seen.
 //!
 //! Incident ids come from grouping (`crate::incidents::group`), which sees only the recent
-//! anomalies of the runner; after a restart an ongoing incident may come back under another
-//! id. It is matched to the open incident by shared anomaly ids, or by a shared service
+//! anomalies of the runner (after a restart, those its warm-up replay finds again); an
+//! ongoing incident can still come back under another id (a replay shorter than the
+//! incident, a changed model). It is matched to the open incident by shared anomaly ids, or by a shared service
 //! within `incidents.gap_minutes` of its last anomaly, and keeps the first id (PagerDuty's
 //! `dedup_key`) for its whole life. An incident that comes back after its resolve is a new
 //! episode, `<id>-2`, with its own trigger: the old alert is closed.

@@ -257,15 +257,19 @@ impl SourceRunner {
         detector.set_source_name(&self.name);
         let warmup = Duration::hours(i64::from(self.config.run.warmup_hours));
         if stored.is_some() && warmup > Duration::zero() {
-            // Replay, discarding what it finds: it was written before the restart.
+            // Replay without writing: what it finds was written before the restart, and
+            // goes back into the recent anomalies so that an incident open at the restart
+            // keeps its id when it continues or escalates.
             let mut reader = self.reader(backend, start_at - warmup, start_at);
             while let Some(page) = reader.next_page().await? {
                 for r in &page {
-                    detector.push(&r.record);
+                    self.recent.extend(detector.push(&r.record));
                 }
             }
         }
-        detector.close_until(start_at + Duration::milliseconds(1));
+        self.recent
+            .extend(detector.close_until(start_at + Duration::milliseconds(1)));
+        crate::incidents::group(&mut self.recent, &self.config.incidents);
         detector.track_rates(self.config.run.rate_minutes);
         self.metrics
             .templates
