@@ -6,6 +6,7 @@ mod demo_cmd;
 mod detect_cmd;
 mod load_cmd;
 mod mute_cmd;
+mod notify_cmd;
 mod parse_cmd;
 mod patterns_cmd;
 mod run_cmd;
@@ -56,6 +57,9 @@ pub enum Command {
     /// Keep a service, a pattern or an anomaly type from reaching anyone for a while; list
     /// and lift mutes (the sidecar reads them from `run.state_dir/mutes.json`).
     Mute(mute_cmd::MuteArgs),
+    /// Check the routes: send a test incident to the configured receivers and show what
+    /// each answered.
+    Notify(notify_cmd::NotifyArgs),
 }
 
 /// Run the CLI with the process arguments; returns the exit code.
@@ -87,6 +91,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Feed(args) => load_cmd::run_feed(&config, args),
         Command::Patterns(args) => patterns_cmd::run(args),
         Command::Mute(args) => mute_cmd::run(&config, args),
+        Command::Notify(args) => notify_cmd::run(&config, args),
     }
 }
 

@@ -17,7 +17,7 @@
 use super::config::{DeliveryConfig, RoutesConfig};
 use super::outbox::{Outbox, Queued};
 use super::render::{render, Target};
-use super::tracker::Action;
+use super::tracker::{Action, Message};
 use crate::sidecar::health::Metrics;
 use chrono::Utc;
 use std::collections::{BTreeMap, VecDeque};
@@ -121,13 +121,13 @@ fn jitter(d: Duration) -> Duration {
 }
 
 /// Send one request.
-async fn attempt(
+pub async fn attempt(
     client: &reqwest::Client,
     target: &Target,
-    q: &Queued,
+    message: &Message,
     thread: Option<&str>,
 ) -> Outcome {
-    let req = render(target, &q.message, Utc::now(), thread);
+    let req = render(target, message, Utc::now(), thread);
     let mut b = client.post(&req.url).header(
         "User-Agent",
         concat!("logwarden/", env!("CARGO_PKG_VERSION")),
@@ -158,10 +158,20 @@ async fn attempt(
             }
         }
         // Without the URL: a Slack webhook URL is a credential.
-        Err(e) => Outcome::Retry {
-            reason: e.without_url().to_string(),
-            after: None,
-        },
+        Err(e) => {
+            // With its causes ("error sending request: … Connection refused").
+            let e = e.without_url();
+            let mut reason = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                reason.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            Outcome::Retry {
+                reason,
+                after: None,
+            }
+        }
     }
 }
 
@@ -239,7 +249,7 @@ impl Worker {
                 return false;
             }
             let thread = self.outbox.thread(&name, &q.message.incident.id);
-            let outcome = attempt(&self.client, &self.target, &q, thread.as_deref()).await;
+            let outcome = attempt(&self.client, &self.target, &q.message, thread.as_deref()).await;
             let result = match outcome {
                 Outcome::Delivered { thread: ts } => {
                     if q.message.action == Action::Resolve {

@@ -23,6 +23,7 @@ pub mod config;
 pub mod deliver;
 pub mod incident;
 pub mod outbox;
+pub mod probe;
 pub mod render;
 pub mod tracker;
 
@@ -56,6 +57,14 @@ pub enum NotifyError {
         key: String,
         /// What went wrong.
         message: String,
+    },
+    /// A receiver name that `routes.receivers` does not have.
+    #[error("no receiver `{name}` in `routes.receivers` (configured: {known})")]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// The configured names.
+        known: String,
     },
 }
 

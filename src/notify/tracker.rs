@@ -78,7 +78,7 @@ pub struct Message {
 }
 
 impl Message {
-    fn new(
+    pub(crate) fn new(
         receiver: &str,
         action: Action,
         seq: u32,
