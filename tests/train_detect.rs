@@ -912,6 +912,67 @@ fn a_job_every_fifteen_minutes_that_stops_is_found_within_the_hour() {
     assert!(drops.len() <= 3, "{}", describe(&found));
 }
 
+/// What the sidecar does when it restarts at `restart`: a new detector from the same model
+/// replays the six hours before (what it finds was written before the restart), then
+/// detects on.
+fn detect_with_restart(
+    records: &[LogRecord],
+    base: &Baseline,
+    restart: DateTime<Utc>,
+) -> (Vec<Anomaly>, Vec<Anomaly>) {
+    let (before, after): (Vec<&LogRecord>, Vec<&LogRecord>) =
+        records.iter().partition(|r| r.timestamp < restart);
+    let mut first = Detector::new(base.clone(), &config());
+    let mut written = Vec::new();
+    for r in &before {
+        written.extend(first.push(r));
+    }
+    written.extend(first.close_until(restart));
+    drop(first);
+    let mut second = Detector::new(base.clone(), &config());
+    for r in before
+        .iter()
+        .filter(|r| r.timestamp >= restart - Duration::hours(6))
+    {
+        second.push(r);
+    }
+    second.close_until(restart + Duration::milliseconds(1));
+    let mut out = Vec::new();
+    for r in &after {
+        out.extend(second.push(r));
+    }
+    out.extend(second.finish());
+    (written, out)
+}
+
+#[test]
+fn a_restart_during_a_stopped_job_keeps_its_clock() {
+    let base = trained();
+    let start = local(2026, 10, 29, 0, 0);
+    let mut records = normal(start, 24 * 60, 51);
+    let from = local(2026, 10, 29, 10, 0);
+    records.retain(|r| !(r.service == "cron" && r.timestamp >= from));
+    let whole = detect(&records, base);
+    let job = |a: &&Anomaly| a.anomaly.unit == "runs" && a.service.name == "cron";
+    let expected: Vec<&Anomaly> = whole.iter().filter(job).collect();
+    assert_eq!(expected.len(), 1, "{}", describe(&whole));
+    // The sidecar stops at 10:12, after the last run (09:52) and before the job is overdue
+    // (10:30); the replay of the hours before restores the job's clock.
+    let (written, after) = detect_with_restart(&records, base, local(2026, 10, 29, 10, 12));
+    assert!(!written.iter().any(|a| job(&a)), "{}", describe(&written));
+    let found: Vec<&Anomaly> = after.iter().filter(job).collect();
+    assert_eq!(found.len(), 1, "{}", describe(&after));
+    assert_eq!(found[0].anomaly.id, expected[0].anomaly.id);
+    assert!(
+        found[0]
+            .anomaly
+            .explanation
+            .contains("nothing since 09:52 (38 min, 2 runs missed)"),
+        "{}",
+        found[0].anomaly.explanation
+    );
+}
+
 #[test]
 fn a_value_many_fold_for_half_an_hour_is_a_drift_within_twenty_minutes() {
     let base = trained();
