@@ -99,13 +99,92 @@ fn url_problem(url: &str) -> Option<&'static str> {
 }
 
 /// Where a secret comes from: an environment variable or a file (its content, trimmed).
-#[derive(Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+///
+/// Written inline (`password: hunter2`), it is refused without repeating the value: a
+/// config error must never put a secret on a terminal or in a log collector.
+#[derive(Clone, Default, Serialize)]
 pub struct SecretRef {
     /// Name of an environment variable holding the secret.
     pub env: Option<String>,
     /// Path of a file holding the secret.
     pub file: Option<PathBuf>,
+}
+
+/// The fields of a [`SecretRef`], as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretFields {
+    #[serde(default)]
+    env: Option<String>,
+    #[serde(default)]
+    file: Option<PathBuf>,
+}
+
+/// What a secret-bearing key takes, said in every error about it.
+const SECRET_EXPECTED: &str = "a secret source `{ env: NAME }` or `{ file: PATH }` (inline secrets are not accepted; the value is not shown)";
+
+/// Refuses every shape but a map without showing what was found: the visitor's errors name
+/// the kind of value only.
+struct SecretVisitor;
+
+impl<'de> serde::de::Visitor<'de> for SecretVisitor {
+    type Value = SecretRef;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(SECRET_EXPECTED)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<SecretRef, A::Error> {
+        let f = SecretFields::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        Ok(SecretRef {
+            env: f.env,
+            file: f.file,
+        })
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<SecretRef, E> {
+        Err(E::custom(format!(
+            "found a string: expected {SECRET_EXPECTED}"
+        )))
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<SecretRef, E> {
+        Err(E::custom(format!(
+            "found a boolean: expected {SECRET_EXPECTED}"
+        )))
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<SecretRef, E> {
+        Err(E::custom(format!(
+            "found a number: expected {SECRET_EXPECTED}"
+        )))
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<SecretRef, E> {
+        Err(E::custom(format!(
+            "found a number: expected {SECRET_EXPECTED}"
+        )))
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<SecretRef, E> {
+        Err(E::custom(format!(
+            "found a number: expected {SECRET_EXPECTED}"
+        )))
+    }
+    fn visit_bytes<E: serde::de::Error>(self, _: &[u8]) -> Result<SecretRef, E> {
+        Err(E::custom(format!(
+            "found bytes: expected {SECRET_EXPECTED}"
+        )))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<SecretRef, A::Error> {
+        Err(serde::de::Error::custom(format!(
+            "found a list: expected {SECRET_EXPECTED}"
+        )))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<SecretRef, E> {
+        Err(E::custom(format!(
+            "found nothing: expected {SECRET_EXPECTED}"
+        )))
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(SecretVisitor)
+    }
 }
 
 impl PartialEq for SecretRef {
@@ -134,7 +213,8 @@ impl SecretRef {
         }
     }
 
-    fn validate(&self, path: &str, p: &mut Problems) {
+    /// Check that exactly one source is set; problems under `path`.
+    pub fn validate(&self, path: &str, p: &mut Problems) {
         match (&self.env, &self.file) {
             (None, None) => p.add(path, "set `env` or `file`"),
             (Some(_), Some(_)) => p.add(path, "set only one of `env` and `file`"),
@@ -195,8 +275,17 @@ impl fmt::Display for Secret {
 }
 
 /// Authentication.
+///
+/// `Self` as the remote type: serde derives the tagged-enum reading as inherent functions,
+/// and the `Deserialize` below refuses a value that is not a map without showing it (a
+/// password written as the whole `auth`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(
+    remote = "Self",
+    tag = "type",
+    rename_all = "snake_case",
+    deny_unknown_fields
+)]
 pub enum AuthConfig {
     /// No credentials (a cluster with security off).
     #[default]
@@ -215,6 +304,55 @@ pub enum AuthConfig {
         /// The key's secret source.
         key: SecretRef,
     },
+}
+
+impl Serialize for AuthConfig {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        AuthConfig::serialize(self, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for AuthConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        const EXPECTED: &str = "a map with `type: none`, `type: basic` (`username`, `password`) or `type: api_key` (`id`, `key`); the value is not shown";
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = AuthConfig;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(EXPECTED)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<AuthConfig, A::Error> {
+                AuthConfig::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<AuthConfig, E> {
+                Err(E::custom(format!("found a string: expected {EXPECTED}")))
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<AuthConfig, E> {
+                Err(E::custom(format!("found a boolean: expected {EXPECTED}")))
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<AuthConfig, E> {
+                Err(E::custom(format!("found a number: expected {EXPECTED}")))
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<AuthConfig, E> {
+                Err(E::custom(format!("found a number: expected {EXPECTED}")))
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<AuthConfig, E> {
+                Err(E::custom(format!("found a number: expected {EXPECTED}")))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<AuthConfig, A::Error> {
+                Err(serde::de::Error::custom(format!(
+                    "found a list: expected {EXPECTED}"
+                )))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<AuthConfig, E> {
+                Ok(AuthConfig::None)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl AuthConfig {

@@ -83,7 +83,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Parse(args) => parse_cmd::run(&config, args),
         Command::Train(args) => train_cmd::run(&config, args),
         Command::Detect(args) => detect_cmd::run(&config, args),
-        Command::Run(args) => run_cmd::run(&config, args),
+        Command::Run(args) => run_cmd::run(&config, custom_config, args),
         Command::Generate(args) => demo_cmd::run_generate(&config, args),
         Command::Demo(args) => demo_cmd::run_demo(&config, custom_config, args),
         Command::Dashboards(args) => dashboards_cmd::run(&config, args),

@@ -41,7 +41,9 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
 }
 
 /// Run the sidecar on a multi-threaded runtime until it finishes or a signal stops it.
-pub fn run(config: &Config, args: RunArgs) -> anyhow::Result<()> {
+pub fn run(config: &Config, from_file: bool, args: RunArgs) -> anyhow::Result<()> {
+    // Before the health endpoint is announced: a run that cannot start says why first.
+    sidecar::check(config, from_file)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -10,7 +10,7 @@
 use crate::backend::config::SecretRef;
 use crate::config::Problems;
 use crate::model::{AnomalyType, Severity};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The default PagerDuty Events API v2 endpoint.
@@ -590,7 +590,7 @@ impl RoutesConfig {
 
 /// A secret's source in `routes`: `{ env: NAME }` or `{ file: PATH }`. Anything else (an
 /// inline string, a number) is refused with an error that does not repeat the value.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(pub SecretRef);
 
@@ -602,56 +602,6 @@ impl PartialEq for Secret {
 
 impl Secret {
     fn validate(&self, path: &str, p: &mut Problems) {
-        match (&self.0.env, &self.0.file) {
-            (None, None) => p.add(path, "set `env` or `file`"),
-            (Some(_), Some(_)) => p.add(path, "set only one of `env` and `file`"),
-            (Some(e), None) if e.trim().is_empty() => p.add(format!("{path}.env"), "is empty"),
-            _ => {}
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        const EXPECTED: &str =
-            "a secret source `{ env: NAME }` or `{ file: PATH }` (inline secrets are not accepted; the value is not shown)";
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Secret;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str(EXPECTED)
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Secret, A::Error> {
-                SecretRef::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-                    .map(Secret)
-            }
-            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Secret, E> {
-                Err(E::custom(format!("found a string: expected {EXPECTED}")))
-            }
-            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Secret, E> {
-                Err(E::custom(format!("found a boolean: expected {EXPECTED}")))
-            }
-            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Secret, E> {
-                Err(E::custom(format!("found a number: expected {EXPECTED}")))
-            }
-            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Secret, E> {
-                Err(E::custom(format!("found a number: expected {EXPECTED}")))
-            }
-            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Secret, E> {
-                Err(E::custom(format!("found a number: expected {EXPECTED}")))
-            }
-            fn visit_bytes<E: serde::de::Error>(self, _: &[u8]) -> Result<Secret, E> {
-                Err(E::custom(format!("found bytes: expected {EXPECTED}")))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<Secret, A::Error> {
-                Err(serde::de::Error::custom(format!(
-                    "found a list: expected {EXPECTED}"
-                )))
-            }
-            fn visit_unit<E: serde::de::Error>(self) -> Result<Secret, E> {
-                Err(E::custom(format!("found nothing: expected {EXPECTED}")))
-            }
-        }
-        d.deserialize_any(V)
+        self.0.validate(path, p);
     }
 }

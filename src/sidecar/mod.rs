@@ -88,25 +88,45 @@ fn retry_delay(attempt: u32, max_secs: u64) -> std::time::Duration {
     std::time::Duration::from_secs(secs)
 }
 
-/// Connect, retrying with backoff until the cluster answers or shutdown.
+/// What `logwarden run` needs before it starts anything: a cluster and a source. With
+/// `from_file` false (no `--config` given), the error says so.
+pub fn check(config: &Config, from_file: bool) -> anyhow::Result<()> {
+    let hint = if from_file {
+        ""
+    } else {
+        " (no --config was given; logwarden.example.yaml shows every key)"
+    };
+    anyhow::ensure!(
+        config.cluster.is_some(),
+        "config key `cluster` is missing: `logwarden run` needs `cluster.url`{hint}"
+    );
+    anyhow::ensure!(
+        !config.sources.is_empty(),
+        "config key `sources` is empty: `logwarden run` needs at least one source index{hint}"
+    );
+    Ok(())
+}
+
+/// Connect, retrying with backoff until the cluster answers or shutdown (`Ok(None)`). A
+/// setting that cannot work (a secret's variable not set, an unreadable CA file, an engine
+/// this version does not support) is an error at once: waiting will not fix it.
 async fn connect_with_retry(
     cfg: &BackendConfig,
     max_retry_secs: u64,
     metrics: &Metrics,
     stop: &mut Shutdown,
-) -> Option<Arc<dyn Backend>> {
+) -> anyhow::Result<Option<Arc<dyn Backend>>> {
     let mut attempt = 0;
     loop {
         match connect(cfg).await {
             Ok(b) => {
                 metrics.cluster_up.set(1);
                 tracing::info!("connected to {} {}", b.info().engine, b.info().version);
-                return Some(Arc::from(b));
+                return Ok(Some(Arc::from(b)));
             }
             Err(e @ BackendError::Config(_)) | Err(e @ BackendError::Unsupported(_)) => {
-                // Waiting will not fix these; keep saying so instead of exiting in a loop.
                 metrics.set_ready(false, format!("cannot use the cluster: {e}"));
-                tracing::error!("cannot use the cluster: {e}");
+                anyhow::bail!("cannot use the cluster: {e}");
             }
             Err(e) => {
                 metrics.set_ready(false, format!("cluster unreachable: {e}"));
@@ -116,7 +136,7 @@ async fn connect_with_retry(
         metrics.cluster_up.set(0);
         attempt += 1;
         if sleep_or_stop(retry_delay(attempt, max_retry_secs), stop).await {
-            return None;
+            return Ok(None);
         }
     }
 }
@@ -142,13 +162,9 @@ pub async fn run(
     metrics: Metrics,
     mut stop: Shutdown,
 ) -> anyhow::Result<RunSummary> {
-    let cluster = config.cluster.clone().ok_or_else(|| {
-        anyhow::anyhow!("config key `cluster` is missing: `logwarden run` needs `cluster.url`")
-    })?;
-    anyhow::ensure!(
-        !config.sources.is_empty(),
-        "config key `sources` is empty: `logwarden run` needs at least one source index"
-    );
+    check(&config, true)?;
+    let cluster =
+        anyhow::Context::context(config.cluster.clone(), "config key `cluster` is missing")?;
     let max_retry = config.run.max_retry_secs;
     let mut summary = RunSummary::default();
     // Secrets are read now: a missing one stops the start, naming its key.
@@ -169,7 +185,7 @@ pub async fn run(
     let mut attempt = 0u32;
     // Each pass: (re)connect, prepare the sources, and process windows until caught up.
     'outer: loop {
-        let Some(backend) = connect_with_retry(&cluster, max_retry, &metrics, &mut stop).await
+        let Some(backend) = connect_with_retry(&cluster, max_retry, &metrics, &mut stop).await?
         else {
             break;
         };
