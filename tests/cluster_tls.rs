@@ -306,7 +306,13 @@ fn assert_certificate_error(result: Result<Box<dyn Backend>, BackendError>, prox
         "the error shows the URL: {msg}"
     );
     assert!(
-        matches!(err, BackendError::Transport { op: "detect", .. }),
+        matches!(
+            err,
+            BackendError::Transport {
+                op: "engine detection",
+                ..
+            }
+        ),
         "{err:?}"
     );
 }

@@ -106,3 +106,20 @@ fn run_without_a_config_says_so_before_it_starts_anything() {
         "error: config key `cluster` is missing: `logwarden run` needs `cluster.url` (no --config was given; logwarden.example.yaml shows every key)"
     );
 }
+
+#[test]
+fn a_batch_run_gives_up_on_an_unreachable_cluster_with_the_reason() {
+    // Nothing listens at port 9; the service mode would wait, a batch run must end.
+    let (code, text) = run(
+        "cluster:\n  url: http://127.0.0.1:9\nsources:\n  app:\n    index: logs-x\nrun:\n  listen: \"\"\n  max_retry_secs: 1\n  once_give_up_secs: 2\n",
+    );
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("error: gave up after 2 s (run.once_give_up_secs): cluster unreachable at http://127.0.0.1:9: engine detection: cluster unreachable: error sending request"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cluster unreachable at http://127.0.0.1:9 (attempt 1)"),
+        "{text}"
+    );
+}

@@ -125,7 +125,7 @@ impl EsBackend {
                 None,
             )
             .await
-            .map_err(|e| transport_error("detect", e))?;
+            .map_err(|e| transport_error("engine detection", e))?;
         let elastic_header = r.headers().contains_key("x-elastic-product");
         let status = r.status_code().as_u16();
         let root: Value = r.json().await.unwrap_or(Value::Null);
@@ -144,7 +144,7 @@ impl EsBackend {
             }
         } else if status == 401 || status == 403 {
             return Err(BackendError::Status {
-                op: "detect",
+                op: "engine detection",
                 status,
                 reason: "authentication refused".to_string(),
             });
@@ -162,9 +162,11 @@ impl EsBackend {
                 None,
             )
             .await
-            .map_err(|e| transport_error("detect", e))?;
+            .map_err(|e| transport_error("engine detection", e))?;
         let elastic = elastic_header || r.headers().contains_key("x-elastic-product");
-        let body = raw("detect", Ok(r)).await?.check("detect")?;
+        let body = raw("engine detection", Ok(r))
+            .await?
+            .check("engine detection")?;
         let number = body
             .get("nodes")
             .and_then(Value::as_object)
@@ -172,7 +174,7 @@ impl EsBackend {
             .and_then(|n| n.get("version"))
             .and_then(Value::as_str)
             .ok_or_else(|| BackendError::Response {
-                op: "detect",
+                op: "engine detection",
                 detail: "no node version in the answer".to_string(),
             })?;
         let engine = if elastic {
@@ -186,7 +188,7 @@ impl EsBackend {
 
 fn info_from(engine: Engine, number: &str) -> Result<ClusterInfo, BackendError> {
     let version = Version::parse(number).ok_or_else(|| BackendError::Response {
-        op: "detect",
+        op: "engine detection",
         detail: format!("unreadable version `{number}`"),
     })?;
     Ok(ClusterInfo { engine, version })

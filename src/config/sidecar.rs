@@ -147,6 +147,10 @@ pub struct RunConfig {
     pub listen: String,
     /// Longest wait between reconnection attempts when the cluster is unreachable, seconds.
     pub max_retry_secs: u64,
+    /// With `--once`: how long the cluster may stay unreachable before the run gives up and
+    /// exits non-zero with the reason, seconds (a batch job must end; the service mode waits
+    /// as long as it takes).
+    pub once_give_up_secs: u64,
     /// Minutes of pattern-rate documents per (service, template) bucket: 1 writes one
     /// document per minute.
     pub rate_minutes: u32,
@@ -174,6 +178,7 @@ impl Default for RunConfig {
             state_dir: PathBuf::from("logwarden-state"),
             listen: "127.0.0.1:9464".to_string(),
             max_retry_secs: 60,
+            once_give_up_secs: 300,
             rate_minutes: 1,
             late_recount_minutes: 10,
             blind_after_failures: 3,
@@ -205,6 +210,12 @@ impl RunConfig {
             self.max_retry_secs,
             1,
             3600,
+        );
+        p.range(
+            format!("{path}.once_give_up_secs"),
+            self.once_give_up_secs,
+            1,
+            86_400,
         );
         p.range(format!("{path}.rate_minutes"), self.rate_minutes, 1, 60);
         p.range(

@@ -110,13 +110,17 @@ pub fn check(config: &Config, from_file: bool) -> anyhow::Result<()> {
 /// Connect, retrying with backoff until the cluster answers or shutdown (`Ok(None)`). A
 /// setting that cannot work (a secret's variable not set, an unreadable CA file, an engine
 /// this version does not support) is an error at once: waiting will not fix it.
+///
+/// `give_up` (for `--once`) bounds the wait: unreachable that long, it is an error too.
 async fn connect_with_retry(
     cfg: &BackendConfig,
     max_retry_secs: u64,
+    give_up: Option<std::time::Duration>,
     metrics: &Metrics,
     stop: &mut Shutdown,
 ) -> anyhow::Result<Option<Arc<dyn Backend>>> {
     let mut attempt = 0;
+    let since = std::time::Instant::now();
     loop {
         match connect(cfg).await {
             Ok(b) => {
@@ -129,8 +133,19 @@ async fn connect_with_retry(
                 anyhow::bail!("cannot use the cluster: {e}");
             }
             Err(e) => {
-                metrics.set_ready(false, format!("cluster unreachable: {e}"));
-                tracing::warn!("cluster unreachable (attempt {}): {e}", attempt + 1);
+                // The URL is the configured one, which may not carry credentials.
+                let url = &cfg.url;
+                metrics.set_ready(false, format!("cluster unreachable at {url}: {e}"));
+                if let Some(limit) = give_up.filter(|l| since.elapsed() >= *l) {
+                    anyhow::bail!(
+                        "gave up after {} s (run.once_give_up_secs): cluster unreachable at {url}: {e}",
+                        limit.as_secs()
+                    );
+                }
+                tracing::warn!(
+                    "cluster unreachable at {url} (attempt {}): {e}",
+                    attempt + 1
+                );
             }
         }
         metrics.cluster_up.set(0);
@@ -185,7 +200,11 @@ pub async fn run(
     let mut attempt = 0u32;
     // Each pass: (re)connect, prepare the sources, and process windows until caught up.
     'outer: loop {
-        let Some(backend) = connect_with_retry(&cluster, max_retry, &metrics, &mut stop).await?
+        let give_up = opts
+            .once
+            .then(|| std::time::Duration::from_secs(config.run.once_give_up_secs));
+        let Some(backend) =
+            connect_with_retry(&cluster, max_retry, give_up, &metrics, &mut stop).await?
         else {
             break;
         };
