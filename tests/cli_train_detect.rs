@@ -367,3 +367,35 @@ fn the_pattern_report_shows_what_the_logs_are_made_of() {
         "{err}"
     );
 }
+
+#[test]
+fn training_on_lines_without_a_record_is_an_error_and_writes_no_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let text: String = (1..=2000)
+        .map(|i| {
+            format!(
+                "Dec  6 10:00:{:02} host app[1]: plain text line {i}\n",
+                i % 60
+            )
+        })
+        .collect();
+    let input = write(dir.path(), "plain.log", &text);
+    let model = dir.path().join("m.lwm");
+    let out = run(&[
+        "train",
+        "--input",
+        &input,
+        "--model",
+        model.to_str().unwrap(),
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("(no model written; the input must be NDJSON with a timestamp and a message, see `fields` in logwarden.example.yaml): read 2000 lines: 0 records, 2000 rejected"),
+        "{err}"
+    );
+    assert!(err.contains("line 1: not_json"), "{err}");
+    assert!(!model.exists());
+    // Written to a pipe, the log lines carry no colour codes.
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+}

@@ -38,6 +38,14 @@ pub fn run(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
     }
     bar.finish_and_clear();
     let report = reader.into_report();
+    // An empty model would make every later line "new": refuse it, saying what was read.
+    anyhow::ensure!(
+        report.records > 0,
+        "no record to learn from in {} (no model written; the input must be NDJSON with a \
+         timestamp and a message, see `fields` in logwarden.example.yaml): {}",
+        args.input.display(),
+        report.summary()
+    );
     let baseline = trainer.finish();
     crate::state::save(&args.model, &baseline.model_version, &baseline)
         .with_context(|| format!("saving model {}", args.model.display()))?;
