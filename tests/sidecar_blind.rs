@@ -2,7 +2,8 @@
 //! missing cluster fails the test): a source whose index does not exist cannot be read;
 //! after `run.blind_after_failures` attempts in a row, one critical anomaly says so — written
 //! to the anomaly index and sent through the routes to a real webhook receiver on loopback —
-//! and only one, however long it lasts.
+//! and only one, however long it lasts; `/ready` says the index does not exist. A pattern
+//! that matches nothing (a typo) is said at start, on `/ready` and in the metrics.
 
 mod notify_support;
 mod sidecar_data;
@@ -63,12 +64,15 @@ async fn a_source_that_cannot_be_read_is_one_critical_anomaly_routed_once() {
     );
     // The run keeps trying (and failing) meanwhile; the blindness is not reported again.
     let before = r.requests().len();
+    let said = "source app: source index `blind-test-logs` does not exist (";
     for _ in 0..50 {
-        if metrics.status().contains("blind-test-logs") {
+        if metrics.status().contains(said) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    assert!(metrics.status().contains(said), "{}", metrics.status());
+    assert!(!metrics.is_ready());
     tx.send(true).unwrap();
     run.await.unwrap().unwrap();
     let triggers = r
@@ -84,4 +88,33 @@ async fn a_source_that_cannot_be_read_is_one_critical_anomaly_routed_once() {
     assert_eq!(hits[0]["_source"]["pattern"]["id"], "sidecar");
     assert_eq!(hits[0]["_source"]["anomaly"]["severity"], "critical");
     reset(b.as_ref(), prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pattern_that_matches_nothing_is_said_and_no_empty_model_is_kept() {
+    let url = std::env::var("LOGWARDEN_TEST_ES_URL").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(&url, "typo-test-", dir.path(), "");
+    cfg.sources.get_mut("app").unwrap().index = "typo-test-nothing-*".to_string();
+    let end = chrono::Utc::now();
+    let (s, metrics) = run_once(&cfg, end - chrono::Duration::hours(1), end).await;
+    assert_eq!(s.records, 0);
+    let status = metrics.status();
+    assert!(
+        status.contains(
+            "source app: index pattern `typo-test-nothing-*` has no document in the 2 days before "
+        ),
+        "{status}"
+    );
+    assert!(status.contains("(is the pattern right?)"), "{status}");
+    assert!(metrics
+        .render()
+        .contains("logwarden_source_empty{source=\"app\"} 1"));
+    // No model file: the next start learns from what has come since.
+    let models: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "model"))
+        .collect();
+    assert!(models.is_empty(), "{models:?}");
 }

@@ -58,9 +58,13 @@ pub struct Metrics {
     pub muted: IntCounterVec,
     /// Seconds the oldest queued notification has waited (0 when none).
     pub notifications_oldest_seconds: IntGauge,
+    /// 1 while a source's baseline was learned from no document at all (its index pattern
+    /// matches nothing, or nothing in the backfill days), by source.
+    pub source_empty: IntGaugeVec,
     ready: Arc<AtomicBool>,
-    /// Why the outbox makes the sidecar not ready, if it does.
-    outbox_problem: Arc<Mutex<Option<String>>>,
+    /// What keeps the sidecar from being ready besides the cluster: the outbox (`outbox`) and
+    /// sources without data (`source <name>`), each with its reason.
+    problems: Arc<Mutex<std::collections::BTreeMap<String, String>>>,
     status: Arc<Mutex<String>>,
 }
 
@@ -114,6 +118,11 @@ impl Metrics {
             &["source"],
         );
         let templates = gauge("logwarden_templates", "Templates known", &["source"]);
+        let source_empty = gauge(
+            "logwarden_source_empty",
+            "1 while a source's baseline was learned from no document",
+            &["source"],
+        );
         let cluster_up =
             IntGauge::new("logwarden_cluster_up", "1 while the cluster answers").expect("valid");
         registry
@@ -196,7 +205,8 @@ impl Metrics {
             notifications_dropped,
             notifications_queued,
             notifications_oldest_seconds,
-            outbox_problem: Arc::new(Mutex::new(None)),
+            source_empty,
+            problems: Arc::new(Mutex::new(Default::default())),
             ready: Arc::new(AtomicBool::new(false)),
             status: Arc::new(Mutex::new("starting".to_string())),
         }
@@ -213,27 +223,48 @@ impl Metrics {
     /// Say why the outbox makes the sidecar not ready (its oldest message is too old), or
     /// `None` once it does not.
     pub fn set_outbox_problem(&self, problem: Option<String>) {
-        if let Ok(mut p) = self.outbox_problem.lock() {
-            *p = problem;
+        self.set_problem("outbox", problem);
+    }
+
+    /// Say why source `name` makes the sidecar not ready (it has no data), or `None` once it
+    /// does not; `logwarden_source_empty` follows.
+    pub fn set_source_problem(&self, name: &str, problem: Option<String>) {
+        self.source_empty
+            .with_label_values(&[name])
+            .set(i64::from(problem.is_some()));
+        self.set_problem(&format!("source {name}"), problem);
+    }
+
+    fn set_problem(&self, key: &str, problem: Option<String>) {
+        if let Ok(mut p) = self.problems.lock() {
+            match problem {
+                Some(text) => p.insert(key.to_string(), text),
+                None => p.remove(key),
+            };
         }
     }
 
-    fn outbox_problem(&self) -> Option<String> {
-        self.outbox_problem.lock().ok().and_then(|p| p.clone())
+    fn problems(&self) -> Vec<String> {
+        self.problems
+            .lock()
+            .map(|p| p.values().cloned().collect())
+            .unwrap_or_default()
     }
 
-    /// Whether the sidecar is ready: the sources keep up and the outbox delivers.
+    /// Whether the sidecar is ready: the sources keep up and have data, and the outbox
+    /// delivers.
     pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::SeqCst) && self.outbox_problem().is_none()
+        self.ready.load(Ordering::SeqCst) && self.problems().is_empty()
     }
 
-    /// The current status line (with the outbox's problem, if any).
+    /// The current status line (with the outbox's and the sources' problems, if any).
     pub fn status(&self) -> String {
-        let s = self.status.lock().map(|s| s.clone()).unwrap_or_default();
-        match self.outbox_problem() {
-            Some(p) => format!("{s}; {p}"),
-            None => s,
+        let mut s = self.status.lock().map(|s| s.clone()).unwrap_or_default();
+        for p in self.problems() {
+            s.push_str("; ");
+            s.push_str(&p);
         }
+        s
     }
 
     /// Everything in the Prometheus text format.

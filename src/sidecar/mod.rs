@@ -240,7 +240,7 @@ pub async fn run(
                         _ = stop.changed() => break 'outer,
                     };
                     if let Err(e) = res {
-                        report_failure(r.name(), &e, &metrics);
+                        report_failure(r.name(), r.index(), &e, &metrics);
                         r.note_failure(&backend, r.checkpoint().unwrap_or(end), &e.to_string())
                             .await;
                         failed = true;
@@ -268,7 +268,7 @@ pub async fn run(
                     }
                     Err(e) => {
                         summary.failures += 1;
-                        report_failure(r.name(), &e, &metrics);
+                        report_failure(r.name(), r.index(), &e, &metrics);
                         r.note_failure(&backend, start, &e.to_string()).await;
                         failed = true;
                         break;
@@ -313,9 +313,17 @@ pub async fn run(
     Ok(summary)
 }
 
-fn report_failure(source: &str, e: &WindowError, metrics: &Metrics) {
-    tracing::warn!(source, "window not finished, will redo it: {e}");
-    metrics.set_ready(false, format!("source {source}: {e}"));
+fn report_failure(source: &str, index: &str, e: &WindowError, metrics: &Metrics) {
+    let why = match e {
+        WindowError::Backend(BackendError::Status { reason, .. })
+            if reason.contains("index_not_found_exception") =>
+        {
+            format!("source index `{index}` does not exist ({e})")
+        }
+        _ => e.to_string(),
+    };
+    tracing::warn!(source, "window not finished, will redo it: {why}");
+    metrics.set_ready(false, format!("source {source}: {why}"));
 }
 
 #[cfg(test)]

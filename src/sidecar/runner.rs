@@ -152,6 +152,11 @@ impl SourceRunner {
         &self.name
     }
 
+    /// The index (or pattern) the source reads.
+    pub fn index(&self) -> &str {
+        &self.index
+    }
+
     /// Everything up to this time is done (`None` before [`SourceRunner::prepare`]).
     pub fn checkpoint(&self) -> Option<DateTime<Utc>> {
         self.checkpoint.as_ref().map(|c| c.checkpoint)
@@ -245,11 +250,14 @@ impl SourceRunner {
             Some(b) => b,
             None => {
                 let b = self.backfill(backend, start_at).await?;
-                if let Some(dir) = self.model_path.parent() {
-                    std::fs::create_dir_all(dir).map_err(|e| self.model_error(e))?;
+                // An empty model is not kept: the next start learns from what came since.
+                if b.lines > 0 {
+                    if let Some(dir) = self.model_path.parent() {
+                        std::fs::create_dir_all(dir).map_err(|e| self.model_error(e))?;
+                    }
+                    crate::state::save(&self.model_path, &b.model_version, &b)
+                        .map_err(|e| self.model_error(e))?;
                 }
-                crate::state::save(&self.model_path, &b.model_version, &b)
-                    .map_err(|e| self.model_error(e))?;
                 b
             }
         };
@@ -313,6 +321,15 @@ impl SourceRunner {
         self.count_read(&report);
         let baseline = trainer.finish();
         tracing::info!(source = %self.name, "baseline learned from {} records: {} templates, model {}", report.records, baseline.miner.templates().len(), baseline.model_version);
+        if report.records == 0 {
+            // A typo in the pattern looks like this too: say it where it is seen.
+            let problem = format!(
+                "source {}: index pattern `{}` has no document in the {days} days before {end}: nothing to learn from (is the pattern right?)",
+                self.name, self.index
+            );
+            tracing::warn!("{problem}; the model is learned again at the next start");
+            self.metrics.set_source_problem(&self.name, Some(problem));
+        }
         Ok(baseline)
     }
 
@@ -657,6 +674,9 @@ impl SourceRunner {
             .records
             .with_label_values(&[&self.name])
             .inc_by(out.records);
+        if out.records > 0 {
+            self.metrics.set_source_problem(&self.name, None);
+        }
         self.metrics.windows.with_label_values(&[&self.name]).inc();
         self.metrics
             .lag_seconds
