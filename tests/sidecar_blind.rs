@@ -107,9 +107,19 @@ async fn a_pattern_that_matches_nothing_is_said_and_no_empty_model_is_kept() {
         "{status}"
     );
     assert!(status.contains("(is the pattern right?)"), "{status}");
-    assert!(metrics
-        .render()
-        .contains("logwarden_source_empty{source=\"app\"} 1"));
+    let text = metrics.render();
+    assert!(
+        text.contains("logwarden_source_empty{source=\"app\"} 1"),
+        "{text}"
+    );
+    // The source's series exist from the start, at 0 where nothing happened.
+    for line in [
+        "logwarden_anomalies_total{severity=\"critical\",source=\"app\"} 0",
+        "logwarden_window_failures_total{source=\"app\"} 0",
+        "logwarden_late_documents_total{source=\"app\"} 0",
+    ] {
+        assert!(text.contains(line), "{line} in\n{text}");
+    }
     // No model file: the next start learns from what has come since.
     let models: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()

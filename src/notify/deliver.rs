@@ -342,6 +342,7 @@ impl Delivery {
             .unwrap_or_default();
         let mut tasks = Vec::new();
         for (name, target) in targets {
+            metrics.register_receiver(&name);
             let max = routes.receivers.get(&name).map_or(60, |r| r.max_per_minute) as usize;
             let w = Worker {
                 name,

@@ -212,6 +212,39 @@ impl Metrics {
         }
     }
 
+    /// Create every series of source `name` at 0, so that `/metrics` shows them from the
+    /// start (a rate over a series that appears at its first increment misses that one).
+    pub fn register_source(&self, name: &str) {
+        for c in [
+            &self.records,
+            &self.late,
+            &self.windows,
+            &self.window_failures,
+            &self.suppressed,
+            &self.feedback_rejected,
+            &self.muted,
+        ] {
+            c.with_label_values(&[name]);
+        }
+        for tier in ["low", "moderate", "critical"] {
+            self.anomalies.with_label_values(&[name, tier]);
+        }
+        for g in [&self.lag_seconds, &self.templates, &self.source_empty] {
+            g.with_label_values(&[name]);
+        }
+    }
+
+    /// Create the delivery series of receiver `name` at 0 (see [`Metrics::register_source`]).
+    pub fn register_receiver(&self, name: &str) {
+        for c in [
+            &self.notifications_sent,
+            &self.notifications_failed,
+            &self.notifications_dropped,
+        ] {
+            c.with_label_values(&[name]);
+        }
+    }
+
     /// Set readiness and the one-line status `/ready` shows.
     pub fn set_ready(&self, ready: bool, status: impl Into<String>) {
         self.ready.store(ready, Ordering::SeqCst);

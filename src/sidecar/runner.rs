@@ -113,6 +113,7 @@ impl SourceRunner {
         let suffix = from
             .map(|t| format!("-from-{}", t.format("%Y%m%dT%H%M%SZ")))
             .unwrap_or_default();
+        metrics.register_source(name);
         SourceRunner {
             name: name.to_string(),
             index: source.index.clone(),
