@@ -176,11 +176,17 @@ async fn killed_and_stopped_sidecar_resumes_with_nothing_lost_or_doubled() {
     // The third start finishes the replay.
     let child = spawn_sidecar(&cfg_path, &from_arg, &until_arg);
     let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // A line a window, in plain text (stderr is a pipe here, not a terminal).
+    let windows: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("records,") && l.contains("anomalies,") && l.contains(", lag "))
+        .collect();
+    assert!(!windows.is_empty(), "{stderr}");
+    assert!(windows[0].contains("source=app"), "{}", windows[0]);
+    assert!(windows[0].contains(" window 20"), "{}", windows[0]);
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
     let got = sorted_ids(&search_all(b, "faults-es-kill-anomalies*").await);
     assert_eq!(got, want, "same anomalies as the undisturbed run");
 }

@@ -687,6 +687,19 @@ impl SourceRunner {
             .templates
             .with_label_values(&[&self.name])
             .set(templates as i64);
+        // One line a window: what a person watching the log (or its collector) needs to see
+        // that the sidecar keeps up.
+        tracing::info!(
+            source = %self.name,
+            "window {} .. {}: {} records, {} anomalies, {} notifications queued, {} refused, lag {} s",
+            start.format("%Y-%m-%dT%H:%M:%SZ"),
+            end.format("%Y-%m-%dT%H:%M:%SZ"),
+            out.records,
+            out.anomalies,
+            out.notifications,
+            out.refused,
+            (now - end).num_seconds().max(0)
+        );
         Ok(out)
     }
 
