@@ -120,70 +120,78 @@ struct SecretFields {
     file: Option<PathBuf>,
 }
 
-/// What a secret-bearing key takes, said in every error about it.
-const SECRET_EXPECTED: &str = "a secret source `{ env: NAME }` or `{ file: PATH }` (inline secrets are not accepted; the value is not shown)";
-
-/// Refuses every shape but a map without showing what was found: the visitor's errors name
-/// the kind of value only.
-struct SecretVisitor;
-
-impl<'de> serde::de::Visitor<'de> for SecretVisitor {
-    type Value = SecretRef;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(SECRET_EXPECTED)
+/// A config value that must be a map: any other shape is refused by naming its kind only,
+/// never its value (a password written where its source belongs).
+trait MapOnly: Sized {
+    /// What the key takes, said in every error about it.
+    const EXPECTED: &'static str;
+    /// Read the map.
+    fn from_map<'de, A: serde::de::MapAccess<'de>>(map: A) -> Result<Self, A::Error>;
+    /// An empty value (`key:` with nothing after it).
+    fn from_unit<E: serde::de::Error>() -> Result<Self, E> {
+        Err(refused::<Self, E>("nothing"))
     }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<SecretRef, A::Error> {
+}
+
+fn refused<T: MapOnly, E: serde::de::Error>(found: &str) -> E {
+    E::custom(format!("found {found}: expected {}", T::EXPECTED))
+}
+
+/// The visitor of every [`MapOnly`] type.
+struct MapOnlyVisitor<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: MapOnly> serde::de::Visitor<'de> for MapOnlyVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(T::EXPECTED)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        T::from_map(map)
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<T, E> {
+        Err(refused::<T, E>("a string"))
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<T, E> {
+        Err(refused::<T, E>("a boolean"))
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<T, E> {
+        Err(refused::<T, E>("a number"))
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<T, E> {
+        Err(refused::<T, E>("a number"))
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<T, E> {
+        Err(refused::<T, E>("a number"))
+    }
+    fn visit_bytes<E: serde::de::Error>(self, _: &[u8]) -> Result<T, E> {
+        Err(refused::<T, E>("bytes"))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<T, A::Error> {
+        Err(refused::<T, A::Error>("a list"))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<T, E> {
+        T::from_unit()
+    }
+}
+
+fn deserialize_map_only<'de, T: MapOnly, D: serde::Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+    d.deserialize_any(MapOnlyVisitor(std::marker::PhantomData))
+}
+
+impl MapOnly for SecretRef {
+    const EXPECTED: &'static str = "a secret source `{ env: NAME }` or `{ file: PATH }` (inline secrets are not accepted; the value is not shown)";
+    fn from_map<'de, A: serde::de::MapAccess<'de>>(map: A) -> Result<Self, A::Error> {
         let f = SecretFields::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
         Ok(SecretRef {
             env: f.env,
             file: f.file,
         })
     }
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<SecretRef, E> {
-        Err(E::custom(format!(
-            "found a string: expected {SECRET_EXPECTED}"
-        )))
-    }
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<SecretRef, E> {
-        Err(E::custom(format!(
-            "found a boolean: expected {SECRET_EXPECTED}"
-        )))
-    }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<SecretRef, E> {
-        Err(E::custom(format!(
-            "found a number: expected {SECRET_EXPECTED}"
-        )))
-    }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<SecretRef, E> {
-        Err(E::custom(format!(
-            "found a number: expected {SECRET_EXPECTED}"
-        )))
-    }
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<SecretRef, E> {
-        Err(E::custom(format!(
-            "found a number: expected {SECRET_EXPECTED}"
-        )))
-    }
-    fn visit_bytes<E: serde::de::Error>(self, _: &[u8]) -> Result<SecretRef, E> {
-        Err(E::custom(format!(
-            "found bytes: expected {SECRET_EXPECTED}"
-        )))
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<SecretRef, A::Error> {
-        Err(serde::de::Error::custom(format!(
-            "found a list: expected {SECRET_EXPECTED}"
-        )))
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<SecretRef, E> {
-        Err(E::custom(format!(
-            "found nothing: expected {SECRET_EXPECTED}"
-        )))
-    }
 }
 
 impl<'de> Deserialize<'de> for SecretRef {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(SecretVisitor)
+        deserialize_map_only(d)
     }
 }
 
@@ -312,46 +320,19 @@ impl Serialize for AuthConfig {
     }
 }
 
+impl MapOnly for AuthConfig {
+    const EXPECTED: &'static str = "a map with `type: none`, `type: basic` (`username`, `password`) or `type: api_key` (`id`, `key`); the value is not shown";
+    fn from_map<'de, A: serde::de::MapAccess<'de>>(map: A) -> Result<Self, A::Error> {
+        AuthConfig::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+    }
+    fn from_unit<E: serde::de::Error>() -> Result<Self, E> {
+        Ok(AuthConfig::None)
+    }
+}
+
 impl<'de> Deserialize<'de> for AuthConfig {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        const EXPECTED: &str = "a map with `type: none`, `type: basic` (`username`, `password`) or `type: api_key` (`id`, `key`); the value is not shown";
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = AuthConfig;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(EXPECTED)
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> Result<AuthConfig, A::Error> {
-                AuthConfig::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-            }
-            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<AuthConfig, E> {
-                Err(E::custom(format!("found a string: expected {EXPECTED}")))
-            }
-            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<AuthConfig, E> {
-                Err(E::custom(format!("found a boolean: expected {EXPECTED}")))
-            }
-            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<AuthConfig, E> {
-                Err(E::custom(format!("found a number: expected {EXPECTED}")))
-            }
-            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<AuthConfig, E> {
-                Err(E::custom(format!("found a number: expected {EXPECTED}")))
-            }
-            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<AuthConfig, E> {
-                Err(E::custom(format!("found a number: expected {EXPECTED}")))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<AuthConfig, A::Error> {
-                Err(serde::de::Error::custom(format!(
-                    "found a list: expected {EXPECTED}"
-                )))
-            }
-            fn visit_unit<E: serde::de::Error>(self) -> Result<AuthConfig, E> {
-                Ok(AuthConfig::None)
-            }
-        }
-        d.deserialize_any(V)
+        deserialize_map_only(d)
     }
 }
 
