@@ -1,5 +1,6 @@
-//! Grouping accuracy of the template miner on the eight Loghub-2k datasets, with the one
-//! default configuration, against Drain's published figures. Needs the Loghub-2k folder
+//! Grouping accuracy of the template miner on the sixteen Loghub-2k datasets, with the one
+//! default configuration, against Drain's published figures and the floors of issue 11
+//! (every dataset at least 0.88, the average at least 0.96). Needs the Loghub-2k folder
 //! (`tests/data/loghub-2k`, or `LOGHUB_DIR`); without it the test fails.
 
 mod loghub;
@@ -15,13 +16,13 @@ fn grouping_accuracy_reaches_drain_on_every_dataset() {
         assert_eq!(lines.len(), 2000, "{name}: expected 2000 lines");
         let (ga, _) = loghub::mine(&lines);
         sum += ga;
-        if ga < *drain {
-            failures.push(format!("{name}: GA {ga:.3} < Drain {drain:.3}"));
+        if ga < drain.max(0.88) {
+            failures.push(format!("{name}: GA {ga:.3} < max(Drain {drain:.3}, 0.88)"));
         }
     }
     let avg = sum / loghub::DATASETS.len() as f64;
     assert!(failures.is_empty(), "{failures:?}");
-    assert!(avg >= 0.92, "average GA {avg:.3} < 0.92");
+    assert!(avg >= 0.96, "average GA {avg:.3} < 0.96");
 }
 
 #[test]
