@@ -1005,3 +1005,77 @@ fn a_value_many_fold_for_half_an_hour_is_a_drift_within_twenty_minutes() {
         describe(&found)
     );
 }
+
+/// Refunds in nine kinds (issued, queued or settled, by card, PayPal or voucher): nine
+/// templates, since no word of theirs takes four values, that the pattern model puts in one
+/// pattern.
+fn refunds(start: DateTime<Utc>, minutes: i64, per_ten_minutes: f64, seed: u64) -> Vec<LogRecord> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut out = Vec::new();
+    for m in (0..minutes).step_by(10) {
+        let t0 = start + Duration::minutes(m);
+        for state in ["issued", "queued", "settled"] {
+            for via in ["card", "paypal", "voucher"] {
+                for _ in 0..poisson(&mut rng, per_ten_minutes * traffic(t0)) {
+                    let order = rng.random_range(10_000..99_999);
+                    let at = t0 + Duration::seconds(rng.random_range(0..600));
+                    out.push(rec(
+                        at,
+                        "checkout",
+                        "info",
+                        format!("Refund {state} via {via} for order {order}"),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_rise_spread_over_a_pattern_is_reported_for_the_pattern_with_its_templates() {
+    let mut t = Trainer::new(&config());
+    let mut history = normal(train_start(), 14 * 24 * 60, 1);
+    insert(&mut history, refunds(train_start(), 14 * 24 * 60, 1.0, 5));
+    for r in &history {
+        t.add(r);
+    }
+    let base = t.finish();
+    let start = local(2026, 10, 27, 0, 0);
+    let mut records = normal(start, 2 * 24 * 60, 3);
+    insert(&mut records, refunds(start, 2 * 24 * 60, 1.0, 6));
+    // Each of the nine kinds comes about six times as often for half an hour: too few lines
+    // for any one template's spike (fewer than `detect.spike_min_count` a bucket each), a
+    // clear one for the pattern.
+    insert(
+        &mut records,
+        refunds(local(2026, 10, 27, 15, 0), 30, 5.0, 7),
+    );
+    let found = detect(&records, &base);
+    let pattern_level: Vec<_> = found
+        .iter()
+        .filter(|a| a.pattern.id.starts_with('p') && a.service.name == "checkout")
+        .collect();
+    assert!(!pattern_level.is_empty(), "{}", describe(&found));
+    let a = pattern_level[0];
+    assert_eq!(
+        a.anomaly.kind,
+        AnomalyType::VolumeSpike,
+        "{}",
+        describe(&found)
+    );
+    // It names the pattern and the templates it stands for.
+    let names = format!("(pattern {} of 9 templates: ", a.pattern.id);
+    assert!(
+        a.anomaly.explanation.contains(&names),
+        "{}",
+        a.anomaly.explanation
+    );
+    assert!(
+        a.anomaly
+            .explanation
+            .contains("'Refund issued via card for order <*>'"),
+        "{}",
+        a.anomaly.explanation
+    );
+}

@@ -381,6 +381,10 @@ fn mask_piece(p: &str, out: &mut String, vals: &mut Vec<Option<f64>>) -> bool {
         out.push_str(p);
         return false;
     }
+    if digit && is_device_tag(b) {
+        out.push_str(p);
+        return false;
+    }
     if (digit && blob) || is_path(b) || (any & AT != 0 && is_email(b)) {
         out.push_str(VAR);
         vals.push(if digit { number_value(p) } else { None });
@@ -429,6 +433,15 @@ fn is_dotted_name(b: &[u8]) -> bool {
         segments += 1;
     }
     segments >= 3
+}
+
+/// A device or protocol tag: two to five letters and one digit (`eth0`, `en0`, `wl0`, `awdl0`,
+/// `IPv4`, `sda1`). Interfaces, disks and protocol versions are few on a machine and name
+/// what happened; when one varies like a value, the miner learns so from its words.
+fn is_device_tag(b: &[u8]) -> bool {
+    matches!(b, [letters @ .., d] if d.is_ascii_digit()
+        && (2..=5).contains(&letters.len())
+        && letters.iter().all(u8::is_ascii_alphabetic))
 }
 
 /// `/a/b`, `./a`, `../a`, `~/a`, `C:\a`: a file path (a lone `/` is not).

@@ -43,6 +43,15 @@ const TRANSIENT: u32 = u32::MAX;
 /// `halt (command <*>)`), and merging them would cost Android and HPC 3 and 7 points of GA.
 const ROUTING_VALUES: usize = 4;
 /// Equal constant words, besides the routing position, that templates must share to merge
+/// there when the word is in code style: a long message that is the same but for its first
+/// word names one event for many jobs or modules.
+const ROUTING_LONG_CONTEXT: u32 = 8;
+/// Distinct constant words at a position, among templates otherwise alike, that make it a
+/// variable (see `TemplateMiner::absorb`): until then each word keeps a template of its own,
+/// since a word with two or three values (`Active`/`Inactive`, `user=root`/`user=guest`) is
+/// usually part of what happened, not a value.
+const VARIABLE_WORDS: usize = 4;
+/// Equal constant words, besides the routing position, that templates must share to merge
 /// there: two words of context are the least that says "the same event".
 const ROUTING_MIN_EQUAL: u32 = 2;
 
@@ -114,6 +123,14 @@ struct Cluster {
     id: u64,
     node: u32,
     live: bool,
+    /// The template this one is a variant of: equal to it but for constant words at positions
+    /// that have not yet shown enough distinct words to be a variable (see `absorb`).
+    #[serde(default)]
+    family: Option<u32>,
+    /// In a family's first template: the distinct words seen at each position where a
+    /// variant differs from it (its own word first), at most [`VARIABLE_WORDS`] each.
+    #[serde(default)]
+    seen: Vec<(u32, Vec<u32>)>,
 }
 
 /// What is known about a template id, current or retired.
@@ -344,6 +361,69 @@ fn is_value_word(w: &str) -> bool {
     dots < 2 && !(letters >= 2 && capitals == letters)
 }
 
+/// Whether template token `x`, which holds `<*>`s, covers token `y`: `y` has the same text
+/// before the first `<*>` and after the last (`rhost=<*>` covers `rhost=` and
+/// `rhost=example.org`; `(<*>)` covers `()`), or `x` is `y` with a value in brackets after it
+/// (`bytes (<*>)` covers `bytes`).
+fn covers(x: &str, y: &str) -> bool {
+    if x.strip_suffix(ANNOTATION) == Some(y) {
+        return true;
+    }
+    x.find(VAR).zip(x.rfind(VAR)).is_some_and(|(first, last)| {
+        let (pre, post) = (&x[..first], &x[last + VAR.len()..]);
+        y.len() >= pre.len() + post.len() && y.starts_with(pre) && y.ends_with(post)
+    })
+}
+
+/// Whether two different tokens are the same word with different values: one is `<*>`, one
+/// covers the other (see [`covers`]), or both are host names.
+fn holds_value(a: &str, b: &str) -> bool {
+    a == VAR || b == VAR || covers(a, b) || covers(b, a) || (is_host_name(a) && is_host_name(b))
+}
+
+/// A host name (`edge.logistics.example.net`, `csnsu.nsuok.edu`): three or more dot-separated
+/// labels of lower-case letters, digits and `-`, the last of letters, with closing punctuation
+/// allowed after it. Two hosts in the same place are two values, however few.
+fn is_host_name(w: &str) -> bool {
+    let w = w.trim_end_matches([',', ':', ';', ')', ']', '.']);
+    let mut labels = 0;
+    let mut last = "";
+    for label in w.split('.') {
+        if label.is_empty()
+            || !label
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+        {
+            return false;
+        }
+        labels += 1;
+        last = label;
+    }
+    labels >= 3 && last.bytes().all(|c| c.is_ascii_lowercase())
+}
+
+/// A value in brackets after a word, which the word keeps as part of its token
+/// (`0 bytes (0.5 KB) sent` reads `bytes (<*>)`; see `TemplateMiner::join_units`).
+const ANNOTATION: &str = " (<*>)";
+
+/// Units of size: a number with one of these after it is one value (`5.2 KB`, `800 B`), since
+/// the unit changes with the size.
+fn is_size_unit(w: &str) -> bool {
+    matches!(
+        w.to_ascii_lowercase().as_str(),
+        "b" | "kb" | "mb" | "gb" | "tb" | "pb" | "kib" | "mib" | "gib" | "tib" | "pib"
+    )
+}
+
+/// Units of time, which join a bounded number (`<1 sec`, `>100 ms`): such a bound stands for
+/// a duration that other lines of the event give as a plain value.
+fn is_time_unit(w: &str) -> bool {
+    matches!(
+        w.to_ascii_lowercase().as_str(),
+        "ns" | "us" | "ms" | "s" | "sec" | "secs" | "seconds" | "min" | "mins" | "minutes"
+    )
+}
+
 /// Bit `i` of a set of routing positions (none past 31: the depth is at most 16).
 #[inline]
 fn bit(i: usize) -> u32 {
@@ -376,6 +456,71 @@ impl Score {
         let d = (n as u32).saturating_sub(self.vars).max(1);
         f64::from(self.eq) / f64::from(d)
     }
+}
+
+/// Joins a size unit to the number before it (`5.2 KB` is one value, `(<*>` and `KB)` give
+/// `(<*>)`), a time unit to a bounded number before it (`<1 sec` gives `<*>`), and a value in
+/// brackets to the plain word before it (`bytes (<*>)`, see [`ANNOTATION`]).
+fn join_units(msg: &str, sc: &mut Scratch) {
+    // Units first, so that `(0.5` `KB)` is `(<*>)` when its word is looked at.
+    for annotations in [false, true] {
+        join_pass(msg, sc, annotations);
+    }
+}
+
+fn join_pass(msg: &str, sc: &mut Scratch, annotations: bool) {
+    let mut w = 0;
+    for r in 0..sc.toks.len() {
+        if w > 0 {
+            let (prev, cur) = (&sc.toks[w - 1], &sc.toks[r]);
+            let ptext = sc.text(msg, prev);
+            let ctext = sc.text(msg, cur);
+            let one_value = prev.masked && prev.vals.len() == 1 && ptext.ends_with(VAR);
+            let joined = if !annotations && !cur.masked && one_value {
+                let unit = ctext.trim_end_matches([')', ']', ',', ';', '.']);
+                let tail = &ctext[unit.len()..];
+                let bounded = ptext
+                    .strip_suffix(VAR)
+                    .is_some_and(|c| matches!(c, "<" | ">" | "<=" | ">=" | "~"));
+                if is_size_unit(unit) {
+                    Some(format!("{ptext}{tail}"))
+                } else if bounded && is_time_unit(unit) {
+                    Some(format!("{VAR}{tail}"))
+                } else {
+                    None
+                }
+            } else if annotations
+                && cur.masked
+                && !prev.masked
+                && prev.id != WILD
+                && ctext == &ANNOTATION[1..]
+                && ptext.chars().all(char::is_alphabetic)
+            {
+                Some(format!("{ptext}{ANNOTATION}"))
+            } else {
+                None
+            };
+            if let Some(text) = joined {
+                let vals = if prev.masked {
+                    prev.vals.clone()
+                } else {
+                    cur.vals.clone()
+                };
+                let b0 = sc.buf.len();
+                sc.buf.push_str(&text);
+                let id = if text == VAR { WILD } else { TRANSIENT };
+                let prev = &mut sc.toks[w - 1];
+                prev.text = b0..sc.buf.len();
+                prev.masked = true;
+                prev.id = id;
+                prev.vals = vals;
+                continue;
+            }
+        }
+        sc.toks[w] = sc.toks[r].clone();
+        w += 1;
+    }
+    sc.toks.truncate(w);
 }
 
 impl TemplateMiner {
@@ -419,7 +564,15 @@ impl TemplateMiner {
     /// cheaper than hashing every token when a leaf holds a few templates.
     #[inline]
     fn same(&self, a: u32, t: &Tok, msg: &str, sc: &Scratch) -> bool {
-        a == t.id || (t.id == TRANSIENT && self.st.vocab[a as usize] == sc.text(msg, t))
+        if a == t.id {
+            return true;
+        }
+        if t.id != TRANSIENT {
+            return false;
+        }
+        let x = &self.st.vocab[a as usize];
+        let y = sc.text(msg, t);
+        t.id == TRANSIENT && (x == y || (self.nvars[a as usize] > 0 && covers(x, y)))
     }
 
     /// Compares a template with the message. `routed_wild` has bit `i` set when the message's
@@ -547,7 +700,7 @@ impl TemplateMiner {
         let bytes = msg.as_bytes();
         let mut i = 0;
         let mut raw_tokens = 0;
-        // Whether any token is a variable: without one, the date and run passes do nothing.
+        // Whether any token was masked: without one, the unit, date and run passes do nothing.
         let mut any_wild = false;
         // Quote characters with no partner left (see `quoted_span`).
         let mut unclosed = 0u8;
@@ -591,7 +744,7 @@ impl TemplateMiner {
                 &msg[text.clone()]
             };
             let id = if s == VAR { WILD } else { TRANSIENT };
-            any_wild |= id == WILD;
+            any_wild |= masked;
             sc.toks.push(Tok {
                 text,
                 masked,
@@ -601,6 +754,7 @@ impl TemplateMiner {
             });
         }
         if any_wild {
+            join_units(msg, sc);
             self.join_variables(msg, sc);
         }
         // Only the routing tokens need their vocabulary id (see `same`).
@@ -772,20 +926,163 @@ impl TemplateMiner {
         }
     }
 
-    /// Generalises template `ci` to cover the message; returns the template that now holds it
-    /// (another one when the generalised text already exists).
+    /// The first template of `ci`'s family (itself when it is one, or its family is gone).
+    fn family_root(&self, ci: u32) -> u32 {
+        match self.st.clusters[ci as usize].family {
+            Some(r) if self.st.clusters[r as usize].live => r,
+            _ => ci,
+        }
+    }
+
+    /// Takes in a message that template `ci` is the most similar to; returns the template that
+    /// now holds it.
+    ///
+    /// A position where the message or the family's first template has a masked value (a
+    /// number, an address, a quoted value) and they differ becomes `<*>` at once. A position where both
+    /// have different constant words becomes `<*>` only once [`VARIABLE_WORDS`] distinct words
+    /// were seen there; until then the message goes to a variant of the template with its own
+    /// word (found again by the tree like any template), and when the position becomes a
+    /// variable the variants it told apart merge back, their ids forwarding.
     fn absorb(&mut self, ci: u32, msg: &str, sc: &Scratch) -> u32 {
-        let mut changed = false;
+        if self
+            .score(&self.st.clusters[ci as usize].tokens, msg, sc, 0)
+            .fits
+        {
+            return ci;
+        }
+        let root = self.family_root(ci);
         // Same length by construction (the tree splits by length); `min` guards a loaded state.
         let n = sc
             .toks
             .len()
-            .min(self.st.clusters[ci as usize].tokens.len());
+            .min(self.st.clusters[root as usize].tokens.len());
+        let mut now = Vec::new();
         for (i, t) in sc.toks.iter().enumerate().take(n) {
-            let a = self.st.clusters[ci as usize].tokens[i];
-            if a != WILD && !self.same(a, t, msg, sc) {
-                self.st.clusters[ci as usize].tokens[i] = WILD;
-                changed = true;
+            let a = self.st.clusters[root as usize].tokens[i];
+            if a == WILD || self.same(a, t, msg, sc) {
+                continue;
+            }
+            // A masked value on either side around which the other side has the same text
+            // (`rhost=<*>` against `rhost=` or `rhost=example.org`) says the position holds
+            // values; `(uid=<*>)` against `LOGIN(uid=<*>)` is a different word.
+            let text = sc.text(msg, t);
+            if t.id == WILD || holds_value(&self.st.vocab[a as usize], text) {
+                // The message's token covers the template's (`bytes (<*>)` against `bytes`):
+                // keep the more telling token; otherwise the position is `<*>`.
+                let keep = t.masked && covers(text, &self.st.vocab[a as usize]);
+                now.push((i, if keep { self.intern(text) } else { WILD }));
+                continue;
+            }
+            let word = self.intern(sc.text(msg, t));
+            let c = &mut self.st.clusters[root as usize];
+            let k = match c.seen.iter().position(|(p, _)| *p as usize == i) {
+                Some(k) => k,
+                None => {
+                    c.seen.push((i as u32, vec![a]));
+                    c.seen.len() - 1
+                }
+            };
+            let words = &mut c.seen[k].1;
+            if !words.contains(&word) {
+                words.push(word);
+            }
+            if words.len() >= VARIABLE_WORDS {
+                now.push((i, WILD));
+            }
+        }
+        let root = if now.is_empty() {
+            root
+        } else {
+            self.generalise_family(root, &now)
+        };
+        let tokens: Vec<u32> = {
+            let r = &self.st.clusters[root as usize].tokens;
+            if self.score(r, msg, sc, 0).fits {
+                return root;
+            }
+            let r = r.clone();
+            let own = self.interned(msg, sc, None);
+            r.iter()
+                .zip(own)
+                .map(|(&a, m)| if a == WILD { WILD } else { m })
+                .collect()
+        };
+        let wild: Vec<bool> = tokens
+            .iter()
+            .zip(&sc.toks)
+            .take(self.st.config.depth)
+            .map(|(&a, t)| a == WILD || t.masked)
+            .collect();
+        let v = self.insert(tokens, &wild);
+        if v != root && self.st.clusters[v as usize].family.is_none() {
+            self.st.clusters[v as usize].family = Some(root);
+        }
+        v
+    }
+
+    /// Puts the general tokens `at` into template `root` and its variants, which merge
+    /// into it when nothing else told them apart. Returns the template that holds the family.
+    fn generalise_family(&mut self, root: u32, at: &[(usize, u32)]) -> u32 {
+        let variants: Vec<u32> = (0..self.st.clusters.len() as u32)
+            .filter(|&v| {
+                let c = &self.st.clusters[v as usize];
+                c.live && v != root && c.family == Some(root)
+            })
+            .collect();
+        let seen = std::mem::take(&mut self.st.clusters[root as usize].seen);
+        let target = self.set_wild(root, at);
+        self.st.clusters[target as usize].seen = seen
+            .into_iter()
+            .filter(|(p, _)| !at.iter().any(|(i, _)| *i == *p as usize))
+            .collect();
+        for v in variants {
+            let into = self.set_wild(v, at);
+            if into != target && self.st.clusters[into as usize].family.is_none() {
+                self.st.clusters[into as usize].family = Some(target);
+            }
+        }
+        // Templates of the leaf that the generalised one now covers join it.
+        let node = self.st.clusters[target as usize].node as usize;
+        let covered: Vec<u32> = self.st.nodes[node]
+            .clusters
+            .iter()
+            .copied()
+            .filter(|&c| c != target && self.covers_template(target, c))
+            .collect();
+        for c in covered {
+            self.retire_cluster(c, target);
+        }
+        target
+    }
+
+    /// Whether template `a` takes every message template `b` takes.
+    fn covers_template(&self, a: u32, b: u32) -> bool {
+        let (ta, tb) = (
+            &self.st.clusters[a as usize].tokens,
+            &self.st.clusters[b as usize].tokens,
+        );
+        ta.len() == tb.len()
+            && ta.iter().zip(tb).all(|(&x, &y)| {
+                x == WILD
+                    || x == y
+                    || (y != WILD
+                        && self.nvars[x as usize] > 0
+                        && covers(&self.st.vocab[x as usize], &self.st.vocab[y as usize]))
+            })
+    }
+
+    /// Puts the more general tokens `at` (`<*>`, or a token with `<*>` in it) into template
+    /// `ci`: a new text, whose id the old one forwards to, or the live template that already
+    /// has that text, which `ci` joins. A position that is `<*>` already stays so.
+    fn set_wild(&mut self, ci: u32, at: &[(usize, u32)]) -> u32 {
+        let tokens = &mut self.st.clusters[ci as usize].tokens;
+        let mut changed = false;
+        for &(i, tok) in at {
+            if let Some(a) = tokens.get_mut(i) {
+                if *a != WILD && *a != tok {
+                    *a = tok;
+                    changed = true;
+                }
             }
         }
         if !changed {
@@ -795,9 +1092,11 @@ impl TemplateMiner {
         let old = self.st.clusters[ci as usize].id;
         let new = TemplateId::of(&text).0;
         if let Some(target) = self.live_cluster(new) {
-            // The generalised text is another template's: merge into it.
-            self.retire_cluster(ci, target);
-            return target;
+            if target != ci {
+                // The generalised text is another template's: merge into it.
+                self.retire_cluster(ci, target);
+                return target;
+            }
         }
         self.st.ids.insert(
             new,
@@ -938,6 +1237,8 @@ impl TemplateMiner {
             id,
             node,
             live: true,
+            family: None,
+            seen: Vec::new(),
         });
         self.st.ids.insert(
             id,
@@ -967,22 +1268,33 @@ impl TemplateMiner {
         let threshold = self.st.config.similarity;
         for k in 0..self.st.config.depth.min(n) {
             let t = &sc.toks[k];
-            if t.masked || t.id == WILD || !is_value_word(sc.text(msg, t)) {
+            if t.masked || t.id == WILD {
                 continue;
             }
+            // A word in code style is a name of the program's, unless the rest of a long
+            // message is the same (`com.apple.CacheDelete.daily: scheduler_evaluate_activity
+            // told me to run this job; ...` for each job).
+            let min_equal = if is_value_word(sc.text(msg, t)) {
+                ROUTING_MIN_EQUAL
+            } else {
+                ROUTING_LONG_CONTEXT
+            };
             let mut group = Vec::new();
             let mut words: Vec<u32> = Vec::new();
             for leaf in self.routing_siblings(&sc.toks, k) {
                 for &ci in &self.st.nodes[leaf as usize].clusters {
                     let tpl = &self.st.clusters[ci as usize].tokens;
                     let a = tpl[k];
-                    if a == WILD || self.same(a, t, msg, sc) || !self.value_word[a as usize] {
+                    if a == WILD
+                        || self.same(a, t, msg, sc)
+                        || (min_equal == ROUTING_MIN_EQUAL && !self.value_word[a as usize])
+                    {
                         continue;
                     }
                     // Position `k` differs, so it counts in neither `eq` nor `vars`: the
                     // similarity of the other positions is over `n - 1`.
                     let s = self.score(tpl, msg, sc, 0);
-                    if s.eq >= ROUTING_MIN_EQUAL && s.sim(n - 1) >= threshold {
+                    if s.eq >= min_equal && s.sim(n - 1) >= threshold {
                         group.push(ci);
                         if !words.contains(&a) {
                             words.push(a);

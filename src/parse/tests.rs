@@ -38,30 +38,52 @@ fn generalising_forwards_old_ids_in_chains() {
         m.template(first),
         Some("session opened for alice from web using ssh")
     );
+    // A second and a third word at a position are variants, not yet a variable: a word with
+    // two or three values is usually part of what happened.
     let second = m
         .add("session opened for bob from web using ssh")
         .template_id;
     assert_eq!(
         m.template(second),
-        Some("session opened for <*> from web using ssh")
+        Some("session opened for bob from web using ssh")
     );
-    let third = m
-        .add("session opened for carol from vpn using ssh")
+    assert_ne!(m.resolve(first), m.resolve(second));
+    m.add("session opened for carol from vpn using ssh");
+    // The fourth distinct user makes the position a variable: the variants merge.
+    let fourth = m
+        .add("session opened for dave from web using ssh")
         .template_id;
     assert_eq!(
-        m.template(third),
+        m.template(fourth),
+        Some("session opened for <*> from web using ssh")
+    );
+    assert_eq!(m.resolve(first), fourth);
+    assert_eq!(m.resolve(second), fourth);
+    // `vpn` is still a word of its own there, carol's line a variant with `<*>` for the user.
+    let vpn = m
+        .add("session opened for erin from vpn using ssh")
+        .template_id;
+    assert_eq!(
+        m.template(vpn),
+        Some("session opened for <*> from vpn using ssh")
+    );
+    for host in ["lan", "wifi"] {
+        m.add(&format!("session opened for frank from {host} using ssh"));
+    }
+    let last = m.resolve(vpn);
+    assert_eq!(
+        m.template(last),
         Some("session opened for <*> from <*> using ssh")
     );
-    assert_eq!(m.resolve(first), third);
-    assert_eq!(m.resolve(second), third);
-    assert_eq!(m.resolve(third), third);
+    assert_eq!(m.resolve(first), last);
+    assert_eq!(m.resolve(fourth), last);
     // Old ids keep their text.
     assert_eq!(
         m.template(first),
         Some("session opened for alice from web using ssh")
     );
     let live: Vec<_> = m.templates().into_iter().map(|t| (t.1, t.2)).collect();
-    assert_eq!(live, vec![("session opened for <*> from <*> using ssh", 3)]);
+    assert_eq!(live, vec![("session opened for <*> from <*> using ssh", 7)]);
 }
 
 #[test]
@@ -107,8 +129,12 @@ fn params_carry_numeric_values_by_slot() {
     );
     let slots: Vec<_> = p.params.iter().map(|x| (x.slot, x.value)).collect();
     assert_eq!(slots, vec![(1, 250.0), (2, 200.0), (3, 1.5)]);
-    // After a word becomes a variable the slots count it.
-    m.add("request GET bob /b took 12ms status=201 size=3KB");
+    // After a word becomes a variable (the fourth user) the slots count it.
+    for user in ["bob", "dave", "erin"] {
+        m.add(&format!(
+            "request GET {user} /b took 12ms status=201 size=3KB"
+        ));
+    }
     let p = m
         .match_message("request GET carol /x took 7ms status=500 size=1KB")
         .unwrap();
@@ -270,7 +296,7 @@ fn shared_variables_do_not_dilute_similarity() {
     let p = m.add("connection from 10.0.0.2 () at 12:00:02");
     assert_eq!(
         m.template(p.template_id),
-        Some("connection from <*> <*> at <*>")
+        Some("connection from <*> (<*>) at <*>")
     );
     // Two words of three differ: a different event.
     let q = m.add("connection to 10.0.0.2 refused at 12:00:02");
@@ -609,4 +635,107 @@ fn a_merge_survives_a_restart_and_matches_a_miner_that_never_stopped() {
     let p = c.match_message("alice logged in from 10.7.7.7").unwrap();
     assert_eq!(p.template_id, pb.template_id);
     assert_eq!(c.templates(), b.templates());
+}
+
+#[test]
+fn real_line_shapes_get_one_stable_template_each() {
+    let mut m = miner();
+    // Each family: lines of one event, values changed. Every family ends in one template,
+    // and replaying all lines creates none and moves none.
+    let families: Vec<Vec<String>> = vec![
+        // Embedded JSON, compact.
+        (0..6)
+            .map(|i| format!(r#"request done {{"user_id":{i},"path":"/api/v{i}/items","ms":{}}}"#, 10 * i))
+            .collect(),
+        // key=value runs.
+        (0..6)
+            .map(|i| format!("audit op=write uid={} bytes={} latency={}ms ok=true", 100 + i, 4096 * i, i))
+            .collect(),
+        // A Java stack trace joined into one message (line numbers and addresses change).
+        (0..6)
+            .map(|i| {
+                format!(
+                    "java.lang.IllegalStateException: pool exhausted\n\tat com.shop.db.Pool.get(Pool.java:{})\n\tat com.shop.api.Orders.create(Orders.java:{})\n\tat java.base/java.lang.Thread.run(Thread.java:{})",
+                    80 + i,
+                    120 + i,
+                    833 + i
+                )
+            })
+            .collect(),
+        // Non-English text and emoji around values.
+        (0..6)
+            .map(|i| format!("Bestellung {} für Kunde 🚀 fehlgeschlagen: Zeitüberschreitung nach {} s", 9000 + i, i))
+            .collect(),
+        (0..6)
+            .map(|i| format!("用户 {} 登录失败 ✗ 来自 10.0.0.{}", 500 + i, i))
+            .collect(),
+        // Sizes in changing units and an annotation that comes and goes.
+        (0..6)
+            .map(|i| match i % 3 {
+                0 => format!("cache stored block_{i} ({i}.5 KB), free {} MB", 10 + i),
+                1 => format!("cache stored block_{i} ({} B), free {} GB", 100 * i, i),
+                _ => format!("cache stored block_{i} ({i} MB), free {i}.2 MB"),
+            })
+            .collect(),
+    ];
+    let mut ids = Vec::new();
+    for family in &families {
+        let first: Vec<TemplateId> = family.iter().map(|l| m.add(l).template_id).collect();
+        ids.push(first);
+    }
+    let before = m.templates().len();
+    assert_eq!(before, families.len(), "{:#?}", m.templates());
+    for (family, first) in families.iter().zip(&ids) {
+        let last = m.resolve(first[0]);
+        for (line, id) in family.iter().zip(first) {
+            assert_eq!(m.resolve(*id), last, "{line}");
+            let again = m.add(line).template_id;
+            assert_eq!(m.resolve(again), last, "{line}");
+        }
+    }
+    assert_eq!(m.templates().len(), before);
+}
+
+#[test]
+fn a_word_with_few_values_keeps_a_template_per_value_until_it_varies() {
+    let mut m = miner();
+    // Two states of a device are two events...
+    let on = m
+        .add("Location icon should now be in state Active")
+        .template_id;
+    let off = m
+        .add("Location icon should now be in state Inactive")
+        .template_id;
+    assert_ne!(m.resolve(on), m.resolve(off));
+    assert_eq!(
+        m.template(off),
+        Some("Location icon should now be in state Inactive")
+    );
+    // ...while a fourth distinct word says the position holds values.
+    m.add("Location icon should now be in state Unknown");
+    let any = m
+        .add("Location icon should now be in state Paused")
+        .template_id;
+    assert_eq!(
+        m.template(any),
+        Some("Location icon should now be in state <*>")
+    );
+    assert_eq!(m.resolve(on), any);
+    assert_eq!(m.resolve(off), any);
+    // A value on either side merges at once: `rhost=` and `rhost=<*>` are one word.
+    let a = m
+        .add("authentication failure; rhost=10.0.0.1 user=root")
+        .template_id;
+    let b = m
+        .add("authentication failure; rhost= user=root")
+        .template_id;
+    let c = m
+        .add("authentication failure; rhost=example.org user=root")
+        .template_id;
+    assert_eq!(m.resolve(a), m.resolve(b));
+    assert_eq!(m.resolve(a), m.resolve(c));
+    assert_eq!(
+        m.template(m.resolve(a)),
+        Some("authentication failure; rhost=<*> user=root")
+    );
 }
