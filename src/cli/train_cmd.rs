@@ -30,10 +30,12 @@ pub fn run(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
         "training",
     )?;
     let mut trainer = Trainer::new(config);
+    let mut missing = crate::source::MissingFields::default();
     while let Some(rec) = reader
         .next_record()
         .with_context(|| format!("reading {}", args.input.display()))?
     {
+        missing.count(&rec);
         trainer.add(&rec);
     }
     bar.finish_and_clear();
@@ -51,6 +53,9 @@ pub fn run(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
         .with_context(|| format!("saving model {}", args.model.display()))?;
     let days = baseline.n_buckets as f64 * baseline.bucket_secs as f64 / 86_400.0;
     eprintln!("{}", report.summary());
+    for warning in missing.warnings("fields", &config.fields) {
+        eprintln!("warning: {warning}");
+    }
     eprintln!(
         "trained model {} on {} records over {:.1} days: {} templates, {} patterns, {} profiles, {} numeric slots -> {}",
         baseline.model_version,

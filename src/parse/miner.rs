@@ -409,19 +409,22 @@ const ANNOTATION: &str = " (<*>)";
 /// Units of size: a number with one of these after it is one value (`5.2 KB`, `800 B`), since
 /// the unit changes with the size.
 fn is_size_unit(w: &str) -> bool {
-    matches!(
-        w.to_ascii_lowercase().as_str(),
-        "b" | "kb" | "mb" | "gb" | "tb" | "pb" | "kib" | "mib" | "gib" | "tib" | "pib"
-    )
+    w.len() <= 3
+        && [
+            "b", "kb", "mb", "gb", "tb", "pb", "kib", "mib", "gib", "tib", "pib",
+        ]
+        .iter()
+        .any(|u| w.eq_ignore_ascii_case(u))
 }
 
 /// Units of time, which join a bounded number (`<1 sec`, `>100 ms`): such a bound stands for
 /// a duration that other lines of the event give as a plain value.
 fn is_time_unit(w: &str) -> bool {
-    matches!(
-        w.to_ascii_lowercase().as_str(),
-        "ns" | "us" | "ms" | "s" | "sec" | "secs" | "seconds" | "min" | "mins" | "minutes"
-    )
+    [
+        "ns", "us", "ms", "s", "sec", "secs", "seconds", "min", "mins", "minutes",
+    ]
+    .iter()
+    .any(|u| w.eq_ignore_ascii_case(u))
 }
 
 /// Bit `i` of a set of routing positions (none past 31: the depth is at most 16).
@@ -473,30 +476,33 @@ fn join_pass(msg: &str, sc: &mut Scratch, annotations: bool) {
     for r in 0..sc.toks.len() {
         if w > 0 {
             let (prev, cur) = (&sc.toks[w - 1], &sc.toks[r]);
-            let ptext = sc.text(msg, prev);
-            let ctext = sc.text(msg, cur);
-            let one_value = prev.masked && prev.vals.len() == 1 && ptext.ends_with(VAR);
-            let joined = if !annotations && !cur.masked && one_value {
-                let unit = ctext.trim_end_matches([')', ']', ',', ';', '.']);
-                let tail = &ctext[unit.len()..];
-                let bounded = ptext
-                    .strip_suffix(VAR)
-                    .is_some_and(|c| matches!(c, "<" | ">" | "<=" | ">=" | "~"));
-                if is_size_unit(unit) {
-                    Some(format!("{ptext}{tail}"))
-                } else if bounded && is_time_unit(unit) {
-                    Some(format!("{VAR}{tail}"))
+            // The cheap tests first: most pairs are neither a value and a unit nor a word and
+            // a bracketed value.
+            let candidate = if annotations {
+                cur.masked && !prev.masked && prev.id != WILD && cur.vals.len() == 1
+            } else {
+                !cur.masked && prev.masked && prev.vals.len() == 1
+            };
+            let joined = if candidate {
+                let ptext = sc.text(msg, prev);
+                let ctext = sc.text(msg, cur);
+                if annotations {
+                    (ctext == &ANNOTATION[1..] && ptext.chars().all(char::is_alphabetic))
+                        .then(|| format!("{ptext}{ANNOTATION}"))
+                } else if let Some(bound) = ptext.strip_suffix(VAR) {
+                    let unit = ctext.trim_end_matches([')', ']', ',', ';', '.']);
+                    let tail = &ctext[unit.len()..];
+                    let bounded = matches!(bound, "<" | ">" | "<=" | ">=" | "~");
+                    if is_size_unit(unit) {
+                        Some(format!("{ptext}{tail}"))
+                    } else if bounded && is_time_unit(unit) {
+                        Some(format!("{VAR}{tail}"))
+                    } else {
+                        None
+                    }
                 } else {
                     None
                 }
-            } else if annotations
-                && cur.masked
-                && !prev.masked
-                && prev.id != WILD
-                && ctext == &ANNOTATION[1..]
-                && ptext.chars().all(char::is_alphabetic)
-            {
-                Some(format!("{ptext}{ANNOTATION}"))
             } else {
                 None
             };
@@ -517,7 +523,9 @@ fn join_pass(msg: &str, sc: &mut Scratch, annotations: bool) {
                 continue;
             }
         }
-        sc.toks[w] = sc.toks[r].clone();
+        if w != r {
+            sc.toks[w] = sc.toks[r].clone();
+        }
         w += 1;
     }
     sc.toks.truncate(w);
@@ -700,8 +708,9 @@ impl TemplateMiner {
         let bytes = msg.as_bytes();
         let mut i = 0;
         let mut raw_tokens = 0;
-        // Whether any token was masked: without one, the unit, date and run passes do nothing.
-        let mut any_wild = false;
+        // Whether any token was masked, and whether one is a bare variable: without them the
+        // unit, date and run passes do nothing.
+        let (mut any_masked, mut any_wild) = (false, false);
         // Quote characters with no partner left (see `quoted_span`).
         let mut unclosed = 0u8;
         while i < bytes.len() && raw_tokens < cfg.max_tokens {
@@ -744,7 +753,8 @@ impl TemplateMiner {
                 &msg[text.clone()]
             };
             let id = if s == VAR { WILD } else { TRANSIENT };
-            any_wild |= masked;
+            any_masked |= masked;
+            any_wild |= id == WILD;
             sc.toks.push(Tok {
                 text,
                 masked,
@@ -753,8 +763,11 @@ impl TemplateMiner {
                 date: false,
             });
         }
-        if any_wild {
+        if any_masked {
             join_units(msg, sc);
+            any_wild |= sc.toks.iter().any(|t| t.id == WILD);
+        }
+        if any_wild {
             self.join_variables(msg, sc);
         }
         // Only the routing tokens need their vocabulary id (see `same`).

@@ -311,8 +311,10 @@ impl SourceRunner {
         let bar = crate::telemetry::progress_count(&format!("backfill {}", self.name));
         let mut trainer = Trainer::new(&self.config);
         let mut reader = self.reader(backend, start, end);
+        let mut missing = crate::source::MissingFields::default();
         while let Some(page) = reader.next_page().await? {
             for r in &page {
+                missing.count(&r.record);
                 trainer.add(&r.record);
             }
             bar.inc(page.len() as u64);
@@ -320,6 +322,9 @@ impl SourceRunner {
         let report = reader.report().clone();
         bar.finish_and_clear();
         self.count_read(&report);
+        for warning in missing.warnings(&format!("sources.{}.fields", self.name), &self.fields) {
+            tracing::warn!(source = %self.name, "{warning}");
+        }
         let baseline = trainer.finish();
         tracing::info!(source = %self.name, "baseline learned from {} records: {} templates, model {}", report.records, baseline.miner.templates().len(), baseline.model_version);
         if report.records == 0 {

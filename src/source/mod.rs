@@ -238,3 +238,104 @@ impl InputReport {
         s
     }
 }
+
+/// How many records lacked the service, level or host field: a layout that is not ECS
+/// (rsyslog's `programname` and `severity`, say) read without a `fields` mapping would
+/// otherwise become service `unknown` with no error lines, silently. Counted by `train` and by
+/// the sidecar's backfill.
+#[derive(Debug, Default)]
+pub struct MissingFields {
+    records: u64,
+    service: u64,
+    level: u64,
+    host: u64,
+}
+
+impl MissingFields {
+    /// Counts one record.
+    pub fn count(&mut self, r: &crate::model::LogRecord) {
+        self.records += 1;
+        self.service += u64::from(r.service == crate::model::UNKNOWN_SERVICE);
+        self.level += u64::from(r.level.is_none());
+        self.host += u64::from(r.host.is_none());
+    }
+
+    /// One sentence per field missing from more than half of the records, naming the field
+    /// read and the key that maps it (`key` is where the mapping lives: `fields` or
+    /// `sources.NAME.fields`).
+    pub fn warnings(&self, key: &str, fields: &FieldsConfig) -> Vec<String> {
+        let what = [
+            (
+                self.service,
+                "service",
+                &fields.service,
+                "every line counts for service `unknown`",
+            ),
+            (
+                self.level,
+                "level",
+                &fields.level,
+                "no line counts as an error or a warning",
+            ),
+            (self.host, "host", &fields.host, "anomalies name no host"),
+        ];
+        what.into_iter()
+            .filter(|(n, ..)| self.records > 0 && 2 * n > self.records)
+            .map(|(n, what, field, effect)| {
+                format!(
+                    "field `{field}` is missing from {n} of the {} records learnt from: {effect}; if your documents keep the {what} elsewhere, set `{key}.{what}` to that field (see the README's field layouts of rsyslog, Filebeat and Logstash)",
+                    self.records
+                )
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod missing_fields_tests {
+    use super::*;
+    use crate::model::LogRecord;
+
+    fn rec(service: &str, level: Option<&str>, host: Option<&str>) -> LogRecord {
+        LogRecord {
+            timestamp: chrono::Utc::now(),
+            message: "m".to_string(),
+            service: service.to_string(),
+            level: level.map(str::to_string),
+            host: host.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_field_missing_from_most_documents_is_named_with_its_key() {
+        let mut m = MissingFields::default();
+        for i in 0..10 {
+            // rsyslog's layout read with the ECS defaults: a host, no service, no level.
+            m.count(&rec("unknown", None, Some("web-1")));
+            if i < 4 {
+                m.count(&rec("api", Some("info"), Some("web-1")));
+            }
+        }
+        let w = m.warnings("sources.syslog.fields", &FieldsConfig::default());
+        assert_eq!(w.len(), 2, "{w:#?}");
+        assert!(
+            w[0].starts_with("field `service.name` is missing from 10 of the 14 records learnt from: every line counts for service `unknown`"),
+            "{}",
+            w[0]
+        );
+        assert!(w[0].contains("`sources.syslog.fields.service`"), "{}", w[0]);
+        assert!(
+            w[1].starts_with("field `log.level` is missing from 10 of the 14"),
+            "{}",
+            w[1]
+        );
+        // Half or fewer is not most.
+        let mut m = MissingFields::default();
+        m.count(&rec("unknown", None, None));
+        m.count(&rec("api", Some("info"), Some("h")));
+        assert!(m.warnings("fields", &FieldsConfig::default()).is_empty());
+        assert!(MissingFields::default()
+            .warnings("fields", &FieldsConfig::default())
+            .is_empty());
+    }
+}
