@@ -110,6 +110,19 @@ pub(crate) fn open_records(
     what: &str,
 ) -> anyhow::Result<(Records, indicatif::ProgressBar)> {
     let (input, len) = open_input(path)?;
+    Ok(records_from(config, input, len, format, strict, what))
+}
+
+/// Records of `format` from an already open `input` of `len` bytes (0 when unknown), with a
+/// progress bar labelled `what` (hidden when stderr is not a terminal).
+pub(crate) fn records_from(
+    config: &Config,
+    input: Box<dyn std::io::BufRead>,
+    len: u64,
+    format: crate::source::InputFormat,
+    strict: bool,
+    what: &str,
+) -> (Records, indicatif::ProgressBar) {
     let bar = crate::telemetry::progress(len, what);
     let reader = crate::source::RecordReader::new(
         bar.wrap_read(input),
@@ -118,7 +131,7 @@ pub(crate) fn open_records(
         config.input.clone(),
         strict,
     );
-    Ok((reader, bar))
+    (reader, bar)
 }
 
 /// Open an input path, `-` for stdin.
