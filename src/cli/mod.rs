@@ -98,7 +98,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 /// The record reader every command reads its input through: the configured field mapping
 /// and limits, behind a progress bar.
 pub(crate) type Records =
-    crate::source::RecordReader<indicatif::ProgressBarIter<Box<dyn std::io::BufRead>>>;
+    crate::source::RecordReader<indicatif::ProgressBarIter<Box<dyn std::io::BufRead + Send>>>;
 
 /// Open `path` (`-` for stdin) as records of `format`, with a progress bar labelled `what`
 /// (hidden when stderr is not a terminal).
@@ -117,7 +117,7 @@ pub(crate) fn open_records(
 /// progress bar labelled `what` (hidden when stderr is not a terminal).
 pub(crate) fn records_from(
     config: &Config,
-    input: Box<dyn std::io::BufRead>,
+    input: Box<dyn std::io::BufRead + Send>,
     len: u64,
     format: crate::source::InputFormat,
     strict: bool,
@@ -135,7 +135,7 @@ pub(crate) fn records_from(
 }
 
 /// Open an input path, `-` for stdin.
-fn open_input(path: &std::path::Path) -> anyhow::Result<(Box<dyn std::io::BufRead>, u64)> {
+fn open_input(path: &std::path::Path) -> anyhow::Result<(Box<dyn std::io::BufRead + Send>, u64)> {
     use anyhow::Context;
     if path.as_os_str() == "-" {
         return Ok((Box::new(std::io::BufReader::new(std::io::stdin())), 0));

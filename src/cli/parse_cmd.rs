@@ -4,7 +4,8 @@
 //! Two passes, so that memory grows with the templates, not with the lines:
 //!
 //! 1. Learn: every record goes through [`TemplateMiner::add`]; nothing is kept per line. Stdin
-//!    is copied to an anonymous temporary file while it is read, so it can be read again.
+//!    is copied to an anonymous temporary file while it is read, so it can be read again. With
+//!    more than one thread, reading runs on a thread of its own beside the miner.
 //! 2. Write: the input is read again and every line is written with the template the final
 //!    miner matches it to ([`TemplateMiner::match_message`], read-only), so ids are consistent
 //!    across the output. This pass is a pipeline: a reader thread cuts the input into numbered
@@ -15,7 +16,7 @@ use crate::cluster::PatternModel;
 use crate::config::Config;
 use crate::model::TemplateId;
 use crate::parse::TemplateMiner;
-use crate::source::{InputFormat, RecordReader};
+use crate::source::{InputFormat, InputReport, RecordReader};
 use anyhow::Context;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -40,8 +41,9 @@ pub struct ParseArgs {
     /// Fail on the first bad input line instead of counting it.
     #[arg(long)]
     pub strict: bool,
-    /// Threads that match and serialise lines in the writing pass (default: the available
-    /// cores). 1 does everything on one thread.
+    /// Worker threads that match and serialise lines in the writing pass (default: the
+    /// available cores); with more than one, reading also runs beside learning. 1 does
+    /// everything on one thread.
     #[arg(long, value_name = "N")]
     pub threads: Option<NonZeroUsize>,
 }
@@ -65,13 +67,13 @@ pub fn run(config: &Config, args: ParseArgs) -> anyhow::Result<()> {
                 .try_clone()
                 .context("cannot create a temporary file for stdin")?,
         };
-        let input: Box<dyn BufRead> = Box::new(BufReader::with_capacity(1 << 16, tee));
+        let input: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(1 << 16, tee));
         (input, 0, Some(spill))
     } else {
         let (input, len) = super::open_input(&args.input)?;
         (input, len, None)
     };
-    let (mut reader, bar) = super::records_from(
+    let (reader, bar) = super::records_from(
         config,
         input,
         len,
@@ -80,11 +82,12 @@ pub fn run(config: &Config, args: ParseArgs) -> anyhow::Result<()> {
         "parsing",
     );
     let mut miner = TemplateMiner::new(config.parse.clone());
-    while let Some(rec) = reader.next_record()? {
-        miner.add(&rec.message);
-    }
+    let report = if threads == 1 {
+        learn_sequential(reader, &mut miner)?
+    } else {
+        learn_pipelined(reader, &mut miner)?
+    };
     bar.finish_and_clear();
-    let report = reader.into_report();
 
     let templates = miner.templates();
     let patterns = PatternModel::fit(&templates, &config.vectorize, &config.patterns);
@@ -140,6 +143,52 @@ pub fn run(config: &Config, args: ParseArgs) -> anyhow::Result<()> {
         eprintln!("{unmatched} lines matched no template when written (template_id: null)");
     }
     Ok(())
+}
+
+/// The learning pass on the calling thread alone; returns what the reader saw.
+fn learn_sequential(
+    mut reader: super::Records,
+    miner: &mut TemplateMiner,
+) -> anyhow::Result<InputReport> {
+    while let Some(rec) = reader.next_record()? {
+        miner.add(&rec.message);
+    }
+    Ok(reader.into_report())
+}
+
+/// The learning pass with the reading (UTF-8 checks, line limits, the copy of stdin) on a
+/// thread of its own, handing batches of messages to the calling thread, which learns; returns
+/// what the reader saw. Learning itself stays sequential: every message may change the
+/// templates the next one meets.
+fn learn_pipelined(
+    mut reader: super::Records,
+    miner: &mut TemplateMiner,
+) -> anyhow::Result<InputReport> {
+    // Two batches queued: the reader runs ahead of the miner by that much, no more.
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<String>>(2);
+    std::thread::scope(|s| {
+        let reading = s.spawn(move || -> anyhow::Result<InputReport> {
+            let mut batch = Vec::with_capacity(BATCH_LINES);
+            while let Some(rec) = reader.next_record()? {
+                batch.push(rec.message);
+                if batch.len() == BATCH_LINES {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_LINES));
+                    // The receiver lives until every batch has been taken.
+                    tx.send(full)?;
+                }
+            }
+            tx.send(batch)?;
+            Ok(reader.into_report())
+        });
+        for batch in rx {
+            for message in &batch {
+                miner.add(message);
+            }
+        }
+        reading
+            .join()
+            .map_err(|_| anyhow::anyhow!("the reading thread panicked"))?
+    })
 }
 
 /// A reader that copies every byte it reads from `inner` into `copy`.
