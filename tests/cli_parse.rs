@@ -276,6 +276,25 @@ fn stdin_gives_the_same_output_as_a_file() {
     assert_eq!(summary(&from_stdin.stderr), summary(&from_file.stderr));
 }
 
+/// The input is read twice, so writing over it is refused before anything is written.
+#[test]
+fn output_over_the_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.log");
+    std::fs::write(&path, "a line\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_logwarden"))
+        .arg("parse")
+        .arg("--input")
+        .arg(&path)
+        .arg("--output")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--output"));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "a line\n");
+}
+
 /// `--threads 0` is refused.
 #[test]
 fn zero_threads_is_an_error() {
