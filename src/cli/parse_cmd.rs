@@ -56,9 +56,10 @@ pub fn run(config: &Config, args: ParseArgs) -> anyhow::Result<()> {
         .or_else(|| std::thread::available_parallelism().ok())
         .map_or(1, NonZeroUsize::get);
 
+    let stdin = args.input.as_os_str() == "-";
     // The output is created before the input is read the second time: were they the same
     // file, the input would be lost.
-    if let (Some(out), false) = (&args.output, args.input.as_os_str() == "-") {
+    if let (Some(out), false) = (&args.output, stdin) {
         if let (Ok(a), Ok(b)) = (
             std::fs::canonicalize(&args.input),
             std::fs::canonicalize(out),
@@ -71,7 +72,6 @@ pub fn run(config: &Config, args: ParseArgs) -> anyhow::Result<()> {
 
     // Pass 1: learn. Stdin can be read only once, so it is copied to a temporary file (removed
     // by the system when closed) as it is read.
-    let stdin = args.input.as_os_str() == "-";
     let (input, len, spill) = if stdin {
         let spill = tempfile::tempfile().context("cannot create a temporary file for stdin")?;
         let tee = Tee {
