@@ -1,8 +1,10 @@
 //! `logwarden parse` end to end through the binary: one object per input line, in order,
 //! with consistent template ids, and bad lines reported rather than dropped.
 
+mod loghub;
+
 use std::io::Write;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 fn run_parse(input: &[u8], extra: &[&str]) -> (std::process::Output, Vec<serde_json::Value>) {
     let dir = tempfile::tempdir().unwrap();
@@ -129,6 +131,176 @@ fn strict_mode_fails_on_the_first_bad_line_with_its_number() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("line 2"), "{stderr}");
+}
+
+/// Run `parse` on `input` given as a file (or on stdin with `stdin`), returning the process
+/// output and the exact bytes written.
+fn run_parse_bytes(input: &[u8], stdin: bool, extra: &[&str]) -> (std::process::Output, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let input_path = dir.path().join("in.log");
+    let output_path = dir.path().join("out.ndjson");
+    std::fs::write(&input_path, input).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_logwarden"));
+    cmd.arg("parse")
+        .arg("--input")
+        .arg(if stdin {
+            "-".as_ref()
+        } else {
+            input_path.as_os_str()
+        })
+        .arg("--output")
+        .arg(&output_path)
+        .args(extra)
+        .stdin(if stdin {
+            Stdio::from(std::fs::File::open(&input_path).unwrap())
+        } else {
+            Stdio::null()
+        });
+    let out = cmd.output().unwrap();
+    let bytes = std::fs::read(&output_path).unwrap_or_default();
+    (out, bytes)
+}
+
+/// The reader's report at the end of stderr (the warnings before it carry times).
+fn summary(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let at = text
+        .find("read ")
+        .unwrap_or_else(|| panic!("no report in {text}"));
+    text[at..].to_string()
+}
+
+/// HDFS's 2,000 Loghub lines three times (so the writing pass has more than one batch of
+/// 4,096 lines), with lines the reader rejects (longer than `max_line_bytes`) at the start, in
+/// the middle, at a batch boundary and at the end, and a line of invalid UTF-8 (kept, repaired).
+/// Returns the input, the numbers of the rejected lines and the config that rejects them.
+fn loghub_input_with_rejects(dir: &std::path::Path) -> (Vec<u8>, Vec<u64>, std::path::PathBuf) {
+    let lines = loghub::load("HDFS").unwrap_or_else(|e| panic!("{e}"));
+    let long = "x".repeat(5000);
+    let mut text: Vec<Vec<u8>> = Vec::new();
+    for _ in 0..3 {
+        for (content, _) in &lines {
+            text.push(content.replace(['\n', '\r'], " ").into_bytes());
+        }
+    }
+    let mut rejected = Vec::new();
+    for at in [0, 1000, 4095, 4096, text.len()] {
+        text.insert(at, long.clone().into_bytes());
+        rejected.push(at as u64 + 1);
+    }
+    text.insert(2000, b"bad \xff\xfe bytes in block blk_123".to_vec());
+    // The inserts after 2000 moved one down.
+    for r in rejected.iter_mut().skip(2) {
+        *r += 1;
+    }
+    let mut input = Vec::new();
+    for l in &text {
+        input.extend_from_slice(l);
+        input.push(b'\n');
+    }
+    let cfg = dir.join("c.yaml");
+    std::fs::write(
+        &cfg,
+        "input:\n  max_line_bytes: 4096\n  max_message_bytes: 4096\n",
+    )
+    .unwrap();
+    (input, rejected, cfg)
+}
+
+/// The writing pass on one thread and on several gives the same bytes, rejected lines keep
+/// their place, and the reader's report is printed once.
+#[test]
+fn threads_give_byte_identical_output_with_rejected_lines_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, rejected, cfg) = loghub_input_with_rejects(dir.path());
+    let cfg = cfg.to_str().unwrap();
+    let (out1, bytes1) = run_parse_bytes(&input, false, &["--config", cfg, "--threads", "1"]);
+    let stderr = String::from_utf8_lossy(&out1.stderr);
+    assert!(out1.status.success(), "{stderr}");
+    assert_eq!(
+        stderr.matches("rejected").count(),
+        1,
+        "one summary: {stderr}"
+    );
+    let text = String::from_utf8(bytes1.clone()).unwrap();
+    let objs: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(objs.len(), 6006, "one object per input line");
+    for (i, o) in objs.iter().enumerate() {
+        let n = i as u64 + 1;
+        assert_eq!(o["line"], n);
+        if rejected.contains(&n) {
+            assert_eq!(o, &serde_json::json!({"line": n, "rejected": true}));
+        } else {
+            assert!(o["template_id"].is_string(), "line {n} matched: {o}");
+        }
+    }
+    assert!(objs[2000]["message"].as_str().unwrap().starts_with("bad "));
+    for threads in ["2", "3"] {
+        let (out, bytes) = run_parse_bytes(&input, false, &["--config", cfg, "--threads", threads]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            bytes == bytes1,
+            "--threads {threads} differs from --threads 1"
+        );
+        assert_eq!(
+            summary(&out.stderr),
+            summary(&out1.stderr),
+            "--threads {threads}: same report"
+        );
+    }
+}
+
+/// Stdin is read twice through a temporary copy: the output is that of the same file.
+#[test]
+fn stdin_gives_the_same_output_as_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, _, cfg) = loghub_input_with_rejects(dir.path());
+    let cfg = cfg.to_str().unwrap();
+    let (from_file, file_bytes) = run_parse_bytes(&input, false, &["--config", cfg]);
+    assert!(from_file.status.success());
+    let (from_stdin, stdin_bytes) = run_parse_bytes(&input, true, &["--config", cfg]);
+    assert!(
+        from_stdin.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_stdin.stderr)
+    );
+    assert!(!file_bytes.is_empty());
+    assert!(stdin_bytes == file_bytes, "stdin and file outputs differ");
+    assert_eq!(summary(&from_stdin.stderr), summary(&from_file.stderr));
+}
+
+/// The input is read twice, so writing over it is refused before anything is written.
+#[test]
+fn output_over_the_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.log");
+    std::fs::write(&path, "a line\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_logwarden"))
+        .arg("parse")
+        .arg("--input")
+        .arg(&path)
+        .arg("--output")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--output"));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "a line\n");
+}
+
+/// `--threads 0` is refused.
+#[test]
+fn zero_threads_is_an_error() {
+    let (out, _) = run_parse_bytes(b"a line\n", false, &["--threads", "0"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--threads"));
 }
 
 /// `run --from` takes RFC 3339 or a date; anything else is an error that names the flag.

@@ -98,7 +98,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 /// The record reader every command reads its input through: the configured field mapping
 /// and limits, behind a progress bar.
 pub(crate) type Records =
-    crate::source::RecordReader<indicatif::ProgressBarIter<Box<dyn std::io::BufRead>>>;
+    crate::source::RecordReader<indicatif::ProgressBarIter<Box<dyn std::io::BufRead + Send>>>;
 
 /// Open `path` (`-` for stdin) as records of `format`, with a progress bar labelled `what`
 /// (hidden when stderr is not a terminal).
@@ -110,6 +110,19 @@ pub(crate) fn open_records(
     what: &str,
 ) -> anyhow::Result<(Records, indicatif::ProgressBar)> {
     let (input, len) = open_input(path)?;
+    Ok(records_from(config, input, len, format, strict, what))
+}
+
+/// Records of `format` from an already open `input` of `len` bytes (0 when unknown), with a
+/// progress bar labelled `what` (hidden when stderr is not a terminal).
+pub(crate) fn records_from(
+    config: &Config,
+    input: Box<dyn std::io::BufRead + Send>,
+    len: u64,
+    format: crate::source::InputFormat,
+    strict: bool,
+    what: &str,
+) -> (Records, indicatif::ProgressBar) {
     let bar = crate::telemetry::progress(len, what);
     let reader = crate::source::RecordReader::new(
         bar.wrap_read(input),
@@ -118,11 +131,11 @@ pub(crate) fn open_records(
         config.input.clone(),
         strict,
     );
-    Ok((reader, bar))
+    (reader, bar)
 }
 
 /// Open an input path, `-` for stdin.
-fn open_input(path: &std::path::Path) -> anyhow::Result<(Box<dyn std::io::BufRead>, u64)> {
+fn open_input(path: &std::path::Path) -> anyhow::Result<(Box<dyn std::io::BufRead + Send>, u64)> {
     use anyhow::Context;
     if path.as_os_str() == "-" {
         return Ok((Box::new(std::io::BufReader::new(std::io::stdin())), 0));
