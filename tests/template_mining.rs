@@ -64,4 +64,11 @@ fn ga_is_counted_on_final_groups() {
         1.0
     );
     assert_eq!(loghub::grouping_accuracy(&[a, b, b, b], &truth), 0.0);
+    // FGA: one of two predicted groups is exact (precision 1/2), one of three true groups is
+    // found (recall 1/3): F1 = 0.4.
+    assert!((loghub::fga(&[a, a, b, b], &truth) - 0.4).abs() < 1e-12);
+    assert_eq!(
+        loghub::parsing_accuracy(&["a <*> <*> b", "x"], &["a <*> b", "y"]),
+        0.5
+    );
 }

@@ -638,13 +638,23 @@ impl TemplateMiner {
 
     /// Match a message without learning; `None` when no template fits.
     pub fn match_message(&self, message: &str) -> Option<Parsed> {
-        let mut sc = Scratch::default();
-        let msg = self.tokenize(message, &mut sc);
-        let ci = self.find(msg, &sc, true)?;
-        let c = &self.st.clusters[ci as usize];
-        Some(Parsed {
-            template_id: TemplateId(c.id),
-            params: self.params(&c.tokens, &sc),
+        thread_local! {
+            // Per-thread buffers: matching takes `&self`, so threads share the miner, and a
+            // fresh set of buffers per line would cost an allocation or three.
+            static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+        }
+        SCRATCH.with(|cell| {
+            let mut sc = cell.take();
+            let msg = self.tokenize(message, &mut sc);
+            let parsed = self.find(msg, &sc, true).map(|ci| {
+                let c = &self.st.clusters[ci as usize];
+                Parsed {
+                    template_id: TemplateId(c.id),
+                    params: self.params(&c.tokens, &sc),
+                }
+            });
+            cell.replace(sc);
+            parsed
         })
     }
 

@@ -108,21 +108,30 @@ pub fn load(name: &str) -> Result<Vec<(String, String)>, String> {
         .collect()
 }
 
-/// Grouping accuracy: the share of lines whose predicted group is exactly their true group.
-pub fn grouping_accuracy<P: std::hash::Hash + Eq + Clone>(pred: &[P], truth: &[String]) -> f64 {
+/// The predicted groups that are exactly a true group (each as its lines), and the number of
+/// predicted and of true groups.
+fn exact_groups<P: std::hash::Hash + Eq + Clone>(
+    pred: &[P],
+    truth: &[String],
+) -> (Vec<Vec<usize>>, usize, usize) {
     let mut by_pred: HashMap<P, Vec<usize>> = HashMap::new();
     let mut by_true: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, (p, t)) in pred.iter().zip(truth).enumerate() {
         by_pred.entry(p.clone()).or_default().push(i);
         by_true.entry(t.as_str()).or_default().push(i);
     }
-    let mut correct = 0;
-    for lines in by_pred.values() {
-        let t = &truth[lines[0]];
-        if by_true[t.as_str()] == *lines {
-            correct += lines.len();
-        }
-    }
+    let (np, nt) = (by_pred.len(), by_true.len());
+    let exact = by_pred
+        .into_values()
+        .filter(|lines| by_true[truth[lines[0]].as_str()] == *lines)
+        .collect();
+    (exact, np, nt)
+}
+
+/// Grouping accuracy: the share of lines whose predicted group is exactly their true group.
+pub fn grouping_accuracy<P: std::hash::Hash + Eq + Clone>(pred: &[P], truth: &[String]) -> f64 {
+    let (exact, _, _) = exact_groups(pred, truth);
+    let correct: usize = exact.iter().map(Vec::len).sum();
     correct as f64 / pred.len().max(1) as f64
 }
 
@@ -130,20 +139,9 @@ pub fn grouping_accuracy<P: std::hash::Hash + Eq + Clone>(pred: &[P], truth: &[S
 /// Parsing Techniques: How Far are We?", ISSTA 2024): the harmonic mean of the share of
 /// predicted groups that are exactly a true group and the share of true groups found exactly.
 pub fn fga<P: std::hash::Hash + Eq + Clone>(pred: &[P], truth: &[String]) -> f64 {
-    let mut by_pred: HashMap<P, Vec<usize>> = HashMap::new();
-    let mut by_true: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, (p, t)) in pred.iter().zip(truth).enumerate() {
-        by_pred.entry(p.clone()).or_default().push(i);
-        by_true.entry(t.as_str()).or_default().push(i);
-    }
-    let exact = by_pred
-        .values()
-        .filter(|lines| by_true[truth[lines[0]].as_str()] == **lines)
-        .count() as f64;
-    let (p, r) = (
-        exact / by_pred.len().max(1) as f64,
-        exact / by_true.len().max(1) as f64,
-    );
+    let (exact, np, nt) = exact_groups(pred, truth);
+    let exact = exact.len() as f64;
+    let (p, r) = (exact / np.max(1) as f64, exact / nt.max(1) as f64);
     if p + r == 0.0 {
         0.0
     } else {
