@@ -7,7 +7,12 @@
 //! (variables, and tokens unseen at a full node, take the wildcard branch). In the leaf, the
 //! most similar template takes the message when the similarity reaches `similarity`: the
 //! share of positions with the same constant among the positions that are not a variable in
-//! both. Positions that differ then become `<*>`.
+//! both. A position where they differ becomes `<*>` at once when a value is seen there (a
+//! masked value on either side, two host names); where they differ in plain words it becomes
+//! `<*>` at the fourth distinct word, and until then each word keeps a variant template of its
+//! own, which merges back when the position turns (`TemplateMiner::absorb`). Sizes with their
+//! units, bounded durations and a bracketed value after a word are joined into one token
+//! first (`join_units`), so that values of a changing number of words keep one template.
 //!
 //! Routing on a word that is really a value (`alice logged in`, `bob logged in`) would keep
 //! one template per value forever, since messages with different routing words never meet in
@@ -21,9 +26,11 @@
 //! generalises, its old id forwards to the new one; when the new text is that of another
 //! template (or of an id that already forwards), the two merge; templates merged at a routing
 //! position forward to the merged one. Forwarding only ever points from a retired id to a
-//! newer, more general one, so chains end and `resolve` always reaches a live template. Template tokens are interned as `u32`; only a message's routing tokens are looked
-//! up, the rest compare by text, and tokens of a message that joins a template are never
-//! interned, so memory grows with the templates, not with the lines.
+//! newer, more general one, so chains end and `resolve` always reaches a live template.
+//! Template tokens are interned as `u32`; only a message's routing tokens are looked up, the
+//! rest compare by text, and tokens of a message that joins a template are never interned
+//! (the words a family has seen at a position are, at most [`VARIABLE_WORDS`] of them), so
+//! memory grows with the templates, not with the lines.
 
 use super::mask::{class_of, mask_classified, push_quoted, quoted_span, QUOTE, SPACE, VAR};
 use super::{Param, ParseConfig, Parsed};
