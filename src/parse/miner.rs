@@ -587,7 +587,7 @@ impl TemplateMiner {
         }
         let x = &self.st.vocab[a as usize];
         let y = sc.text(msg, t);
-        t.id == TRANSIENT && (x == y || (self.nvars[a as usize] > 0 && covers(x, y)))
+        x == y || (self.nvars[a as usize] > 0 && covers(x, y))
     }
 
     /// Compares a template with the message. `routed_wild` has bit `i` set when the message's
