@@ -538,6 +538,167 @@ fn join_pass(msg: &str, sc: &mut Scratch, annotations: bool) {
     sc.toks.truncate(w);
 }
 
+/// Splits and masks `message` into `sc` with the settings `cfg`; returns the part of the
+/// message that was used. The routing tokens get their vocabulary id later
+/// ([`TemplateMiner::route_ids`]): splitting needs nothing the miner learns, so it may run
+/// on another thread ahead of the miner.
+fn split<'m>(cfg: &ParseConfig, message: &'m str, sc: &mut Scratch) -> &'m str {
+    sc.buf.clear();
+    sc.toks.clear();
+    sc.vals.clear();
+    let mut end = message.len().min(cfg.max_message_bytes);
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    let msg = &message[..end];
+    let bytes = msg.as_bytes();
+    let mut i = 0;
+    let mut raw_tokens = 0;
+    // Whether any token was masked, and whether one is a bare variable: without them the
+    // unit, date and run passes do nothing.
+    let (mut any_masked, mut any_wild) = (false, false);
+    // Quote characters with no partner left (see `quoted_span`).
+    let mut unclosed = 0u8;
+    while i < bytes.len() && raw_tokens < cfg.max_tokens {
+        if class_of(bytes[i]) & SPACE != 0 {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut any = 0u8;
+        while i < bytes.len() {
+            let k = class_of(bytes[i]);
+            if k & SPACE != 0 {
+                break;
+            }
+            any |= k;
+            i += 1;
+        }
+        raw_tokens += 1;
+        let v0 = sc.vals.len();
+        let b0 = sc.buf.len();
+        // A quoted value is one token, however many words it holds.
+        let quoted = if any & QUOTE != 0 {
+            quoted_span(bytes, start, &mut unclosed)
+        } else {
+            None
+        };
+        let (text, masked) = if let Some(q) = quoted {
+            push_quoted(msg, start, q, &mut sc.buf, &mut sc.vals);
+            i = q.end;
+            (b0..sc.buf.len(), true)
+        } else if mask_classified(&msg[start..i], any, &mut sc.buf, &mut sc.vals) {
+            // Whitespace is ASCII, so these are char boundaries.
+            (b0..sc.buf.len(), true)
+        } else {
+            (start..i, false)
+        };
+        let s = if masked {
+            &sc.buf[text.clone()]
+        } else {
+            &msg[text.clone()]
+        };
+        let id = if s == VAR { WILD } else { TRANSIENT };
+        any_masked |= masked;
+        any_wild |= id == WILD;
+        sc.toks.push(Tok {
+            text,
+            masked,
+            id,
+            vals: v0..sc.vals.len(),
+            date: false,
+        });
+    }
+    if any_masked {
+        join_units(msg, sc);
+        any_wild |= sc.toks.iter().any(|t| t.id == WILD);
+    }
+    if any_wild {
+        join_variables(msg, sc);
+    }
+    msg
+}
+
+/// Marks month and weekday names next to a variable as variables, and joins runs of
+/// variables into one (only needed when a token is a bare variable).
+fn join_variables(msg: &str, sc: &mut Scratch) {
+    // Month and weekday names next to a variable are part of a date (`Fri Jun 17 07:07:00`).
+    for _ in 0..2 {
+        for i in 0..sc.toks.len() {
+            let t = &sc.toks[i];
+            if t.masked || t.id == WILD {
+                continue;
+            }
+            let near_var = (i > 0 && sc.toks[i - 1].id == WILD)
+                || sc.toks.get(i + 1).is_some_and(|n| n.id == WILD);
+            if near_var && is_date_word(&msg[t.text.clone()]) {
+                let t = &mut sc.toks[i];
+                t.id = WILD;
+                t.masked = true;
+                t.date = true;
+            }
+        }
+    }
+    // A run of variables without numeric values (`blk_1 blk_2 blk_3`), or one that holds a
+    // date (`Jun 17 07:07:00`), is one variable. Numbers stay apart (`/a/1 200 33ms`):
+    // they are the parameters.
+    let valueless = |t: &Tok| sc.vals[t.vals.clone()].iter().all(Option::is_none);
+    let mut w = 0;
+    for r in 0..sc.toks.len() {
+        let cur = &sc.toks[r];
+        let closes = cur.masked && cur.id != WILD && {
+            let text = &sc.buf[cur.text.clone()];
+            text.strip_prefix(VAR).is_some_and(|rest| {
+                rest.bytes()
+                    .all(|c| matches!(c, b']' | b')' | b'}' | b',' | b';' | b'.' | b':'))
+            })
+        };
+        let joins = w > 0 && sc.toks[w - 1].id == WILD && (cur.id == WILD || closes) && {
+            let prev = &sc.toks[w - 1];
+            prev.date || cur.date || (valueless(prev) && valueless(cur))
+        };
+        if joins {
+            // `Dec 04 2005]`: the run keeps the closing punctuation of its last token.
+            let cur = sc.toks[r].clone();
+            let prev = &mut sc.toks[w - 1];
+            prev.vals.end = cur.vals.end;
+            prev.date |= cur.date;
+            if closes {
+                prev.text = cur.text;
+                prev.id = cur.id;
+                prev.masked = true;
+            }
+        } else {
+            sc.toks[w] = sc.toks[r].clone();
+            w += 1;
+        }
+    }
+    sc.toks.truncate(w);
+}
+
+/// Splits and masks messages the way a [`TemplateMiner`] with the same settings does, without
+/// the miner: splitting learns nothing, so it can run on another thread ahead of learning.
+#[derive(Debug, Clone)]
+pub struct Tokenizer {
+    config: ParseConfig,
+}
+
+impl Tokenizer {
+    /// Split `message` into `tokens` (its buffers are reused).
+    pub fn split(&self, message: &str, tokens: &mut Tokens) {
+        tokens.used = split(&self.config, message, &mut tokens.sc).len();
+    }
+}
+
+/// A message split by a [`Tokenizer`], to learn with [`TemplateMiner::learn_tokens`]; reuse it
+/// for the next message to save allocations.
+#[derive(Debug, Clone, Default)]
+pub struct Tokens {
+    sc: Scratch,
+    /// The bytes of the message that were split (it is cut at `max_message_bytes`).
+    used: usize,
+}
+
 impl TemplateMiner {
     /// A new, empty miner.
     pub fn new(cfg: ParseConfig) -> Self {
@@ -625,22 +786,61 @@ impl TemplateMiner {
     /// Learn from one message and return its template and parameters.
     pub fn add(&mut self, message: &str) -> Parsed {
         let mut sc = std::mem::take(&mut self.scratch);
-        let msg = self.tokenize(message, &mut sc);
-        let ci = match self.find(msg, &sc, false) {
-            Some(ci) => self.absorb(ci, msg, &sc),
-            None => match self.merge_routing(msg, &sc) {
-                Some(ci) => ci,
-                None => self.create(msg, &sc),
-            },
-        };
-        let c = &mut self.st.clusters[ci as usize];
-        c.count += 1;
+        let ci = self.learn_into(message, &mut sc);
+        let c = &self.st.clusters[ci as usize];
         let parsed = Parsed {
             template_id: TemplateId(c.id),
-            params: self.params(&self.st.clusters[ci as usize].tokens, &sc),
+            params: self.params(&c.tokens, &sc),
         };
         self.scratch = sc;
         parsed
+    }
+
+    /// Learn from one message and return only its template id: [`TemplateMiner::add`]
+    /// without collecting the parameters.
+    pub fn learn(&mut self, message: &str) -> TemplateId {
+        let mut sc = std::mem::take(&mut self.scratch);
+        let ci = self.learn_into(message, &mut sc);
+        self.scratch = sc;
+        TemplateId(self.st.clusters[ci as usize].id)
+    }
+
+    /// [`TemplateMiner::learn`] for a message split ahead by [`Tokenizer::split`] (with this
+    /// miner's settings): the same template, with the splitting done elsewhere.
+    pub fn learn_tokens(&mut self, message: &str, tokens: &mut Tokens) -> TemplateId {
+        // `used` is a char boundary of the message the tokens were split from.
+        let msg = message.get(..tokens.used).unwrap_or(message);
+        self.route_ids(msg, &mut tokens.sc);
+        let ci = self.fold(msg, &tokens.sc);
+        TemplateId(self.st.clusters[ci as usize].id)
+    }
+
+    /// A splitter with this miner's settings, for [`TemplateMiner::learn_tokens`].
+    pub fn tokenizer(&self) -> Tokenizer {
+        Tokenizer {
+            config: self.st.config.clone(),
+        }
+    }
+
+    /// Tokenize `message` into `sc`, fold it into the templates and count it; returns the
+    /// index of its cluster.
+    fn learn_into(&mut self, message: &str, sc: &mut Scratch) -> u32 {
+        let msg = self.tokenize(message, sc);
+        self.fold(msg, sc)
+    }
+
+    /// Fold the tokenized `msg` into the templates and count it; returns the index of its
+    /// cluster.
+    fn fold(&mut self, msg: &str, sc: &Scratch) -> u32 {
+        let ci = match self.find(msg, sc, false) {
+            Some(ci) => self.absorb(ci, msg, sc),
+            None => match self.merge_routing(msg, sc) {
+                Some(ci) => ci,
+                None => self.create(msg, sc),
+            },
+        };
+        self.st.clusters[ci as usize].count += 1;
+        ci
     }
 
     /// Match a message without learning; `None` when no template fits.
@@ -711,84 +911,17 @@ impl TemplateMiner {
         v
     }
 
-    /// Splits and masks `message` into `sc`; returns the part of the message that was used.
+    /// Splits and masks `message` into `sc` and looks up the routing tokens; returns the part
+    /// of the message that was used.
     fn tokenize<'m>(&self, message: &'m str, sc: &mut Scratch) -> &'m str {
-        sc.buf.clear();
-        sc.toks.clear();
-        sc.vals.clear();
-        let cfg = &self.st.config;
-        let mut end = message.len().min(cfg.max_message_bytes);
-        while !message.is_char_boundary(end) {
-            end -= 1;
-        }
-        let msg = &message[..end];
-        let bytes = msg.as_bytes();
-        let mut i = 0;
-        let mut raw_tokens = 0;
-        // Whether any token was masked, and whether one is a bare variable: without them the
-        // unit, date and run passes do nothing.
-        let (mut any_masked, mut any_wild) = (false, false);
-        // Quote characters with no partner left (see `quoted_span`).
-        let mut unclosed = 0u8;
-        while i < bytes.len() && raw_tokens < cfg.max_tokens {
-            if class_of(bytes[i]) & SPACE != 0 {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            let mut any = 0u8;
-            while i < bytes.len() {
-                let k = class_of(bytes[i]);
-                if k & SPACE != 0 {
-                    break;
-                }
-                any |= k;
-                i += 1;
-            }
-            raw_tokens += 1;
-            let v0 = sc.vals.len();
-            let b0 = sc.buf.len();
-            // A quoted value is one token, however many words it holds.
-            let quoted = if any & QUOTE != 0 {
-                quoted_span(bytes, start, &mut unclosed)
-            } else {
-                None
-            };
-            let (text, masked) = if let Some(q) = quoted {
-                push_quoted(msg, start, q, &mut sc.buf, &mut sc.vals);
-                i = q.end;
-                (b0..sc.buf.len(), true)
-            } else if mask_classified(&msg[start..i], any, &mut sc.buf, &mut sc.vals) {
-                // Whitespace is ASCII, so these are char boundaries.
-                (b0..sc.buf.len(), true)
-            } else {
-                (start..i, false)
-            };
-            let s = if masked {
-                &sc.buf[text.clone()]
-            } else {
-                &msg[text.clone()]
-            };
-            let id = if s == VAR { WILD } else { TRANSIENT };
-            any_masked |= masked;
-            any_wild |= id == WILD;
-            sc.toks.push(Tok {
-                text,
-                masked,
-                id,
-                vals: v0..sc.vals.len(),
-                date: false,
-            });
-        }
-        if any_masked {
-            join_units(msg, sc);
-            any_wild |= sc.toks.iter().any(|t| t.id == WILD);
-        }
-        if any_wild {
-            self.join_variables(msg, sc);
-        }
-        // Only the routing tokens need their vocabulary id (see `same`).
-        for t in sc.toks.iter_mut().take(cfg.depth) {
+        let msg = split(&self.st.config, message, sc);
+        self.route_ids(msg, sc);
+        msg
+    }
+
+    /// Gives the routing tokens their vocabulary id (the only ones that need it, see `same`).
+    fn route_ids(&self, msg: &str, sc: &mut Scratch) {
+        for t in sc.toks.iter_mut().take(self.st.config.depth) {
             if t.id == TRANSIENT {
                 let s = if t.masked {
                     &sc.buf[t.text.clone()]
@@ -798,64 +931,6 @@ impl TemplateMiner {
                 t.id = self.lookup.get(s).copied().unwrap_or(TRANSIENT);
             }
         }
-        msg
-    }
-
-    /// Marks month and weekday names next to a variable as variables, and joins runs of
-    /// variables into one (only needed when a token is a bare variable).
-    fn join_variables(&self, msg: &str, sc: &mut Scratch) {
-        // Month and weekday names next to a variable are part of a date (`Fri Jun 17 07:07:00`).
-        for _ in 0..2 {
-            for i in 0..sc.toks.len() {
-                let t = &sc.toks[i];
-                if t.masked || t.id == WILD {
-                    continue;
-                }
-                let near_var = (i > 0 && sc.toks[i - 1].id == WILD)
-                    || sc.toks.get(i + 1).is_some_and(|n| n.id == WILD);
-                if near_var && is_date_word(&msg[t.text.clone()]) {
-                    let t = &mut sc.toks[i];
-                    t.id = WILD;
-                    t.masked = true;
-                    t.date = true;
-                }
-            }
-        }
-        // A run of variables without numeric values (`blk_1 blk_2 blk_3`), or one that holds a
-        // date (`Jun 17 07:07:00`), is one variable. Numbers stay apart (`/a/1 200 33ms`):
-        // they are the parameters.
-        let valueless = |t: &Tok| sc.vals[t.vals.clone()].iter().all(Option::is_none);
-        let mut w = 0;
-        for r in 0..sc.toks.len() {
-            let cur = &sc.toks[r];
-            let closes = cur.masked && cur.id != WILD && {
-                let text = &sc.buf[cur.text.clone()];
-                text.strip_prefix(VAR).is_some_and(|rest| {
-                    rest.bytes()
-                        .all(|c| matches!(c, b']' | b')' | b'}' | b',' | b';' | b'.' | b':'))
-                })
-            };
-            let joins = w > 0 && sc.toks[w - 1].id == WILD && (cur.id == WILD || closes) && {
-                let prev = &sc.toks[w - 1];
-                prev.date || cur.date || (valueless(prev) && valueless(cur))
-            };
-            if joins {
-                // `Dec 04 2005]`: the run keeps the closing punctuation of its last token.
-                let cur = sc.toks[r].clone();
-                let prev = &mut sc.toks[w - 1];
-                prev.vals.end = cur.vals.end;
-                prev.date |= cur.date;
-                if closes {
-                    prev.text = cur.text;
-                    prev.id = cur.id;
-                    prev.masked = true;
-                }
-            } else {
-                sc.toks[w] = sc.toks[r].clone();
-                w += 1;
-            }
-        }
-        sc.toks.truncate(w);
     }
 
     /// The leaf for these tokens, if the tree has one, and the routing positions where a

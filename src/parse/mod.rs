@@ -12,7 +12,7 @@ pub mod mask;
 mod miner;
 mod slots;
 
-pub use miner::TemplateMiner;
+pub use miner::{TemplateMiner, Tokenizer, Tokens};
 
 use crate::config::Problems;
 use crate::model::TemplateId;
