@@ -1,41 +1,117 @@
-//! A small DDSketch: quantiles of a stream of numbers with a bounded relative error, in
-//! bounded memory.
+//! Quantiles of a stream of numbers with a bounded relative error, in bounded memory: a
+//! DDSketch (Masson, Rim and Lee, "DDSketch: A Fast and Fully-Mergeable Quantile Sketch with
+//! Relative-Error Guarantees", VLDB 2019), from the `sketches-ddsketch` crate.
 //!
-//! Owns: [`QuantileSketch`]. Values are mapped to logarithmic bins of ratio
-//! `γ = (1 + α) / (1 − α)`, so any quantile is returned within relative error `α` of a value
-//! of the right rank. Positive and negative values have their own bins; values whose
-//! magnitude is below [`MIN_MAGNITUDE`] count as zero; NaN and infinities are ignored. The
-//! number of bins is capped: past the cap the bins of the smallest magnitudes are merged, so
-//! the upper quantiles (the ones drift cares about) keep their accuracy.
+//! Owns: [`QuantileSketch`], the crate's sketch with the rules logwarden needs around it: an
+//! accuracy clamped to a sane range, NaN and infinities ignored (counted nowhere), `None` for
+//! a NaN quantile, and a saved form. Values whose magnitude is below [`MIN_MAGNITUDE`] count
+//! as zero. The crate caps its bins and merges the smallest magnitudes first, so the upper
+//! quantiles (the ones drift cares about) keep their accuracy; the 0 and 1 quantiles are the
+//! exact minimum and maximum.
+//!
+//! Saved as `{"alpha": α, "ddsketch": "<base64>"}`, the bytes being the crate's encoding
+//! (DataDog's Java `DDSketchWithExactSummaryStatistics` format). Models saved before the crate
+//! was used hold the bins of logwarden's own sketch (`ln_gamma`, `pos`, `neg`, `zeros`,
+//! `count`); they load into the crate's sketch bin by bin.
 //!
 //! Used by [`super::drift`] for the values of one open bucket of a numeric slot.
 
-use serde::{Deserialize, Serialize};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sketches_ddsketch::{Config, DDSketch};
 
 /// Magnitudes below this count as zero.
 pub const MIN_MAGNITUDE: f64 = 1e-9;
 
-/// Bins kept per sign before the smallest magnitudes are merged.
-const MAX_BINS: usize = 1024;
+/// Bins kept per sign before the smallest magnitudes are merged (the crate's default).
+const MAX_BINS: u32 = 2048;
 
 /// A DDSketch (relative-error quantile sketch).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone)]
 pub struct QuantileSketch {
-    /// `ln γ`.
-    ln_gamma: f64,
-    /// Bins of positive values, sorted by key: (key, count).
-    pos: Vec<(i32, u64)>,
-    /// Bins of negative values by magnitude, sorted by key: (key, count).
-    neg: Vec<(i32, u64)>,
-    /// Values counted as zero.
-    zeros: u64,
-    /// All values counted.
-    count: u64,
+    /// The relative accuracy, as clamped.
+    alpha: f64,
+    inner: DDSketch,
+}
+
+impl std::fmt::Debug for QuantileSketch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuantileSketch")
+            .field("alpha", &self.alpha)
+            .field("count", &self.count())
+            .finish()
+    }
 }
 
 impl Default for QuantileSketch {
     fn default() -> Self {
         QuantileSketch::new(0.01)
+    }
+}
+
+/// The saved form, and the one of models saved before.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum Saved {
+    Now {
+        alpha: f64,
+        ddsketch: String,
+    },
+    Before {
+        ln_gamma: f64,
+        pos: Vec<(i32, u64)>,
+        neg: Vec<(i32, u64)>,
+        zeros: u64,
+    },
+}
+
+impl Serialize for QuantileSketch {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Saved::Now {
+            alpha: self.alpha,
+            ddsketch: BASE64.encode(self.inner.to_java_bytes()),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for QuantileSketch {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match Saved::deserialize(d)? {
+            Saved::Now { alpha, ddsketch } => {
+                let bytes = BASE64.decode(ddsketch).map_err(D::Error::custom)?;
+                let decoded = DDSketch::from_java_bytes(&bytes)
+                    .map_err(|e| D::Error::custom(format!("quantile sketch: {e}")))?;
+                // Re-based on this sketch's config, so that it merges with new ones.
+                let mut s = QuantileSketch::new(alpha);
+                s.inner
+                    .merge(&decoded)
+                    .map_err(|e| D::Error::custom(format!("quantile sketch: {e}")))?;
+                Ok(s)
+            }
+            Saved::Before {
+                ln_gamma,
+                pos,
+                neg,
+                zeros,
+            } => {
+                // The old sketch's accuracy from its γ, and each bin's value (the point of
+                // least relative error in it) added with the bin's count.
+                let gamma = ln_gamma.exp();
+                let mut s = QuantileSketch::new((gamma - 1.0) / (gamma + 1.0));
+                let value_of = |k: i32| 2.0 * (ln_gamma * f64::from(k)).exp() / (gamma + 1.0);
+                for (k, c) in pos {
+                    s.inner.add_with_count(value_of(k), c);
+                }
+                for (k, c) in neg {
+                    s.inner.add_with_count(-value_of(k), c);
+                }
+                s.inner.add_with_count(0.0, zeros);
+                Ok(s)
+            }
+        }
     }
 }
 
@@ -47,117 +123,46 @@ impl QuantileSketch {
         } else {
             0.01
         };
-        let gamma = (1.0 + alpha) / (1.0 - alpha);
         QuantileSketch {
-            ln_gamma: gamma.ln(),
-            pos: Vec::new(),
-            neg: Vec::new(),
-            zeros: 0,
-            count: 0,
+            alpha,
+            inner: DDSketch::new(Config::new(alpha, MAX_BINS, MIN_MAGNITUDE)),
         }
     }
 
     /// Add one value; NaN and infinities are ignored.
     pub fn add(&mut self, value: f64) {
-        if !value.is_finite() {
-            return;
-        }
-        self.count += 1;
-        let m = value.abs();
-        if m < MIN_MAGNITUDE {
-            self.zeros += 1;
-            return;
-        }
-        let key = (m.ln() / self.ln_gamma).ceil() as i32;
-        let bins = if value > 0.0 {
-            &mut self.pos
-        } else {
-            &mut self.neg
-        };
-        match bins.binary_search_by_key(&key, |b| b.0) {
-            Ok(i) => bins[i].1 += 1,
-            Err(i) => {
-                bins.insert(i, (key, 1));
-                if bins.len() > MAX_BINS {
-                    // Merge the two smallest magnitudes: the low end loses accuracy first.
-                    let (_, c) = bins.remove(0);
-                    bins[0].1 += c;
-                }
-            }
+        if value.is_finite() {
+            self.inner.add(value);
         }
     }
 
     /// How many (finite) values were added.
     pub fn count(&self) -> u64 {
-        self.count
+        self.inner.count() as u64
     }
 
     /// Whether no value was added.
     pub fn is_empty(&self) -> bool {
-        self.count == 0
+        self.inner.count() == 0
     }
 
     /// Forget all values, keeping the accuracy.
     pub fn clear(&mut self) {
-        self.pos.clear();
-        self.neg.clear();
-        self.zeros = 0;
-        self.count = 0;
+        *self = QuantileSketch::new(self.alpha);
     }
 
-    /// Add all values of `other` (which must have the same accuracy to stay exact).
-    pub fn merge(&mut self, other: &QuantileSketch) {
-        for (bins, theirs) in [(&mut self.pos, &other.pos), (&mut self.neg, &other.neg)] {
-            for &(k, c) in theirs {
-                match bins.binary_search_by_key(&k, |b| b.0) {
-                    Ok(i) => bins[i].1 += c,
-                    Err(i) => bins.insert(i, (k, c)),
-                }
-            }
-            while bins.len() > MAX_BINS {
-                let (_, c) = bins.remove(0);
-                bins[0].1 += c;
-            }
-        }
-        self.zeros += other.zeros;
-        self.count += other.count;
-    }
-
-    /// The value of a bin key (the point of least relative error in the bin).
-    fn value_of(&self, key: i32) -> f64 {
-        let gamma = self.ln_gamma.exp();
-        2.0 * (self.ln_gamma * key as f64).exp() / (gamma + 1.0)
+    /// Add all values of `other`, made with the same accuracy; a sketch of another accuracy
+    /// is not merged (the bins would not line up) and `false` is returned.
+    pub fn merge(&mut self, other: &QuantileSketch) -> bool {
+        self.inner.merge(&other.inner).is_ok()
     }
 
     /// The `q`-quantile (0..=1, clamped), or `None` when empty or `q` is NaN.
     pub fn quantile(&self, q: f64) -> Option<f64> {
-        if self.count == 0 || q.is_nan() {
+        if q.is_nan() {
             return None;
         }
-        let rank = (q.clamp(0.0, 1.0) * (self.count - 1) as f64).floor() as u64;
-        let mut seen = 0u64;
-        // Negative values from the largest magnitude (most negative) up.
-        for &(k, c) in self.neg.iter().rev() {
-            seen += c;
-            if seen > rank {
-                return Some(-self.value_of(k));
-            }
-        }
-        seen += self.zeros;
-        if seen > rank {
-            return Some(0.0);
-        }
-        for &(k, c) in &self.pos {
-            seen += c;
-            if seen > rank {
-                return Some(self.value_of(k));
-            }
-        }
-        // Unreachable when counts are consistent; the largest value is the safe answer.
-        self.pos
-            .last()
-            .map(|&(k, _)| self.value_of(k))
-            .or(Some(0.0))
+        self.inner.quantile(q.clamp(0.0, 1.0)).ok().flatten()
     }
 }
 
@@ -223,10 +228,55 @@ mod tests {
             }
             all.add(v);
         }
-        a.merge(&b);
-        assert_eq!(a, all);
+        assert!(a.merge(&b));
+        assert_eq!(a.count(), all.count());
+        for q in 0..=100 {
+            let q = f64::from(q) / 100.0;
+            assert_eq!(a.quantile(q), all.quantile(q), "q{q}");
+        }
+        assert!(
+            !a.merge(&QuantileSketch::new(0.05)),
+            "another accuracy is refused"
+        );
         a.clear();
         assert!(a.is_empty());
+    }
+
+    #[test]
+    fn the_saved_form_and_the_one_before_the_crate_load() {
+        let mut s = QuantileSketch::new(0.01);
+        for v in [-4.0, 0.0, 1.5, 2.5, 1000.0] {
+            s.add(v);
+        }
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(json.starts_with(r#"{"alpha":0.01,"ddsketch":""#), "{json}");
+        let back: QuantileSketch = serde_json::from_str(&json).unwrap();
+        for q in [0.0, 0.25, 0.5, 0.75, 1.0] {
+            assert_eq!(back.quantile(q), s.quantile(q), "q{q}");
+        }
+        // logwarden's own sketch at α = 0.01 (γ = 1.01/0.99) with -4, 0, 1.5, 2.5 and 1000.
+        let gamma: f64 = 1.01 / 0.99;
+        let key = |v: f64| (v.ln() / gamma.ln()).ceil() as i32;
+        let old = format!(
+            r#"{{"ln_gamma":{},"pos":[[{},1],[{},1],[{},1]],"neg":[[{},1]],"zeros":1,"count":5}}"#,
+            gamma.ln(),
+            key(1.5),
+            key(2.5),
+            key(1000.0),
+            key(4.0)
+        );
+        let before: QuantileSketch = serde_json::from_str(&old).unwrap();
+        assert_eq!(before.count(), 5);
+        for (q, want) in [(0.0, -4.0), (0.5, 1.5), (1.0, 1000.0)] {
+            let got = before.quantile(q).unwrap();
+            assert!(
+                (got - want).abs() <= 0.021 * f64::abs(want),
+                "q{q}: {got} vs {want}"
+            );
+        }
+        assert!(
+            serde_json::from_str::<QuantileSketch>(r#"{"alpha":0.01,"ddsketch":"!!"}"#).is_err()
+        );
     }
 
     #[test]
@@ -235,7 +285,7 @@ mod tests {
         for i in 0..20_000 {
             s.add(1.0001f64.powi(i * 7));
         }
-        assert!(s.pos.len() <= MAX_BINS);
+        assert!(s.inner.length() <= 2 * MAX_BINS as usize);
         let top = s.quantile(1.0).unwrap();
         let want = 1.0001f64.powi(19_999 * 7);
         assert!((top - want).abs() <= 0.001 * want, "{top} vs {want}");

@@ -6,6 +6,7 @@
 use super::config::LinksConfig;
 use crate::model::{Anomaly, Severity};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -189,17 +190,23 @@ fn rison_str(s: &str) -> String {
     format!("'{}'", s.replace('!', "!!").replace('\'', "!'"))
 }
 
+/// Everything but unreserved characters (RFC 3986) and Rison's structural ones is encoded.
+const RISON_URL: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'\'')
+    .remove(b':')
+    .remove(b',')
+    .remove(b'!')
+    .remove(b'*');
+
 /// Percent-encode everything but unreserved characters and Rison's structural ones.
 fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~()':,!*".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(s, RISON_URL).to_string()
 }
 
 impl Links {

@@ -4,6 +4,7 @@
 
 use crate::backend::{Backend, BackendError, HttpMethod};
 use chrono::{DateTime, Utc};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -124,17 +125,16 @@ pub async fn save(
         .map(drop)
 }
 
+/// Everything but the unreserved characters of RFC 3986 is encoded.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 /// Percent-encode an id for a URL path segment.
 fn encode(id: &str) -> String {
-    let mut out = String::with_capacity(id.len());
-    for b in id.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(id, PATH_SEGMENT).to_string()
 }
 
 #[cfg(test)]
