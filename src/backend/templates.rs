@@ -566,7 +566,7 @@ pub enum Attach {
 }
 
 /// A retention policy API: what differs between ILM (Elasticsearch) and ISM (OpenSearch), so
-/// that installing a policy is one flow ([`install_policy`]). The engine's one is
+/// that installing a policy is one flow (`install_policy`). The engine's one is
 /// [`Dialect::lifecycle`](super::Dialect::lifecycle).
 #[derive(Debug)]
 pub struct Lifecycle {
@@ -1016,6 +1016,33 @@ mod tests {
         let mut newer = ism_policy_body("x", 60)["policy"].clone();
         newer["description"] = json!("logwarden retention policy v9 (managed by logwarden)");
         assert!(ism_policy_is_current(&newer, &want));
+    }
+
+    #[test]
+    fn each_lifecycle_reads_its_own_get_answer() {
+        let want = ilm_policy_body("x", 90);
+        let answer = json!({"x-retention": {"version": 1, "policy": want["policy"].clone()}});
+        let stored = (ILM.stored)(&answer, "x-retention");
+        assert!((ILM.is_current)(&stored, &want["policy"]));
+        assert_eq!((ILM.stored)(&json!({}), "x-retention"), Value::Null);
+        assert_eq!((ILM.body)("x", 90), want);
+
+        let want = ism_policy_body("x", 90);
+        let flat = json!({"_id": "x-retention", "_seq_no": 3, "_primary_term": 1,
+                          "policy": want["policy"].clone()});
+        let nested = json!({"policy": {"policy": want["policy"].clone()}});
+        for answer in [flat, nested] {
+            let stored = (ISM.stored)(&answer, "x-retention");
+            assert!((ISM.is_current)(&stored, &want["policy"]), "{answer}");
+        }
+        assert_eq!((ISM.body)("x", 90), want);
+        // Only ILM is named by templates; only ISM replaces under optimistic concurrency.
+        assert!(ILM.named_by_template && !ISM.named_by_template);
+        assert!(ISM.replace_names_seq_no && !ILM.replace_names_seq_no);
+        assert_eq!(
+            (ILM.summary)(30),
+            "delete phase at min_age 30d (index age, no rollover)"
+        );
     }
 
     #[test]

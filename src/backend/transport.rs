@@ -4,7 +4,7 @@
 //! Owns: the request body encodings (JSON, NDJSON for bulk), the escaping of index names in
 //! paths, the `Warning` headers of every answer (deprecations: each distinct text logged once
 //! per process at WARN with the request's method and path, every one counted in
-//! `logwarden_engine_warnings_total`), and the [`engine_client!`] macro that builds each
+//! `logwarden_engine_warnings_total`), and the `engine_client!` macro that builds each
 //! engine's client over its own crate. The engine modules only instantiate that macro: the
 //! requests themselves are written once, in the trait's default methods.
 //!
