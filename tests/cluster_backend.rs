@@ -627,3 +627,104 @@ async fn opensearch_retries_blocked_writes() {
     )
     .await;
 }
+
+/// A log sink for the calling thread (`#[tokio::test]` runs on one thread), so the test can
+/// read what the request layer logged.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// PUT a legacy `_template` twice through `send_raw` and return the two answers' warnings,
+/// how much the warnings counter rose, and what was logged meanwhile.
+async fn put_legacy_template_twice(b: &dyn Backend, name: &str) -> (Vec<Vec<String>>, u64, String) {
+    use logwarden::backend::HttpMethod;
+    let log = Captured::default();
+    let sink = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || sink.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let path = format!("/_template/{name}");
+    let body =
+        json!({"index_patterns": [format!("{name}-*")], "settings": {"number_of_shards": 1}});
+    let counter = logwarden::telemetry::engine_warnings();
+    let before = counter.get();
+    let mut warnings = Vec::new();
+    for _ in 0..2 {
+        let r = b
+            .send_raw(
+                "legacy template",
+                HttpMethod::Put,
+                &path,
+                &[],
+                Some(body.clone()),
+            )
+            .await
+            .unwrap();
+        assert!(r.is_success(), "{} {:?}", r.status, r.body);
+        warnings.push(r.warnings);
+    }
+    let rose = counter.get() - before;
+    let gone = b
+        .send_raw("legacy template", HttpMethod::Delete, &path, &[], None)
+        .await
+        .unwrap();
+    assert!(gone.is_success(), "{} {:?}", gone.status, gone.body);
+    (warnings, rose, log.text())
+}
+
+#[tokio::test]
+async fn elasticsearch_deprecation_warnings_are_read_logged_once_and_counted() {
+    let b = backend_from_env("LOGWARDEN_TEST_ES_URL", Engine::Elasticsearch).await;
+    let (warnings, rose, log) = put_legacy_template_twice(b.as_ref(), "lw-test-legacy-es").await;
+    for w in &warnings {
+        assert_eq!(w.len(), 1, "{warnings:?}");
+        assert!(
+            w[0].starts_with("Legacy index templates are deprecated"),
+            "{warnings:?}"
+        );
+    }
+    // Other tests of this process may warn too: at least ours were counted.
+    assert!(rose >= 2, "the counter rose by {rose}");
+    assert_eq!(
+        log.matches("Legacy index templates are deprecated").count(),
+        1,
+        "logged once per process:\n{log}"
+    );
+    assert!(log.contains("WARN"), "{log}");
+    assert!(
+        log.contains("PUT") && log.contains("/_template/lw-test-legacy-es"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("127.0.0.1") && !log.contains("http"),
+        "no URL: {log}"
+    );
+}
+
+#[tokio::test]
+async fn opensearch_answers_a_legacy_template_without_warning() {
+    let b = backend_from_env("LOGWARDEN_TEST_OS_URL", Engine::Opensearch).await;
+    let (warnings, _, log) = put_legacy_template_twice(b.as_ref(), "lw-test-legacy-os").await;
+    // OpenSearch keeps legacy templates without deprecating them (checked on 3.6.0 and
+    // 2.19.6); the counter is shared with the Elasticsearch test, so only the answers and the
+    // log are ours to check.
+    assert_eq!(warnings, [Vec::<String>::new(), Vec::new()]);
+    assert!(!log.contains("the cluster warns"), "{log}");
+}

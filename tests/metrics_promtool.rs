@@ -90,6 +90,8 @@ async fn the_served_metrics_pass_promtool() {
         "logwarden_anomalies_muted_total{source=\"app\"} 1",
         "logwarden_mutes_active 1",
         "logwarden_api_requests_total{status=\"400\"} 1",
+        // Process-wide, exported from the start: nothing here talked to a cluster.
+        "logwarden_engine_warnings_total 0",
     ] {
         assert!(text.contains(family), "{family} missing from:\n{text}");
     }

@@ -7,9 +7,11 @@
 //!
 //! Sits at both ends of the flow: it feeds `source` with records and takes the documents the
 //! `sink` stage produces. The two engines differ only in a few requests (how a point in time is
-//! opened and closed, which tiebreaker a sort can use, how templates are read), so the
-//! [`Backend`] trait asks each implementation for those primitives and builds the shared
-//! behaviour on top of them once: bulk chunking with per-item retries ([`bulk`]), and
+//! opened and closed, which tiebreaker a sort can use, which retention policy API there is),
+//! and those differences are data ([`Dialect`]): each implementation of the [`Backend`]
+//! trait only builds its crate's client and sends one HTTP exchange over it
+//! ([`transport`]); every request is written once, in the trait, and the shared behaviour
+//! on top of them once too: bulk chunking with per-item retries ([`bulk`]), and
 //! point-in-time + `search_after` paging with per-document accounting ([`read`]).
 //!
 //! Invariants: an anomaly's `_id` is its content-derived `anomaly.id`, so writing the same
@@ -27,16 +29,18 @@ pub mod opensearch;
 pub mod prefetch;
 pub mod read;
 pub mod templates;
+pub mod transport;
 
 use crate::model::Anomaly;
 use async_trait::async_trait;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::fmt;
 
 pub use bulk::{BulkItemFailure, BulkReport};
 pub use config::{AuthConfig, BackendConfig, BulkConfig, ReadConfig, SecretRef, TlsConfig};
 pub use read::{BadDocument, ReadReport, SourcedRecord, WindowPage, WindowReader, WindowRequest};
 pub use templates::{install_templates, IndexKind, InstallOutcome, InstallReport, ObjectKind};
+pub use transport::{index_part, Dialect, HttpAnswer, RequestBody};
 
 /// The anomaly index mapping, the contract the dashboards use.
 pub const ANOMALY_MAPPING: &str = include_str!("../../mappings/anomalies.json");
@@ -58,6 +62,18 @@ pub enum HttpMethod {
     Post,
     /// DELETE
     Delete,
+}
+
+impl HttpMethod {
+    /// The method's name, as on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Put => "PUT",
+            HttpMethod::Post => "POST",
+            HttpMethod::Delete => "DELETE",
+        }
+    }
 }
 
 /// The two supported engines.
@@ -240,13 +256,16 @@ pub fn error_detail(e: &(dyn std::error::Error + 'static)) -> String {
     }
 }
 
-/// A raw answer: status and JSON body (`Value::Null` when the body was empty or not JSON).
+/// A raw answer: status, JSON body (`Value::Null` when the body was empty, a string when it
+/// was not JSON) and the texts of its `Warning` headers.
 #[derive(Debug, Clone)]
 pub struct RawResponse {
     /// HTTP status.
     pub status: u16,
     /// Parsed body.
     pub body: Value,
+    /// The text of each `Warning` header (deprecations), in order; already logged and counted.
+    pub warnings: Vec<String>,
 }
 
 impl RawResponse {
@@ -305,9 +324,10 @@ pub enum TemplateOutcome {
 
 /// One cluster, Elasticsearch or OpenSearch.
 ///
-/// Implementations provide the engine-specific requests; the operations the pipeline uses
-/// ([`Backend::ensure_anomaly_template`], [`Backend::write_anomalies`] and [`read_window`])
-/// are built on them once, here.
+/// Implementations provide only what differs between the engine crates: building the client
+/// ([`elasticsearch::EsBackend::build`], [`opensearch::OsBackend::build`]) and one HTTP
+/// exchange over it ([`Backend::send_http`]). Every request is written once, here, over that
+/// exchange; what differs between the engines and versions is data in [`Dialect`].
 #[async_trait]
 pub trait Backend: Send + Sync {
     /// The engine and version, as detected at connect time.
@@ -316,60 +336,37 @@ pub trait Backend: Send + Sync {
     /// The settings this backend was built from.
     fn config(&self) -> &BackendConfig;
 
+    /// Send one request over the engine crate's transport and return the answer as it came,
+    /// whatever its status. `path` starts with `/` and is already escaped.
+    async fn send_http(
+        &self,
+        op: &'static str,
+        method: HttpMethod,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<RequestBody>,
+    ) -> Result<HttpAnswer, BackendError>;
+
+    /// What differs between this engine and version and the others.
+    fn dialect(&self) -> Dialect {
+        Dialect::of(self.info())
+    }
+
     /// The sort clauses that follow the timestamp so every document has a unique sort key
     /// within a point in time (`_shard_doc` where the engine has it).
     fn tiebreaker(&self) -> Vec<Value> {
-        if self.info().has_shard_doc() {
-            vec![serde_json::json!({"_shard_doc": "asc"})]
+        if self.dialect().shard_doc {
+            vec![json!({"_shard_doc": "asc"})]
         } else {
             // OpenSearch before 3.3: (index, id) is unique in any index pattern; sorting on
             // `_id` loads its field data, the price of losing nothing.
-            vec![
-                serde_json::json!({"_index": "asc"}),
-                serde_json::json!({"_id": "asc"}),
-            ]
+            vec![json!({"_index": "asc"}), json!({"_id": "asc"})]
         }
     }
 
-    /// The composable index template `name`, or `None` when there is none.
-    async fn get_index_template(&self, name: &str) -> Result<Option<Value>, BackendError>;
-
-    /// Create or replace the composable index template `name`.
-    async fn put_index_template(&self, name: &str, body: Value) -> Result<(), BackendError>;
-
-    /// Send one bulk request (NDJSON lines, each without its newline).
-    async fn bulk_raw(&self, lines: Vec<String>) -> Result<RawResponse, BackendError>;
-
-    /// Open a point in time over `index` (a name, pattern or comma list) and return its id.
-    async fn open_pit(&self, index: &str, keep_alive: &str) -> Result<String, BackendError>;
-
-    /// Run a search whose body names a point in time (so no index in the path).
-    async fn search_pit(&self, body: Value) -> Result<RawResponse, BackendError>;
-
-    /// Close a point in time; closing one that is gone is not an error.
-    async fn close_pit(&self, pit_id: &str) -> Result<(), BackendError>;
-
-    /// Make recent writes to `index` visible to search.
-    async fn refresh(&self, index: &str) -> Result<(), BackendError>;
-
-    /// The number of documents in `index`.
-    async fn count(&self, index: &str) -> Result<u64, BackendError>;
-
-    /// The mappings of `index` as the cluster returns them (`{index: {mappings: …}}`).
-    async fn get_mapping(&self, index: &str) -> Result<Value, BackendError>;
-
-    /// Create `index` with `body` (settings, mappings).
-    async fn create_index(&self, index: &str, body: Value) -> Result<(), BackendError>;
-
-    /// Delete `index`; a missing index is not an error.
-    async fn delete_index(&self, index: &str) -> Result<(), BackendError>;
-
-    /// Update dynamic settings of `index` (e.g. `{"index.refresh_interval": "5s"}`).
-    async fn put_index_settings(&self, index: &str, settings: Value) -> Result<(), BackendError>;
-
-    /// Send a request the typed calls above do not cover (ILM and ISM policies, settings
-    /// reads): `op` names it in errors, `path` starts with `/` and its segments are already
-    /// escaped, `query` pairs are encoded by the client. Any status is returned, not only 2xx.
+    /// Send a request: `op` names it in errors, `path` starts with `/` and its segments are
+    /// already escaped, `query` pairs are encoded by the client. Any status is returned, not
+    /// only 2xx, with the `Warning` headers of the answer (logged and counted).
     async fn send_raw(
         &self,
         op: &'static str,
@@ -377,7 +374,153 @@ pub trait Backend: Send + Sync {
         path: &str,
         query: &[(&str, &str)],
         body: Option<Value>,
-    ) -> Result<RawResponse, BackendError>;
+    ) -> Result<RawResponse, BackendError> {
+        let answer = self
+            .send_http(op, method, path, query, body.map(RequestBody::Json))
+            .await?;
+        Ok(answer.into_raw(method, path))
+    }
+
+    /// The composable index template `name`, or `None` when there is none.
+    async fn get_index_template(&self, name: &str) -> Result<Option<Value>, BackendError> {
+        let op = "get index template";
+        let path = format!("/_index_template/{}", index_part(name));
+        let r = self.send_raw(op, HttpMethod::Get, &path, &[], None).await?;
+        if r.status == 404 {
+            return Ok(None);
+        }
+        let body = r.check(op)?;
+        Ok(body.pointer("/index_templates/0/index_template").cloned())
+    }
+
+    /// Create or replace the composable index template `name`.
+    async fn put_index_template(&self, name: &str, body: Value) -> Result<(), BackendError> {
+        let path = format!("/_index_template/{}", index_part(name));
+        self.send_ok("put index template", HttpMethod::Put, &path, Some(body))
+            .await
+    }
+
+    /// Send one bulk request (NDJSON lines, each without its newline).
+    async fn bulk_raw(&self, lines: Vec<String>) -> Result<RawResponse, BackendError> {
+        let body = Some(RequestBody::Ndjson(lines));
+        let answer = self
+            .send_http("bulk", HttpMethod::Post, "/_bulk", &[], body)
+            .await?;
+        Ok(answer.into_raw(HttpMethod::Post, "/_bulk"))
+    }
+
+    /// Open a point in time over `index` (a name, pattern or comma list) and return its id.
+    async fn open_pit(&self, index: &str, keep_alive: &str) -> Result<String, BackendError> {
+        let op = "open point in time";
+        let d = self.dialect();
+        let path = format!("/{}/{}", index_part(index), d.pit_open);
+        let mut query = vec![("keep_alive", keep_alive)];
+        query.extend_from_slice(d.pit_open_query);
+        let body = self
+            .send_raw(op, HttpMethod::Post, &path, &query, None)
+            .await?
+            .check(op)?;
+        body.get(d.pit_id_field)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| BackendError::Response {
+                op,
+                detail: format!("no {} in the answer", d.pit_id_field),
+            })
+    }
+
+    /// Run a search whose body names a point in time (so no index in the path).
+    async fn search_pit(&self, body: Value) -> Result<RawResponse, BackendError> {
+        self.send_raw("search", HttpMethod::Post, "/_search", &[], Some(body))
+            .await
+    }
+
+    /// Close a point in time; closing one that is gone is not an error.
+    async fn close_pit(&self, pit_id: &str) -> Result<(), BackendError> {
+        let d = self.dialect();
+        let body = Some(d.pit_close_body(pit_id));
+        self.send_ok_or_gone("close point in time", d.pit_close, body)
+            .await
+    }
+
+    /// Make recent writes to `index` visible to search.
+    async fn refresh(&self, index: &str) -> Result<(), BackendError> {
+        let path = format!("/{}/_refresh", index_part(index));
+        self.send_ok("refresh", HttpMethod::Post, &path, None).await
+    }
+
+    /// The number of documents in `index`.
+    async fn count(&self, index: &str) -> Result<u64, BackendError> {
+        let path = format!("/{}/_count", index_part(index));
+        let body = self
+            .send_raw("count", HttpMethod::Get, &path, &[], None)
+            .await?
+            .check("count")?;
+        body.get("count")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| BackendError::Response {
+                op: "count",
+                detail: "no count in the answer".to_string(),
+            })
+    }
+
+    /// The mappings of `index` as the cluster returns them (`{index: {mappings: …}}`).
+    async fn get_mapping(&self, index: &str) -> Result<Value, BackendError> {
+        let path = format!("/{}/_mapping", index_part(index));
+        self.send_raw("get mapping", HttpMethod::Get, &path, &[], None)
+            .await?
+            .check("get mapping")
+    }
+
+    /// Create `index` with `body` (settings, mappings).
+    async fn create_index(&self, index: &str, body: Value) -> Result<(), BackendError> {
+        let path = format!("/{}", index_part(index));
+        self.send_ok("create index", HttpMethod::Put, &path, Some(body))
+            .await
+    }
+
+    /// Delete `index`; a missing index is not an error.
+    async fn delete_index(&self, index: &str) -> Result<(), BackendError> {
+        let path = format!("/{}", index_part(index));
+        self.send_ok_or_gone("delete index", &path, None).await
+    }
+
+    /// Update dynamic settings of `index` (e.g. `{"index.refresh_interval": "5s"}`).
+    async fn put_index_settings(&self, index: &str, settings: Value) -> Result<(), BackendError> {
+        let path = format!("/{}/_settings", index_part(index));
+        self.send_ok("put index settings", HttpMethod::Put, &path, Some(settings))
+            .await
+    }
+
+    /// Send a request whose answer matters only by being 2xx.
+    async fn send_ok(
+        &self,
+        op: &'static str,
+        method: HttpMethod,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(), BackendError> {
+        self.send_raw(op, method, path, &[], body)
+            .await?
+            .check(op)
+            .map(drop)
+    }
+
+    /// Send a DELETE for which 404 (already gone) is as good as 2xx.
+    async fn send_ok_or_gone(
+        &self,
+        op: &'static str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(), BackendError> {
+        let r = self
+            .send_raw(op, HttpMethod::Delete, path, &[], body)
+            .await?;
+        if r.status == 404 {
+            return Ok(());
+        }
+        r.check(op).map(drop)
+    }
 
     /// Install the anomaly index template (named after the index, matching `index` and
     /// `index-*`) when it is missing or older than `mappings/anomalies.json`. The template is
@@ -433,8 +576,12 @@ pub fn mapping_version(mapping: &Value) -> u64 {
 /// version, and build the matching backend.
 pub async fn connect(config: &BackendConfig) -> Result<Box<dyn Backend>, BackendError> {
     config.check()?;
-    let probe = elasticsearch::EsBackend::build(config, None)?;
-    let detected = probe.detect().await?;
+    // Detection needs only two GETs, which either crate's client can send to either engine.
+    let assumed = ClusterInfo {
+        engine: Engine::Elasticsearch,
+        version: Version(8, 0, 0),
+    };
+    let detected = detect(&elasticsearch::EsBackend::build(config, assumed)?).await?;
     let info = match config.backend {
         Some(engine) if engine != detected.engine => {
             return Err(BackendError::Config(format!(
@@ -445,10 +592,7 @@ pub async fn connect(config: &BackendConfig) -> Result<Box<dyn Backend>, Backend
         _ => detected,
     };
     match info.engine {
-        Engine::Elasticsearch => Ok(Box::new(elasticsearch::EsBackend::build(
-            config,
-            Some(info),
-        )?)),
+        Engine::Elasticsearch => Ok(Box::new(elasticsearch::EsBackend::build(config, info)?)),
         Engine::Opensearch => {
             if info.version < Version(2, 4, 0) {
                 return Err(BackendError::Unsupported(format!(
@@ -459,6 +603,67 @@ pub async fn connect(config: &BackendConfig) -> Result<Box<dyn Backend>, Backend
             Ok(Box::new(opensearch::OsBackend::build(config, info)?))
         }
     }
+}
+
+/// Ask the cluster what it is. The product shows in `version.distribution` of `GET /`, or
+/// in the `X-elastic-product` header, which every Elasticsearch answer carries since 7.14;
+/// `GET /` itself is missing from distributions without the rest-root module, and then the
+/// local node's version is asked for.
+pub async fn detect(backend: &dyn Backend) -> Result<ClusterInfo, BackendError> {
+    const OP: &str = "engine detection";
+    let answer = backend
+        .send_http(OP, HttpMethod::Get, "/", &[], None)
+        .await?;
+    let elastic_header = answer.headers.contains_key("x-elastic-product");
+    let root = answer.into_raw(HttpMethod::Get, "/");
+    if root.status == 200 {
+        if let Some(number) = root.body.pointer("/version/number").and_then(Value::as_str) {
+            let distribution = root.body.pointer("/version/distribution");
+            let engine = if distribution.and_then(Value::as_str) == Some("opensearch") {
+                Engine::Opensearch
+            } else {
+                Engine::Elasticsearch
+            };
+            return info_from(engine, number);
+        }
+    } else if root.status == 401 || root.status == 403 {
+        return Err(BackendError::Status {
+            op: OP,
+            status: root.status,
+            reason: "authentication refused".to_string(),
+        });
+    }
+    let path = "/_nodes/_local";
+    let query = [("filter_path", "nodes.*.version")];
+    let answer = backend
+        .send_http(OP, HttpMethod::Get, path, &query, None)
+        .await?;
+    let elastic = elastic_header || answer.headers.contains_key("x-elastic-product");
+    let body = answer.into_raw(HttpMethod::Get, path).check(OP)?;
+    let number = body
+        .get("nodes")
+        .and_then(Value::as_object)
+        .and_then(|n| n.values().next())
+        .and_then(|n| n.get("version"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| BackendError::Response {
+            op: OP,
+            detail: "no node version in the answer".to_string(),
+        })?;
+    let engine = if elastic {
+        Engine::Elasticsearch
+    } else {
+        Engine::Opensearch
+    };
+    info_from(engine, number)
+}
+
+fn info_from(engine: Engine, number: &str) -> Result<ClusterInfo, BackendError> {
+    let version = Version::parse(number).ok_or_else(|| BackendError::Response {
+        op: "engine detection",
+        detail: format!("unreadable version `{number}`"),
+    })?;
+    Ok(ClusterInfo { engine, version })
 }
 
 /// Start reading the window `(req.start, req.end]` of `backend`, page by page.

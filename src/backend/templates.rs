@@ -554,67 +554,148 @@ async fn install_template(
     })
 }
 
-/// Install (or leave) the ILM policy of `index`, and name it on the existing indices that
-/// have no lifecycle policy yet (the template only reaches indices created after it).
-async fn install_ilm(
+/// How a retention policy reaches the indices that exist already (its template reference or
+/// `ism_template` only reaches indices created after it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attach {
+    /// ILM: name the policy in `index.lifecycle.name` of the indices that name none.
+    LifecycleSetting,
+    /// ISM: add the policy to the indices, and after a change move the ones it manages to the
+    /// new version (ISM keeps running the version an index started with otherwise).
+    IsmAdd,
+}
+
+/// A retention policy API: what differs between ILM (Elasticsearch) and ISM (OpenSearch), so
+/// that installing a policy is one flow (`install_policy`). The engine's one is
+/// [`Dialect::lifecycle`](super::Dialect::lifecycle).
+#[derive(Debug)]
+pub struct Lifecycle {
+    /// What reports call the policy.
+    pub object: ObjectKind,
+    /// The policies endpoint: a policy is `<policies>/<name>`.
+    pub policies: &'static str,
+    /// The names of the GET and the PUT of a policy in errors.
+    pub get_op: &'static str,
+    /// See `get_op`.
+    pub put_op: &'static str,
+    /// The policy that deletes `index` and `index-*` `days` days after creation.
+    pub body: fn(&str, u32) -> Value,
+    /// The policy object in the GET answer of policy `name`.
+    pub stored: fn(&Value, &str) -> Value,
+    /// Whether the stored policy (first) can stay in place of the wanted one.
+    pub is_current: fn(&Value, &Value) -> bool,
+    /// Whether replacing a policy must name the stored one's `_seq_no` and `_primary_term`.
+    pub replace_names_seq_no: bool,
+    /// Whether index templates name the policy (`index.lifecycle.name`).
+    pub named_by_template: bool,
+    /// How the policy reaches existing indices.
+    pub attach: Attach,
+    /// The report's description of the policy.
+    pub summary: fn(u32) -> String,
+}
+
+/// Elasticsearch's index lifecycle management.
+pub static ILM: Lifecycle = Lifecycle {
+    object: ObjectKind::IlmPolicy,
+    policies: "/_ilm/policy",
+    get_op: "get ilm policy",
+    put_op: "put ilm policy",
+    body: ilm_policy_body,
+    stored: |body, name| {
+        body.get(name)
+            .and_then(|p| p.get("policy"))
+            .cloned()
+            .unwrap_or(Value::Null)
+    },
+    is_current: ilm_policy_is_current,
+    replace_names_seq_no: false,
+    named_by_template: true,
+    attach: Attach::LifecycleSetting,
+    summary: |days| format!("delete phase at min_age {days}d (index age, no rollover)"),
+};
+
+/// OpenSearch's index state management.
+pub static ISM: Lifecycle = Lifecycle {
+    object: ObjectKind::IsmPolicy,
+    policies: "/_plugins/_ism/policies",
+    get_op: "get ism policy",
+    put_op: "put ism policy",
+    body: ism_policy_body,
+    stored: |body, _| {
+        // `{"policy": {...}}`, some versions nest it once more.
+        let p = body.get("policy").cloned().unwrap_or(Value::Null);
+        match p.get("policy") {
+            Some(inner @ Value::Object(_)) => inner.clone(),
+            _ => p,
+        }
+    },
+    is_current: ism_policy_is_current,
+    replace_names_seq_no: true,
+    named_by_template: false,
+    attach: Attach::IsmAdd,
+    summary: |days| format!("hot, then delete at min_index_age {days}d (index age, no rollover)"),
+};
+
+/// Install (or leave) the retention policy of `index` through `lc`, and attach it to the
+/// indices that exist already.
+async fn install_policy(
     backend: &dyn Backend,
+    lc: &Lifecycle,
     kind: IndexKind,
     index: &str,
     days: u32,
     force: bool,
 ) -> Result<InstallReport, BackendError> {
     let name = policy_name(index);
-    let path = format!("/_ilm/policy/{}", segment(&name));
-    let want = ilm_policy_body(index, days);
+    let path = format!("{}/{}", lc.policies, segment(&name));
+    let want = (lc.body)(index, days);
     let r = backend
-        .send_raw("get ilm policy", HttpMethod::Get, &path, &[], None)
+        .send_raw(lc.get_op, HttpMethod::Get, &path, &[], None)
         .await?;
     let have = if r.status == 404 {
         None
     } else {
-        let body = r.check("get ilm policy")?;
-        Some(
-            body.get(&name)
-                .and_then(|p| p.get("policy"))
-                .cloned()
-                .unwrap_or(Value::Null),
-        )
+        Some(r.check(lc.get_op)?)
     };
-    let outcome = decide(
-        have.as_ref()
-            .map(|h| ilm_policy_is_current(h, &want["policy"])),
-        force,
-    );
+    let current = have
+        .as_ref()
+        .map(|h| (lc.is_current)(&(lc.stored)(h, &name), &want["policy"]));
+    let outcome = decide(current, force);
     if outcome != InstallOutcome::Present {
+        let mut query = Vec::new();
+        if let (Some(h), true) = (&have, lc.replace_names_seq_no) {
+            let number = |field: &str| h.get(field).and_then(Value::as_u64);
+            let (Some(seq), Some(term)) = (number("_seq_no"), number("_primary_term")) else {
+                return Err(BackendError::Response {
+                    op: lc.get_op,
+                    detail: "no _seq_no/_primary_term in the answer".to_string(),
+                });
+            };
+            query = vec![
+                ("if_seq_no", seq.to_string()),
+                ("if_primary_term", term.to_string()),
+            ];
+        }
+        let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
         backend
-            .send_raw("put ilm policy", HttpMethod::Put, &path, &[], Some(want))
+            .send_raw(lc.put_op, HttpMethod::Put, &path, &query, Some(want))
             .await?
-            .check("put ilm policy")?;
+            .check(lc.put_op)?;
     }
-    let bare: Vec<String> = existing_indices(backend, index)
-        .await?
-        .into_iter()
-        .filter(|(_, p)| p.is_none())
-        .map(|(n, _)| n)
-        .collect();
-    if !bare.is_empty() {
-        backend
-            .send_raw(
-                "put index settings",
-                HttpMethod::Put,
-                &format!("/{}/_settings", list_path(&bare)),
-                &[],
-                Some(json!({ "index.lifecycle.name": name })),
-            )
-            .await?
-            .check("put index settings")?;
-    }
-    let mut detail = format!("delete phase at min_age {days}d (index age, no rollover)");
-    if !bare.is_empty() {
-        detail.push_str(&format!("; set on existing {}", bare.join(", ")));
+    let existing = existing_indices(backend, index).await?;
+    let mut detail = (lc.summary)(days);
+    match lc.attach {
+        Attach::LifecycleSetting => {
+            set_lifecycle_name(backend, &name, existing, &mut detail).await?
+        }
+        Attach::IsmAdd if existing.is_empty() => {}
+        Attach::IsmAdd => {
+            let existing: Vec<String> = existing.into_keys().collect();
+            add_ism_policy(backend, &name, &existing, outcome, &mut detail).await?
+        }
     }
     Ok(InstallReport {
-        object: ObjectKind::IlmPolicy,
+        object: lc.object,
         name,
         index: kind,
         outcome,
@@ -622,87 +703,45 @@ async fn install_ilm(
     })
 }
 
-/// Install (or leave) the ISM policy of `index`, add it to the existing indices (its
-/// `ism_template` only reaches indices created after it), and after a change move the
-/// indices it manages to the new version (ISM keeps running the version an index started
-/// with otherwise).
-async fn install_ism(
+/// Name ILM policy `name` on the `existing` indices that name no lifecycle policy yet.
+async fn set_lifecycle_name(
     backend: &dyn Backend,
-    kind: IndexKind,
-    index: &str,
-    days: u32,
-    force: bool,
-) -> Result<InstallReport, BackendError> {
-    let name = policy_name(index);
-    let path = format!("/_plugins/_ism/policies/{}", segment(&name));
-    let want = ism_policy_body(index, days);
-    let r = backend
-        .send_raw("get ism policy", HttpMethod::Get, &path, &[], None)
-        .await?;
-    let have = if r.status == 404 {
-        None
-    } else {
-        Some(r.check("get ism policy")?)
-    };
-    let stored = |body: &Value| -> Value {
-        // `{"policy": {...}}`, some versions nest it once more.
-        let p = body.get("policy").cloned().unwrap_or(Value::Null);
-        match p.get("policy") {
-            Some(inner @ Value::Object(_)) => inner.clone(),
-            _ => p,
-        }
-    };
-    let outcome = decide(
-        have.as_ref()
-            .map(|h| ism_policy_is_current(&stored(h), &want["policy"])),
-        force,
-    );
-    match (&have, outcome) {
-        (_, InstallOutcome::Present) => {}
-        (Some(h), _) => {
-            // Replacing needs the stored document's sequence number and primary term.
-            let seq = h.get("_seq_no").and_then(Value::as_u64);
-            let term = h.get("_primary_term").and_then(Value::as_u64);
-            let (Some(seq), Some(term)) = (seq, term) else {
-                return Err(BackendError::Response {
-                    op: "get ism policy",
-                    detail: "no _seq_no/_primary_term in the answer".to_string(),
-                });
-            };
-            let (seq, term) = (seq.to_string(), term.to_string());
-            backend
-                .send_raw(
-                    "put ism policy",
-                    HttpMethod::Put,
-                    &path,
-                    &[("if_seq_no", &seq), ("if_primary_term", &term)],
-                    Some(want),
-                )
-                .await?
-                .check("put ism policy")?;
-        }
-        (None, _) => {
-            backend
-                .send_raw("put ism policy", HttpMethod::Put, &path, &[], Some(want))
-                .await?
-                .check("put ism policy")?;
-        }
-    }
-    let existing: Vec<String> = existing_indices(backend, index)
-        .await?
-        .into_keys()
+    name: &str,
+    existing: BTreeMap<String, Option<String>>,
+    detail: &mut String,
+) -> Result<(), BackendError> {
+    let bare: Vec<String> = existing
+        .into_iter()
+        .filter(|(_, p)| p.is_none())
+        .map(|(n, _)| n)
         .collect();
-    let mut detail = format!("hot, then delete at min_index_age {days}d (index age, no rollover)");
-    if existing.is_empty() {
-        return Ok(InstallReport {
-            object: ObjectKind::IsmPolicy,
-            name,
-            index: kind,
-            outcome,
-            detail,
-        });
+    if bare.is_empty() {
+        return Ok(());
     }
-    let list = list_path(&existing);
+    backend
+        .send_raw(
+            "put index settings",
+            HttpMethod::Put,
+            &format!("/{}/_settings", list_path(&bare)),
+            &[],
+            Some(json!({ "index.lifecycle.name": name })),
+        )
+        .await?
+        .check("put index settings")?;
+    detail.push_str(&format!("; set on existing {}", bare.join(", ")));
+    Ok(())
+}
+
+/// Add ISM policy `name` to the `existing` indices; after a change (`outcome`) first move
+/// the ones it manages to the new version.
+async fn add_ism_policy(
+    backend: &dyn Backend,
+    name: &str,
+    existing: &[String],
+    outcome: InstallOutcome,
+    detail: &mut String,
+) -> Result<(), BackendError> {
+    let list = list_path(existing);
     if matches!(outcome, InstallOutcome::Updated | InstallOutcome::Forced) {
         let explained = backend
             .send_raw(
@@ -724,7 +763,7 @@ async fn install_ism(
                             .or_else(|| e.get("policy_id"))
                     })
                     .and_then(Value::as_str)
-                    == Some(name.as_str())
+                    == Some(name)
             })
             .cloned()
             .collect();
@@ -752,13 +791,7 @@ async fn install_ism(
         )
         .await?;
     detail.push_str(&add_summary(added)?);
-    Ok(InstallReport {
-        object: ObjectKind::IsmPolicy,
-        name,
-        index: kind,
-        outcome,
-        detail,
-    })
+    Ok(())
 }
 
 /// The report text of an ISM `add` answer: how many indices got the policy, and which could
@@ -802,33 +835,27 @@ pub async fn install_templates(
     indices: &IndicesConfig,
     force: bool,
 ) -> Result<Vec<InstallReport>, BackendError> {
-    let engine = backend.info().engine;
+    let lc = backend.dialect().lifecycle;
     let unavailable = retention_unavailable(backend).await?;
     let mut reports = Vec::with_capacity(2 * IndexKind::ALL.len());
     for kind in IndexKind::ALL {
         let index = kind.index_name(indices);
-        let days = kind.retention_days(indices);
-        let mut ilm = None;
-        let policy = match (&unavailable, engine) {
-            (Some(why), _) => InstallReport {
-                object: match engine {
-                    Engine::Elasticsearch => ObjectKind::IlmPolicy,
-                    Engine::Opensearch => ObjectKind::IsmPolicy,
-                },
+        let policy = match &unavailable {
+            Some(why) => InstallReport {
+                object: lc.object,
                 name: policy_name(index),
                 index: kind,
                 outcome: InstallOutcome::Unavailable,
                 detail: why.clone(),
             },
-            (None, Engine::Elasticsearch) => {
-                let r = install_ilm(backend, kind, index, days, force).await?;
-                ilm = Some(r.name.clone());
-                r
+            None => {
+                let days = kind.retention_days(indices);
+                install_policy(backend, lc, kind, index, days, force).await?
             }
-            (None, Engine::Opensearch) => install_ism(backend, kind, index, days, force).await?,
         };
+        let named = (lc.named_by_template && unavailable.is_none()).then(|| policy.name.clone());
         reports.push(policy);
-        reports.push(install_template(backend, kind, index, ilm.as_deref(), force).await?);
+        reports.push(install_template(backend, kind, index, named.as_deref(), force).await?);
     }
     Ok(reports)
 }
@@ -992,6 +1019,33 @@ mod tests {
     }
 
     #[test]
+    fn each_lifecycle_reads_its_own_get_answer() {
+        let want = ilm_policy_body("x", 90);
+        let answer = json!({"x-retention": {"version": 1, "policy": want["policy"].clone()}});
+        let stored = (ILM.stored)(&answer, "x-retention");
+        assert!((ILM.is_current)(&stored, &want["policy"]));
+        assert_eq!((ILM.stored)(&json!({}), "x-retention"), Value::Null);
+        assert_eq!((ILM.body)("x", 90), want);
+
+        let want = ism_policy_body("x", 90);
+        let flat = json!({"_id": "x-retention", "_seq_no": 3, "_primary_term": 1,
+                          "policy": want["policy"].clone()});
+        let nested = json!({"policy": {"policy": want["policy"].clone()}});
+        for answer in [flat, nested] {
+            let stored = (ISM.stored)(&answer, "x-retention");
+            assert!((ISM.is_current)(&stored, &want["policy"]), "{answer}");
+        }
+        assert_eq!((ISM.body)("x", 90), want);
+        // Only ILM is named by templates; only ISM replaces under optimistic concurrency.
+        assert!(ILM.named_by_template && !ISM.named_by_template);
+        assert!(ISM.replace_names_seq_no && !ILM.replace_names_seq_no);
+        assert_eq!(
+            (ILM.summary)(30),
+            "delete phase at min_age 30d (index age, no rollover)"
+        );
+    }
+
+    #[test]
     fn force_replaces_what_exists_and_only_that() {
         use InstallOutcome::*;
         assert_eq!(decide(None, false), Installed);
@@ -1021,6 +1075,7 @@ mod tests {
     #[test]
     fn an_ism_add_answer_reports_real_failures_only() {
         let r = RawResponse {
+            warnings: vec![],
             status: 200,
             body: json!({
                 "updated_indices": 1,
@@ -1037,6 +1092,7 @@ mod tests {
             "; added to 1 existing indices; not added to a-2: index is closed"
         );
         let denied = RawResponse {
+            warnings: vec![],
             status: 403,
             body: json!({"error": {"type": "security_exception", "reason": "no permissions"}}),
         };

@@ -1,7 +1,8 @@
 //! The sidecar's own telemetry: Prometheus metrics and the HTTP endpoint that serves them
 //! with `/health` (the process is alive) and `/ready` (connected, every source past its
 //! backfill and keeping up, and the notification outbox not stuck). Every metric name is
-//! defined here.
+//! defined here, but for the process-wide `logwarden_engine_warnings_total` of
+//! [`crate::telemetry::engine_warnings`], which is registered here.
 
 use prometheus::{Encoder, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
 use std::net::SocketAddr;
@@ -182,6 +183,11 @@ impl Metrics {
             "Anomalies written but not routed because a mute matched them",
             &["source"],
         );
+        // Process-wide (the request layer counts it), defined in `telemetry`; at 0 from the
+        // start like the others, since it has no labels.
+        registry
+            .register(Box::new(crate::telemetry::engine_warnings().clone()))
+            .expect("metric names are unique");
         Metrics {
             registry,
             mutes_active,

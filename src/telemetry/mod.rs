@@ -1,10 +1,28 @@
 //! Telemetry: logging set-up and progress display.
 //!
 //! Logs go to stderr through `tracing` (level from `RUST_LOG`, default `info`); progress bars
-//! are drawn only when stderr is a terminal, so scripts and CI see clean output.
+//! are drawn only when stderr is a terminal, so scripts and CI see clean output. It also
+//! holds the one process-wide metric, [`engine_warnings`], which the cluster request layer
+//! counts wherever it runs and the sidecar's `/metrics` exports.
 
 use indicatif::{ProgressBar, ProgressStyle};
+use prometheus::IntCounter;
 use std::io::IsTerminal;
+use std::sync::LazyLock;
+
+/// `logwarden_engine_warnings_total`: `Warning` headers (deprecations) the cluster answered
+/// with, one per header, since the process started. Process-wide because every backend of
+/// the process sends through the same request layer; `Metrics` registers it.
+pub fn engine_warnings() -> &'static IntCounter {
+    static WARNINGS: LazyLock<IntCounter> = LazyLock::new(|| {
+        IntCounter::new(
+            "logwarden_engine_warnings_total",
+            "Warning headers (deprecations) the cluster answered with",
+        )
+        .expect("the metric name is valid")
+    });
+    &WARNINGS
+}
 
 /// Install the stderr log subscriber once.
 pub fn init_logging() {
