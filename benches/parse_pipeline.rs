@@ -9,6 +9,8 @@
 //! from GNU time (`/usr/bin/time`) when it is installed. `PARSE_BENCH_BASELINE` may name
 //! another `logwarden` binary (an older build, without `--threads`) to run on the same file.
 //! The outputs of all runs must be byte-identical; the bench fails otherwise.
+//! `PARSE_BENCH_DRAIN3` may name a Python with `drain3` installed: `scripts/drain3_parse.py`
+//! then does the same job on the same file in the same run (learn, then write NDJSON).
 
 #[path = "../tests/loghub/mod.rs"]
 mod loghub;
@@ -214,5 +216,22 @@ fn main() {
                 panic!("{label}: output differs from --threads 1");
             }
         }
+    }
+    // Drain3 on the same file in the same run, when a Python with drain3 is named.
+    if let Some(python) = std::env::var_os("PARSE_BENCH_DRAIN3") {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/drain3_parse.py");
+        let output = dir.path().join("drain3.ndjson");
+        let out = Command::new(python)
+            .arg(script)
+            .arg(&input)
+            .arg(&output)
+            .output()
+            .expect("PARSE_BENCH_DRAIN3 names a Python that runs");
+        assert!(
+            out.status.success(),
+            "drain3: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        print!("{}", String::from_utf8_lossy(&out.stdout));
     }
 }

@@ -32,6 +32,10 @@ use std::path::PathBuf;
 /// costs little next to matching it, small enough that a few batches stay a few megabytes.
 const BATCH_LINES: usize = 4096;
 
+/// Lines per batch of split messages in the learning pass: small, because a split message
+/// holds its tokens, and the batches in flight should stay in the cores' caches.
+const LEARN_BATCH_LINES: usize = 256;
+
 /// Arguments of `parse`.
 #[derive(Debug, clap::Args)]
 pub struct ParseArgs {
@@ -287,7 +291,7 @@ fn learn_pipelined(
                     Err(_) if made < 3 => {
                         made += 1;
                         Batch {
-                            lines: Vec::with_capacity(BATCH_LINES),
+                            lines: Vec::with_capacity(LEARN_BATCH_LINES),
                             len: 0,
                         }
                     }
@@ -300,7 +304,7 @@ fn learn_pipelined(
                 };
                 batch.len = 0;
                 let mut end = false;
-                while batch.len < BATCH_LINES {
+                while batch.len < LEARN_BATCH_LINES {
                     let Some(rec) = reader.next_record()? else {
                         end = true;
                         break;
