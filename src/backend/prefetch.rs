@@ -3,6 +3,10 @@
 //! timestamp sort the cluster spends most of a request sorting, so two chunks read side by
 //! side nearly double the pace on a 2-core node (`cargo bench --bench sidecar_throughput`).
 //! Memory stays bounded: each chunk in flight buffers at most `PAGES_AHEAD` pages.
+//!
+//! A reader dropped early (its window failed elsewhere, or the run stops) drops its channels:
+//! each chunk's task then finishes the request at hand, finds nobody to send to and closes
+//! its point in time, rather than being aborted with the point in time still open.
 
 use super::read::{ReadReport, SourcedRecord, WindowRequest};
 use super::{read_window, Backend, BackendError};
@@ -88,12 +92,28 @@ impl PrefetchReader {
             let (tx, rx) = mpsc::channel(PAGES_AHEAD);
             let task = tokio::spawn(async move {
                 let mut reader = read_window(backend.as_ref(), req).await?;
-                while let Some(page) = reader.next_page().await? {
-                    if tx.send(page.records).await.is_err() {
-                        break; // the consumer is gone
+                let read = loop {
+                    match reader.next_page().await {
+                        Ok(Some(page)) => {
+                            if tx.send(page.records).await.is_err() {
+                                break Ok(()); // the consumer is gone
+                            }
+                        }
+                        Ok(None) => break Ok(()),
+                        Err(e) => break Err(e),
                     }
+                };
+                // The point in time is closed on every path: read to the end, consumer gone,
+                // or a failed page (it would otherwise hold its contexts for the keep-alive).
+                let closed = reader.close().await;
+                match (read, closed) {
+                    (Err(e), Err(c)) => {
+                        tracing::debug!(error = %c, "closing the point in time of a failed read");
+                        Err(e)
+                    }
+                    (Err(e), Ok(_)) => Err(e),
+                    (Ok(()), closed) => closed,
                 }
-                reader.close().await
             });
             self.running.push_back(Chunk { pages: rx, task });
         }
@@ -124,14 +144,6 @@ impl PrefetchReader {
     /// The counts of the chunks finished so far (all of them once `next_page` said `None`).
     pub fn report(&self) -> &ReadReport {
         &self.report
-    }
-}
-
-impl Drop for PrefetchReader {
-    fn drop(&mut self) {
-        for c in &self.running {
-            c.task.abort();
-        }
     }
 }
 

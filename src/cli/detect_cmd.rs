@@ -125,6 +125,15 @@ pub fn run(config: &Config, args: DetectArgs) -> anyhow::Result<()> {
         stats.novel_templates,
         stats.buckets
     );
+    if stats.novel_untracked > 0 {
+        eprintln!(
+            "warning: {} records of new templates were not watched: `detect.max_novel_templates` ({}) new templates were already",
+            stats.novel_untracked, config.detect.max_novel_templates
+        );
+    }
+    if let Some(warning) = detector.template_overflow() {
+        eprintln!("warning: {warning}");
+    }
     eprintln!("{}", tally.summary());
     Ok(())
 }

@@ -167,6 +167,9 @@ pub fn run(config: &Config, args: ParseArgs) -> anyhow::Result<()> {
         return Err(changed());
     }
     eprintln!("{}", report.summary());
+    if let Some(warning) = crate::parse::overflow_warning(&miner) {
+        eprintln!("warning: {warning}");
+    }
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
         "parsed {} records into {} templates, {} patterns in {:.1} s ({:.0} lines/s, {} thread{}) -> {}",

@@ -53,6 +53,9 @@ pub fn run(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
         .with_context(|| format!("saving model {}", args.model.display()))?;
     let days = baseline.n_buckets as f64 * baseline.bucket_secs as f64 / 86_400.0;
     eprintln!("{}", report.summary());
+    if let Some(warning) = crate::parse::overflow_warning(&baseline.miner) {
+        eprintln!("warning: {warning}");
+    }
     for warning in missing.warnings("fields", &config.fields) {
         eprintln!("warning: {warning}");
     }

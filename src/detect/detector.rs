@@ -101,6 +101,8 @@ pub struct DetectStats {
     pub novel: u64,
     /// Distinct new (service, template) pairs seen.
     pub novel_templates: u64,
+    /// Records of new pairs not watched because `detect.max_novel_templates` were already.
+    pub novel_untracked: u64,
     /// Buckets closed.
     pub buckets: u64,
 }
@@ -346,7 +348,19 @@ impl Detector {
 
     /// Number of templates the miner knows (trained plus new ones).
     pub fn templates(&self) -> usize {
-        self.base.miner.templates().len()
+        self.base.miner.len()
+    }
+
+    /// What to say when lines went to catch-all templates because the model's
+    /// `parse.max_templates` was reached (since it was loaded); `None` when none did.
+    pub fn template_overflow(&self) -> Option<String> {
+        crate::parse::overflow_warning(&self.base.miner)
+    }
+
+    /// Lines sent to catch-all templates because the model's `parse.max_templates` was
+    /// reached, since it was loaded.
+    pub fn template_overflow_lines(&self) -> u64 {
+        self.base.miner.overflowed()
     }
 
     fn threshold(&self) -> f64 {
@@ -695,7 +709,11 @@ impl Detector {
         let Some(tid) = known else {
             self.stats.novel += 1;
             let key = (service.to_string(), id);
-            if !self.novel.contains_key(&key) {
+            let untracked = !self.novel.contains_key(&key)
+                && self.novel.len() >= self.config.detect.max_novel_templates;
+            if untracked {
+                self.stats.novel_untracked += 1;
+            } else if !self.novel.contains_key(&key) {
                 self.stats.novel_templates += 1;
                 let text = self.base.miner.template(id).unwrap_or_default().to_string();
                 let a = self.base.patterns.assign(&text);
@@ -1978,6 +1996,50 @@ mod tests {
             });
         }
         Detector::new(base, &config)
+    }
+
+    /// A source that says something new on every line: the detector watches at most
+    /// `detect.max_novel_templates` new templates and counts the lines of the others.
+    #[test]
+    fn new_templates_watched_stay_within_max_novel_templates() {
+        let config =
+            Config::from_yaml("tenant: ops\ndetect:\n  max_novel_templates: 10\n").unwrap();
+        let mut t = crate::detect::Trainer::new(&config);
+        let t0 = "2026-11-02T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        for m in 0..2 * 24 * 60 {
+            t.add(&LogRecord {
+                timestamp: t0 + chrono::Duration::minutes(m),
+                message: format!("charge took {} ms", 100 + m % 7),
+                service: "pay".to_string(),
+                level: Some("info".to_string()),
+                host: None,
+            });
+        }
+        let mut d = Detector::new(t.finish(), &config);
+        let start = t0 + chrono::Duration::days(2);
+        // Words of letters only, a different set on every line: 200 new templates.
+        let word = |i: usize| -> String {
+            (0..4)
+                .map(|k| char::from(b'a' + ((i / 26usize.pow(k)) % 26) as u8))
+                .collect()
+        };
+        for i in 0..200 {
+            d.push(&LogRecord {
+                timestamp: start + chrono::Duration::seconds(i as i64),
+                message: format!("{} {} {}", word(3 * i), word(3 * i + 1), word(3 * i + 2)),
+                service: "pay".to_string(),
+                level: Some("info".to_string()),
+                host: None,
+            });
+        }
+        let st = d.stats();
+        assert_eq!(st.novel_templates, 10, "watched");
+        assert_eq!(st.novel, 200, "every line of a new template is counted");
+        assert_eq!(
+            st.novel_untracked, 190,
+            "the lines of the pairs not watched"
+        );
+        assert!(d.novel.len() <= 10);
     }
 
     #[test]

@@ -125,6 +125,11 @@ pub struct DetectConfig {
     pub new_far_outlier: f64,
     /// Example lines per anomaly (default 3).
     pub max_examples: usize,
+    /// `new_pattern`: most new (service, template) pairs watched at once (default 5,000).
+    /// Past this many, lines of a further new pair still count for their service's volume
+    /// and errors but are not candidates (counted as untracked): a source that says
+    /// something new on every line cannot grow the detector without bound.
+    pub max_novel_templates: usize,
     /// Numeric slots whose name (see `TemplateMiner::slot_name`) has one of these words
     /// (split on `_`, `-`, `.`, case-insensitive) are identifiers, not measurements: no
     /// drift or forecast is learned for them. Default: `id`, `uuid`, `order`, `user`, `key`,
@@ -169,6 +174,7 @@ impl Default for DetectConfig {
             new_error_min_lines: 5,
             new_far_outlier: 0.95,
             max_examples: 3,
+            max_novel_templates: 5_000,
             max_history_days: 120,
             skip_slot_names: [
                 "id", "uuid", "order", "user", "key", "pod", "pid", "port", "session", "request",
@@ -347,6 +353,12 @@ impl DetectConfig {
             1.0,
         );
         p.range(format!("{path}.max_examples"), self.max_examples, 0, 100);
+        p.range(
+            format!("{path}.max_novel_templates"),
+            self.max_novel_templates,
+            10,
+            1_000_000,
+        );
         p.range(
             format!("{path}.max_history_days"),
             self.max_history_days,

@@ -202,6 +202,10 @@ pub struct TemplateMiner {
     nvars: Vec<u32>,
     /// Per vocabulary token: [`is_value_word`].
     value_word: Vec<bool>,
+    /// Live templates.
+    live: usize,
+    /// Messages that went to a catch-all template because `max_templates` was reached.
+    overflowed: u64,
     scratch: Scratch,
 }
 
@@ -726,11 +730,14 @@ impl TemplateMiner {
             .map(|s| s.matches(VAR).count() as u32)
             .collect();
         let value_word = st.vocab.iter().map(|s| is_value_word(s)).collect();
+        let live = st.clusters.iter().filter(|c| c.live).count();
         TemplateMiner {
             st,
             lookup,
             nvars,
             value_word,
+            live,
+            overflowed: 0,
             scratch: Scratch::default(),
         }
     }
@@ -836,6 +843,10 @@ impl TemplateMiner {
             Some(ci) => self.absorb(ci, msg, sc),
             None => match self.merge_routing(msg, sc) {
                 Some(ci) => ci,
+                None if self.live >= self.st.config.max_templates => {
+                    self.overflowed += 1;
+                    self.catch_all(sc.toks.len())
+                }
                 None => self.create(msg, sc),
             },
         };
@@ -1221,6 +1232,7 @@ impl TemplateMiner {
         let c = &mut self.st.clusters[ci as usize];
         let count = std::mem::take(&mut c.count);
         c.live = false;
+        self.live -= 1;
         let (node, old) = (c.node as usize, c.id);
         self.st.nodes[node].clusters.retain(|&x| x != ci);
         self.st.clusters[into as usize].count += count;
@@ -1281,6 +1293,30 @@ impl TemplateMiner {
     }
 
     /// A new template from the message (or the existing one with the same text).
+    /// The catch-all template of `n` tokens (`<*>` at every position), made if need be: where
+    /// messages go once `max_templates` is reached. At most one per token count, so the
+    /// templates stay within `max_templates` plus `max_tokens`.
+    fn catch_all(&mut self, n: usize) -> u32 {
+        let depth = self.st.config.depth.min(n);
+        self.insert(vec![WILD; n], &vec![true; depth])
+    }
+
+    /// The number of live templates (what [`TemplateMiner::templates`] lists).
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// Whether no template was learnt.
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// Messages that went to a catch-all template because `parse.max_templates` was reached
+    /// (since this miner was made or loaded).
+    pub fn overflowed(&self) -> u64 {
+        self.overflowed
+    }
+
     fn create(&mut self, msg: &str, sc: &Scratch) -> u32 {
         let tokens = self.interned(msg, sc, None);
         let wild: Vec<bool> = sc
@@ -1335,6 +1371,7 @@ impl TemplateMiner {
             };
         }
         let ci = self.st.clusters.len() as u32;
+        self.live += 1;
         self.st.nodes[node as usize].clusters.push(ci);
         self.st.clusters.push(Cluster {
             tokens,

@@ -34,6 +34,10 @@ pub struct ParseConfig {
     pub max_tokens: usize,
     /// Bytes of a message past this many are ignored.
     pub max_message_bytes: usize,
+    /// Most templates learnt; past this many a message that fits no template joins the
+    /// catch-all template of its token count (`<*> <*> …`) instead of making a new one, so a
+    /// hostile or chatty source cannot grow the model without bound.
+    pub max_templates: usize,
 }
 
 fn default_similarity() -> f64 {
@@ -51,6 +55,9 @@ fn default_max_tokens() -> usize {
 fn default_max_message_bytes() -> usize {
     64 * 1024
 }
+fn default_max_templates() -> usize {
+    20_000
+}
 
 impl Default for ParseConfig {
     fn default() -> Self {
@@ -60,6 +67,7 @@ impl Default for ParseConfig {
             max_children: default_max_children(),
             max_tokens: default_max_tokens(),
             max_message_bytes: default_max_message_bytes(),
+            max_templates: default_max_templates(),
         }
     }
 }
@@ -82,7 +90,25 @@ impl ParseConfig {
             1,
             1 << 26,
         );
+        p.range(
+            format!("{path}.max_templates"),
+            self.max_templates,
+            10,
+            10_000_000,
+        );
     }
+}
+
+/// What to say when `miner` sent messages to catch-all templates because
+/// `parse.max_templates` was reached; `None` when it did not.
+pub fn overflow_warning(miner: &TemplateMiner) -> Option<String> {
+    let n = miner.overflowed();
+    (n > 0).then(|| {
+        format!(
+            "{n} lines fitted no template after `parse.max_templates` ({}) was reached and went to catch-all templates (`<*> <*> …`); raise `parse.max_templates` if this source really has that many kinds of lines",
+            miner.config().max_templates
+        )
+    })
 }
 
 /// A numeric value found in a template's variable slot.

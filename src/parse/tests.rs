@@ -262,12 +262,14 @@ fn config_validation_names_the_key() {
     let bad = ParseConfig {
         similarity: 1.5,
         max_tokens: 0,
+        max_templates: 0,
         ..ParseConfig::default()
     };
     bad.validate("parse", &mut p);
-    assert_eq!(p.0.len(), 2);
+    assert_eq!(p.0.len(), 3);
     assert!(p.0[0].contains("`parse.similarity`"), "{:?}", p.0);
     assert!(p.0[1].contains("`parse.max_tokens`"), "{:?}", p.0);
+    assert!(p.0[2].contains("`parse.max_templates`"), "{:?}", p.0);
     let e = serde_json::from_str::<ParseConfig>(r#"{"simlarity": 0.3}"#).unwrap_err();
     assert!(e.to_string().contains("simlarity"));
 }
@@ -738,4 +740,59 @@ fn a_word_with_few_values_keeps_a_template_per_value_until_it_varies() {
         m.template(m.resolve(a)),
         Some("authentication failure; rhost=<*> user=root")
     );
+}
+
+/// Letters only (no digits, which would be masked): a word of its own for every `i`.
+fn word(mut i: usize) -> String {
+    let mut w = String::from("w");
+    loop {
+        w.push(char::from(b'a' + (i % 26) as u8));
+        i /= 26;
+        if i == 0 {
+            return w;
+        }
+    }
+}
+
+/// A source that says something new on every line cannot grow the templates past
+/// `max_templates`: once there, a line that fits no template joins the catch-all template of
+/// its length, counted; lines that fit a template still get it.
+#[test]
+fn templates_stop_growing_at_max_templates() {
+    let mut m = TemplateMiner::new(ParseConfig {
+        max_templates: 50,
+        ..ParseConfig::default()
+    });
+    let known = m.add("disk full on the data volume").template_id;
+    let mut ids = Vec::new();
+    for i in 0..2_000 {
+        // Three or four words of their own: nothing in common with any other line.
+        let n = 3 + i % 2;
+        let line: Vec<String> = (0..n).map(|k| word(i * 4 + k)).collect();
+        ids.push(m.add(&line.join(" ")).template_id);
+    }
+    let templates = m.templates();
+    // At most the cap plus one catch-all per token count seen (3 and 4).
+    assert!(templates.len() <= 52, "{} templates", templates.len());
+    assert!(m.overflowed() > 1_000, "{} overflowed", m.overflowed());
+    let texts: Vec<&str> = templates.iter().map(|t| t.1).collect();
+    assert!(texts.contains(&"<*> <*> <*>"), "{texts:?}");
+    assert!(texts.contains(&"<*> <*> <*> <*>"), "{texts:?}");
+    // Every id given out still resolves to a live template.
+    for id in ids {
+        let id = m.resolve(id);
+        assert!(templates.iter().any(|t| t.0 == id), "{id} is not live");
+    }
+    let again = m.add("disk full on the data volume").template_id;
+    assert_eq!(
+        m.resolve(again),
+        m.resolve(known),
+        "a known line keeps its template"
+    );
+    // The count of live templates survives a save and load: still capped.
+    let json = serde_json::to_string(&m).unwrap();
+    let mut back: TemplateMiner = serde_json::from_str(&json).unwrap();
+    back.add("entirely unheard of words here");
+    assert!(back.templates().len() <= 53);
+    assert_eq!(back.overflowed(), 1);
 }

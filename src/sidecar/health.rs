@@ -33,6 +33,12 @@ pub struct Metrics {
     pub lag_seconds: IntGaugeVec,
     /// Templates the detector knows, by source.
     pub templates: IntGaugeVec,
+    /// Lines sent to catch-all templates since the model was loaded (`parse.max_templates`
+    /// reached), by source.
+    pub template_overflow: IntGaugeVec,
+    /// Lines of new templates not watched since the detector started
+    /// (`detect.max_novel_templates` reached), by source.
+    pub novel_untracked: IntGaugeVec,
     /// 1 while the cluster answers.
     pub cluster_up: IntGauge,
     /// Notifications delivered, by receiver.
@@ -119,6 +125,16 @@ impl Metrics {
             &["source"],
         );
         let templates = gauge("logwarden_templates", "Templates known", &["source"]);
+        let template_overflow = gauge(
+            "logwarden_template_overflow_lines",
+            "Lines sent to catch-all templates since the model was loaded: parse.max_templates reached",
+            &["source"],
+        );
+        let novel_untracked = gauge(
+            "logwarden_novel_untracked_lines",
+            "Lines of new templates not watched since start: detect.max_novel_templates reached",
+            &["source"],
+        );
         let source_empty = gauge(
             "logwarden_source_empty",
             "1 while a source's baseline was learned from no document",
@@ -205,6 +221,8 @@ impl Metrics {
             write_failures,
             lag_seconds,
             templates,
+            template_overflow,
+            novel_untracked,
             cluster_up,
             notifications_sent,
             notifications_failed,
@@ -235,7 +253,13 @@ impl Metrics {
         for tier in ["low", "moderate", "critical"] {
             self.anomalies.with_label_values(&[name, tier]);
         }
-        for g in [&self.lag_seconds, &self.templates, &self.source_empty] {
+        for g in [
+            &self.lag_seconds,
+            &self.templates,
+            &self.template_overflow,
+            &self.novel_untracked,
+            &self.source_empty,
+        ] {
             g.with_label_values(&[name]);
         }
     }

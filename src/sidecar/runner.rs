@@ -326,6 +326,9 @@ impl SourceRunner {
             tracing::warn!(source = %self.name, "{warning}");
         }
         let baseline = trainer.finish();
+        if let Some(warning) = crate::parse::overflow_warning(&baseline.miner) {
+            tracing::warn!(source = %self.name, "{warning}");
+        }
         tracing::info!(source = %self.name, "baseline learned from {} records: {} templates, model {}", report.records, baseline.miner.templates().len(), baseline.model_version);
         if report.records == 0 {
             // A typo in the pattern looks like this too: say it where it is seen.
@@ -555,6 +558,10 @@ impl SourceRunner {
         let rates = detector.drain_rates(boundary);
         let model_version = detector.model_version().to_string();
         let templates = detector.templates();
+        let capped = (
+            detector.template_overflow_lines(),
+            detector.stats().novel_untracked,
+        );
         self.count_read(&report);
         self.poll_feedback(backend.as_ref()).await;
         for a in &mut found {
@@ -692,6 +699,14 @@ impl SourceRunner {
             .templates
             .with_label_values(&[&self.name])
             .set(templates as i64);
+        self.metrics
+            .template_overflow
+            .with_label_values(&[&self.name])
+            .set(capped.0 as i64);
+        self.metrics
+            .novel_untracked
+            .with_label_values(&[&self.name])
+            .set(capped.1 as i64);
         // One line a window: what a person watching the log (or its collector) needs to see
         // that the sidecar keeps up.
         tracing::info!(
