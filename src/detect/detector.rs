@@ -1967,22 +1967,31 @@ mod tests {
     use crate::detect::forecast::ForecastFinding;
     use crate::model::Severity;
 
-    fn detector() -> Detector {
-        let config =
-            Config::from_yaml("tenant: ops\nservices:\n  pay:\n    criticality: critical\n")
-                .unwrap();
-        let mut t = crate::detect::Trainer::new(&config);
-        let t0 = "2026-11-02T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
-        for m in 0..14 * 24 * 60 {
+    /// The start of training in these tests.
+    fn t0() -> DateTime<Utc> {
+        "2026-11-02T00:00:00Z".parse().unwrap()
+    }
+
+    /// A baseline of `days` days of one `pay` line a minute, `charge took N ms`.
+    fn trained(config: &Config, days: i64) -> crate::detect::Baseline {
+        let mut t = crate::detect::Trainer::new(config);
+        for m in 0..days * 24 * 60 {
             t.add(&LogRecord {
-                timestamp: t0 + chrono::Duration::minutes(m),
+                timestamp: t0() + chrono::Duration::minutes(m),
                 message: format!("charge took {} ms", 100 + m % 7),
                 service: "pay".to_string(),
                 level: Some("info".to_string()),
                 host: None,
             });
         }
-        let mut base = t.finish();
+        t.finish()
+    }
+
+    fn detector() -> Detector {
+        let config =
+            Config::from_yaml("tenant: ops\nservices:\n  pay:\n    criticality: critical\n")
+                .unwrap();
+        let mut base = trained(&config, 14);
         if base.slots.is_empty() {
             // The miner found no numeric slot: watch slot 0 of the only template.
             let template = base.miner.templates()[0].0;
@@ -2004,19 +2013,8 @@ mod tests {
     fn new_templates_watched_stay_within_max_novel_templates() {
         let config =
             Config::from_yaml("tenant: ops\ndetect:\n  max_novel_templates: 10\n").unwrap();
-        let mut t = crate::detect::Trainer::new(&config);
-        let t0 = "2026-11-02T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
-        for m in 0..2 * 24 * 60 {
-            t.add(&LogRecord {
-                timestamp: t0 + chrono::Duration::minutes(m),
-                message: format!("charge took {} ms", 100 + m % 7),
-                service: "pay".to_string(),
-                level: Some("info".to_string()),
-                host: None,
-            });
-        }
-        let mut d = Detector::new(t.finish(), &config);
-        let start = t0 + chrono::Duration::days(2);
+        let mut d = Detector::new(trained(&config, 2), &config);
+        let start = t0() + chrono::Duration::days(2);
         // Words of letters only, a different set on every line: 200 new templates.
         let word = |i: usize| -> String {
             (0..4)
