@@ -105,15 +105,9 @@ impl PrefetchReader {
                 };
                 // The point in time is closed on every path: read to the end, consumer gone,
                 // or a failed page (it would otherwise hold its contexts for the keep-alive).
+                // A failed read's error is the one to report, whatever the closing gave.
                 let closed = reader.close().await;
-                match (read, closed) {
-                    (Err(e), Err(c)) => {
-                        tracing::debug!(error = %c, "closing the point in time of a failed read");
-                        Err(e)
-                    }
-                    (Err(e), Ok(_)) => Err(e),
-                    (Ok(()), closed) => closed,
-                }
+                read.and(closed)
             });
             self.running.push_back(Chunk { pages: rx, task });
         }

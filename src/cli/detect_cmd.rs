@@ -131,7 +131,7 @@ pub fn run(config: &Config, args: DetectArgs) -> anyhow::Result<()> {
             stats.novel_untracked, config.detect.max_novel_templates
         );
     }
-    if let Some(warning) = detector.template_overflow() {
+    if let Some(warning) = crate::parse::overflow_warning(detector.miner()) {
         eprintln!("warning: {warning}");
     }
     eprintln!("{}", tally.summary());

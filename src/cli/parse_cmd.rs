@@ -280,31 +280,21 @@ fn learn_pipelined(
         lines: Vec<(String, Tokens)>,
         len: usize,
     }
-    // Two batches queued: the reader runs ahead of the miner by that much, no more; three
-    // exist in all (one filling, one queued, one learning).
+    // Three batches exist in all (one filling, one queued, one learning): they start in the
+    // return channel, and the reader fills whichever comes back.
     let (tx, rx) = crossbeam_channel::bounded::<Batch>(2);
     let (back_tx, back_rx) = crossbeam_channel::bounded::<Batch>(3);
+    for _ in 0..3 {
+        back_tx.send(Batch {
+            lines: Vec::with_capacity(LEARN_BATCH_LINES),
+            len: 0,
+        })?;
+    }
     let tokenizer = miner.tokenizer();
     std::thread::scope(|s| {
         let reading = s.spawn(move || -> anyhow::Result<InputReport> {
-            let mut made = 0;
-            loop {
-                let mut batch = match back_rx.try_recv() {
-                    Ok(b) => b,
-                    Err(_) if made < 3 => {
-                        made += 1;
-                        Batch {
-                            lines: Vec::with_capacity(LEARN_BATCH_LINES),
-                            len: 0,
-                        }
-                    }
-                    // Every batch is out: wait for one to come back (none will if the miner
-                    // stopped, and then the reading stops too).
-                    Err(_) => match back_rx.recv() {
-                        Ok(b) => b,
-                        Err(_) => return Ok(reader.into_report()),
-                    },
-                };
+            // No batch comes back once the miner has stopped; then the reading stops too.
+            while let Ok(mut batch) = back_rx.recv() {
                 batch.len = 0;
                 let mut end = false;
                 while batch.len < LEARN_BATCH_LINES {
@@ -323,9 +313,10 @@ fn learn_pipelined(
                 // The receiver lives until every batch has been taken.
                 tx.send(batch)?;
                 if end {
-                    return Ok(reader.into_report());
+                    break;
                 }
             }
+            Ok(reader.into_report())
         });
         // Owned here, so that a failed miner drops it and a reader waiting for a batch stops.
         let back_tx = back_tx;

@@ -351,16 +351,9 @@ impl Detector {
         self.base.miner.len()
     }
 
-    /// What to say when lines went to catch-all templates because the model's
-    /// `parse.max_templates` was reached (since it was loaded); `None` when none did.
-    pub fn template_overflow(&self) -> Option<String> {
-        crate::parse::overflow_warning(&self.base.miner)
-    }
-
-    /// Lines sent to catch-all templates because the model's `parse.max_templates` was
-    /// reached, since it was loaded.
-    pub fn template_overflow_lines(&self) -> u64 {
-        self.base.miner.overflowed()
+    /// The model's template miner (it learns the templates met during detection).
+    pub fn miner(&self) -> &crate::parse::TemplateMiner {
+        &self.base.miner
     }
 
     fn threshold(&self) -> f64 {
@@ -693,6 +686,7 @@ impl Detector {
 
     fn account(&mut self, record: &LogRecord) {
         let max_examples = self.config.detect.max_examples;
+        let max_novel = self.config.detect.max_novel_templates;
         let parsed = match self.base.miner.match_message(&record.message) {
             Some(p) => p,
             None => self.base.miner.add(&record.message),
@@ -703,17 +697,19 @@ impl Detector {
         let known = match self.known_template(service, id) {
             Some(k) => Some(k),
             None if self.novel.contains_key(&(service.to_string(), id)) => None,
+            // Past the cap a new template is not watched, nor searched for a known variant on
+            // every one of its lines.
+            None if self.novel.len() >= max_novel => None,
             None => self.classify_new(service, id),
         };
         self.count_rate(record, known.unwrap_or(id), is_error);
         let Some(tid) = known else {
             self.stats.novel += 1;
             let key = (service.to_string(), id);
-            let untracked = !self.novel.contains_key(&key)
-                && self.novel.len() >= self.config.detect.max_novel_templates;
-            if untracked {
+            let watched = self.novel.contains_key(&key);
+            if !watched && self.novel.len() >= max_novel {
                 self.stats.novel_untracked += 1;
-            } else if !self.novel.contains_key(&key) {
+            } else if !watched {
                 self.stats.novel_templates += 1;
                 let text = self.base.miner.template(id).unwrap_or_default().to_string();
                 let a = self.base.patterns.assign(&text);

@@ -559,7 +559,7 @@ impl SourceRunner {
         let model_version = detector.model_version().to_string();
         let templates = detector.templates();
         let capped = (
-            detector.template_overflow_lines(),
+            detector.miner().overflowed(),
             detector.stats().novel_untracked,
         );
         self.count_read(&report);
