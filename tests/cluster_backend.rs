@@ -10,6 +10,8 @@
 //! is counted with its id; then install the anomaly template, write anomalies twice and
 //! check the ids keep the count, and that the index mapping is exactly the shipped one.
 
+mod cluster_support;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use logwarden::backend::bulk::{write_docs, BulkDoc};
 use logwarden::backend::{
@@ -25,24 +27,13 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 async fn backend_from_env(var: &str, engine: Engine) -> Box<dyn Backend> {
-    let url = std::env::var(var).unwrap_or_else(|_| {
-        panic!(
-            "{var} is not set: start the test clusters with `scripts/clusters start` and \
-             `eval \"$(scripts/clusters env)\"` (or run `scripts/test`)"
-        )
-    });
-    let mut cfg = BackendConfig::for_url(&url);
-    cfg.read.page_size = 97; // prime, so page ends fall inside groups of equal timestamps
-    cfg.read.max_message_bytes = 16 * 1024;
-    cfg.bulk.max_docs = 400;
-    cfg.request_timeout_secs = 30;
-    let b = connect(&cfg).await.unwrap_or_else(|e| {
-        panic!(
-            "cannot reach the {engine} test cluster at {url} ({e}): run `scripts/clusters start`"
-        )
-    });
-    assert_eq!(b.info().engine, engine, "{var} points at the wrong engine");
-    b
+    cluster_support::backend(var, engine, |cfg| {
+        cfg.read.page_size = 97; // prime, so page ends fall inside groups of equal timestamps
+        cfg.read.max_message_bytes = 16 * 1024;
+        cfg.bulk.max_docs = 400;
+        cfg.request_timeout_secs = 30;
+    })
+    .await
 }
 
 fn t0() -> DateTime<Utc> {

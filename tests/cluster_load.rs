@@ -10,34 +10,20 @@
 //! twice with one count; and a few seconds of following with no line written before its
 //! time.
 
+mod cluster_support;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use logwarden::backend::load::{doc_id, LoadOptions};
-use logwarden::backend::{connect, Backend, BackendConfig, Engine};
+use logwarden::backend::{Backend, Engine};
 use logwarden::demo::feed::{feed_history, follow, history_start, Feed, FeedSettings};
 use serde_json::{json, Value};
 use std::process::Command;
 use std::sync::Arc;
 
-fn url(var: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| {
-        panic!(
-            "{var} is not set: start the test clusters with `scripts/clusters start` and \
-             `eval \"$(scripts/clusters env)\"` (or run `scripts/test`)"
-        )
-    })
-}
+use cluster_support::url;
 
 async fn backend(var: &str, engine: Engine) -> Arc<dyn Backend> {
-    let url = url(var);
-    let mut cfg = BackendConfig::for_url(&url);
-    cfg.bulk.max_docs = 50;
-    let b = connect(&cfg).await.unwrap_or_else(|e| {
-        panic!(
-            "cannot reach the {engine} test cluster at {url} ({e}): run `scripts/clusters start`"
-        )
-    });
-    assert_eq!(b.info().engine, engine, "{var} points at the wrong engine");
-    Arc::from(b)
+    Arc::from(cluster_support::backend(var, engine, |cfg| cfg.bulk.max_docs = 50).await)
 }
 
 fn good(i: u32) -> String {

@@ -7,29 +7,21 @@
 //! which other tests reading at the same time would change. Needs the clusters of
 //! `scripts/clusters start` and `eval "$(scripts/clusters env)"`.
 
+mod cluster_support;
+
 use chrono::{DateTime, Duration, Utc};
 use logwarden::backend::prefetch::PrefetchReader;
-use logwarden::backend::{connect, Backend, BackendConfig, Engine, HttpMethod, WindowRequest};
+use logwarden::backend::{Backend, Engine, HttpMethod, WindowRequest};
 use logwarden::source::FieldsConfig;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
 async fn backend_from_env(var: &str, engine: Engine) -> Arc<dyn Backend> {
-    let url = std::env::var(var).unwrap_or_else(|_| {
-        panic!(
-            "{var} is not set: start the test clusters with `scripts/clusters start` and \
-             `eval \"$(scripts/clusters env)\"` (or run `scripts/test`)"
-        )
-    });
-    let mut cfg = BackendConfig::for_url(&url);
-    cfg.read.page_size = 20;
-    cfg.read.keep_alive_secs = 600;
-    let b = connect(&cfg).await.unwrap_or_else(|e| {
-        panic!(
-            "cannot reach the {engine} test cluster at {url} ({e}): run `scripts/clusters start`"
-        )
-    });
-    assert_eq!(b.info().engine, engine, "{var} points at the wrong engine");
+    let b = cluster_support::backend(var, engine, |cfg| {
+        cfg.read.page_size = 20;
+        cfg.read.keep_alive_secs = 600;
+    })
+    .await;
     Arc::from(b)
 }
 

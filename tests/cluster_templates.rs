@@ -17,14 +17,16 @@
 //! `index.lifecycle.name` without ILM (`unknown setting`), which the test shows with the
 //! Elasticsearch variant, while the OpenSearch variant of the same template is accepted.
 
+mod cluster_support;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use logwarden::backend::bulk::{write_docs, BulkDoc};
 use logwarden::backend::templates::{
     existing_indices, index_template_body, policy_name, retention_unavailable, TEMPLATE_PRIORITY,
 };
 use logwarden::backend::{
-    connect, install_templates, Backend, BackendConfig, Engine, HttpMethod, IndexKind,
-    InstallOutcome, InstallReport, ObjectKind, TemplateOutcome,
+    install_templates, Backend, Engine, HttpMethod, IndexKind, InstallOutcome, InstallReport,
+    ObjectKind, TemplateOutcome,
 };
 use logwarden::config::{IndicesConfig, RetentionConfig};
 use logwarden::model::{
@@ -34,21 +36,7 @@ use logwarden::model::{
 use serde_json::{json, Value};
 
 async fn backend_from_env(var: &str, engine: Engine) -> Box<dyn Backend> {
-    let url = std::env::var(var).unwrap_or_else(|_| {
-        panic!(
-            "{var} is not set: start the test clusters with `scripts/clusters start` and \
-             `eval \"$(scripts/clusters env)\"` (or run `scripts/test`)"
-        )
-    });
-    let mut cfg = BackendConfig::for_url(&url);
-    cfg.request_timeout_secs = 30;
-    let b = connect(&cfg).await.unwrap_or_else(|e| {
-        panic!(
-            "cannot reach the {engine} test cluster at {url} ({e}): run `scripts/clusters start`"
-        )
-    });
-    assert_eq!(b.info().engine, engine, "{var} points at the wrong engine");
-    b
+    cluster_support::backend(var, engine, |cfg| cfg.request_timeout_secs = 30).await
 }
 
 fn indices(prefix: &str) -> IndicesConfig {

@@ -13,6 +13,8 @@
 //! for another host name, connecting fails with an error that says it is the certificate and
 //! shows no URL; with `insecure_skip_verify` it connects and reads.
 
+mod cluster_support;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use logwarden::backend::bulk::{write_docs, BulkDoc};
 use logwarden::backend::{connect, read_window, Backend, BackendConfig, BackendError, Engine};
@@ -204,12 +206,7 @@ impl Drop for TlsProxy {
 
 /// `host:port` of the plain-HTTP test cluster in `var`.
 fn upstream(var: &str) -> String {
-    let url = std::env::var(var).unwrap_or_else(|_| {
-        panic!(
-            "{var} is not set: start the test clusters with `scripts/clusters start` and \
-             `eval \"$(scripts/clusters env)\"` (or run `scripts/test`)"
-        )
-    });
+    let url = cluster_support::url(var);
     let rest = url
         .strip_prefix("http://")
         .unwrap_or_else(|| panic!("{var}={url}: the test clusters speak plain http"));
