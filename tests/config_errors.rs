@@ -123,3 +123,20 @@ fn a_batch_run_gives_up_on_an_unreachable_cluster_with_the_reason() {
         "{text}"
     );
 }
+
+/// The caps on templates and on watched new templates are checked at start, naming the key.
+#[test]
+fn the_template_caps_out_of_range_stop_the_run_naming_the_key() {
+    let (code, text) = run(
+        "cluster:\n  url: http://127.0.0.1:9\nparse:\n  max_templates: 0\ndetect:\n  max_novel_templates: 0\n",
+    );
+    assert_ne!(code, Some(0), "{text}");
+    assert!(
+        text.contains("`parse.max_templates`: must be between 10 and 10000000, got 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`detect.max_novel_templates`: must be between 10 and 1000000, got 0"),
+        "{text}"
+    );
+}
