@@ -97,7 +97,7 @@ fn main() {
         .with_timezone(&Utc);
     let train = logs(start, 14 * 1440, 1, 1.0);
     let t = Instant::now();
-    let mut trainer = Trainer::new(&cfg);
+    let mut trainer = Trainer::new(&cfg.trainer_settings());
     for r in &train {
         trainer.add(r);
     }
@@ -116,7 +116,7 @@ fn main() {
         let from = start + Duration::days(14 + 7 * week);
         let records = logs(from, 7 * 1440, 100 + week as u64, 1.0);
         let t = Instant::now();
-        let mut d = Detector::new(base.clone(), &cfg);
+        let mut d = Detector::new(base.clone(), &cfg.detector_settings());
         let mut found = Vec::new();
         for r in &records {
             found.extend(d.push(r));

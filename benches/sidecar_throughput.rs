@@ -356,7 +356,7 @@ async fn child_pipeline(url: &str, index: &str) {
         fields: FieldsConfig::default(),
     };
     let config = logwarden::config::Config::default();
-    let mut trainer = logwarden::detect::Trainer::new(&config);
+    let mut trainer = logwarden::detect::Trainer::new(&config.trainer_settings());
     let mut reader = read_window(b.as_ref(), req).await.expect("open window");
     let mut n = 0u64;
     while let Some(page) = reader.next_page().await.expect("page") {

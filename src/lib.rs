@@ -27,4 +27,5 @@ pub mod sink;
 pub mod source;
 pub mod state;
 pub mod telemetry;
+pub mod validate;
 pub mod vectorize;

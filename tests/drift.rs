@@ -2,9 +2,9 @@
 //! for training, then a normal week, a daily deploy, or a creep of +2% an hour.
 
 use chrono::{DateTime, Duration, Timelike, Utc};
-use logwarden::config::Problems;
 use logwarden::detect::drift::{DriftConfig, DriftFinding, SlotModel};
 use logwarden::detect::forecast::{ForecastFinding, Threshold};
+use logwarden::validate::Problems;
 
 mod drift_gen;
 use drift_gen::{how, Gen, BUCKET_MIN, KEY, SIGMA};

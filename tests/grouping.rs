@@ -1,13 +1,13 @@
 //! Incident grouping and suppression windows.
 
 use chrono::{DateTime, Duration, Utc};
-use logwarden::config::Problems;
 use logwarden::incidents::grouping::SuppressionWindow;
 use logwarden::incidents::{group, suppress_and_group, IncidentsConfig};
 use logwarden::model::{
     content_id, Anomaly, AnomalyBody, AnomalyType, EventRef, FeedbackRef, IncidentRef, ModelRef,
     PatternRef, ServiceRef, Severity, Window,
 };
+use logwarden::validate::Problems;
 use std::collections::BTreeMap;
 
 fn t(s: &str) -> DateTime<Utc> {

@@ -57,7 +57,7 @@ async fn deliver(
     messages: Vec<Message>,
     limit: Duration,
 ) -> (Arc<Notifier>, Metrics, bool) {
-    let n = Notifier::open(cfg).unwrap().unwrap();
+    let n = Notifier::open(&cfg.notify_settings()).unwrap().unwrap();
     n.outbox().enqueue(messages).unwrap();
     let metrics = Metrics::new();
     let d = Delivery::start(
@@ -96,7 +96,7 @@ async fn each_receiver_gets_what_its_api_documents() {
     r.require_signature(HOOK_KEY.as_bytes());
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(&r, dir.path(), "");
-    let n = Notifier::open(&cfg).unwrap().unwrap();
+    let n = Notifier::open(&cfg.notify_settings()).unwrap().unwrap();
     let messages = escalating(&n);
     let incident = messages[0].incident.id.clone();
     let (_, metrics, drained) = deliver(&cfg, messages, Duration::from_secs(60)).await;
@@ -348,7 +348,7 @@ async fn retries_through_503_and_429_deliver_each_message_once_in_order() {
     ]);
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(&r, dir.path(), "");
-    let n = Notifier::open(&cfg).unwrap().unwrap();
+    let n = Notifier::open(&cfg.notify_settings()).unwrap().unwrap();
     let messages = escalating(&n);
     let want: Vec<(String, Action, u32)> = messages
         .iter()
@@ -420,7 +420,7 @@ async fn a_refused_message_goes_to_the_dead_letter_file_and_the_rest_go_on() {
         .as_mut()
         .unwrap()
         .secret = None;
-    let n = Notifier::open(&cfg).unwrap().unwrap();
+    let n = Notifier::open(&cfg.notify_settings()).unwrap().unwrap();
     let messages = escalating(&n);
     assert_eq!(messages.len(), 3);
     let (n, metrics, drained) = deliver(&cfg, messages, Duration::from_secs(60)).await;
@@ -464,7 +464,7 @@ async fn queued_messages_survive_a_restart_and_are_sent_once() {
     cfg.routes.receivers.retain(|k, _| k == "hook" || k == "pd");
     // The receivers are down: every request fails for a long while.
     r.script(&vec![(503, None); 10_000]);
-    let n = Notifier::open(&cfg).unwrap().unwrap();
+    let n = Notifier::open(&cfg.notify_settings()).unwrap().unwrap();
     let messages = escalating(&n);
     assert_eq!(messages.len(), 5);
     n.outbox().enqueue(messages.clone()).unwrap();
@@ -518,7 +518,7 @@ async fn the_rate_limit_holds_the_rest_back() {
     let mut cfg = config(&r, dir.path(), "");
     cfg.routes.receivers.retain(|k, _| k == "hook");
     cfg.routes.receivers.get_mut("hook").unwrap().max_per_minute = 2;
-    let n = Notifier::open(&cfg).unwrap().unwrap();
+    let n = Notifier::open(&cfg.notify_settings()).unwrap().unwrap();
     // Five incidents on five services, far apart: five triggers.
     let mut w = Windows::default();
     let mut messages = Vec::new();
@@ -575,7 +575,7 @@ async fn a_stuck_outbox_shows_on_ready_and_in_the_metrics() {
     let mut cfg = config(&r, dir.path(), "");
     cfg.routes.receivers.retain(|k, _| k == "hook");
     cfg.routes.delivery.max_queue_age_secs = 1;
-    let n = Notifier::open(&cfg).unwrap().unwrap();
+    let n = Notifier::open(&cfg.notify_settings()).unwrap().unwrap();
     let messages = escalating(&n);
     n.outbox().enqueue(messages).unwrap();
     let metrics = Metrics::new();
@@ -625,7 +625,7 @@ async fn slack_web_api_replies_in_the_incident_thread() {
     );
     let mut cfg = config(&r, dir.path(), &extra);
     cfg.routes.receivers.retain(|k, _| k == "bot");
-    let n = Notifier::open(&cfg).unwrap().unwrap();
+    let n = Notifier::open(&cfg.notify_settings()).unwrap().unwrap();
     // Through the Web API Slack hears of every update, in the thread.
     let messages = escalating(&n);
     assert_eq!(messages.len(), 3);

@@ -175,7 +175,7 @@ fn normal(start: DateTime<Utc>, minutes: i64, seed: u64) -> Vec<LogRecord> {
 fn trained() -> &'static Baseline {
     static BASE: OnceLock<Baseline> = OnceLock::new();
     BASE.get_or_init(|| {
-        let mut t = Trainer::new(&config());
+        let mut t = Trainer::new(&config().trainer_settings());
         for r in normal(train_start(), 14 * 24 * 60, 1) {
             t.add(&r);
         }
@@ -184,7 +184,7 @@ fn trained() -> &'static Baseline {
 }
 
 fn detect(records: &[LogRecord], base: &Baseline) -> Vec<Anomaly> {
-    let mut d = Detector::new(base.clone(), &config());
+    let mut d = Detector::new(base.clone(), &config().detector_settings());
     let mut out = Vec::new();
     for r in records {
         out.extend(d.push(r));
@@ -509,7 +509,7 @@ fn the_same_input_twice_gives_the_same_ids() {
 
 #[test]
 fn cold_start_from_one_day_finds_a_large_spike_and_says_it_is_unsure() {
-    let mut t = Trainer::new(&config());
+    let mut t = Trainer::new(&config().trainer_settings());
     for r in normal(local(2026, 10, 26, 0, 0), 24 * 60, 8) {
         t.add(&r);
     }
@@ -587,7 +587,7 @@ proptest::proptest! {
             level: Some(if *err { "error" } else { "info" }.to_string()),
             host: None,
         };
-        let mut t = Trainer::new(&config());
+        let mut t = Trainer::new(&config().trainer_settings());
         for r in train.iter().map(mk) {
             t.add(&r);
         }
@@ -728,7 +728,7 @@ fn a_baseline_after_detection_knows_the_new_templates_it_reported() {
             )
         })
         .collect();
-    let mut d = Detector::new(base.clone(), &config());
+    let mut d = Detector::new(base.clone(), &config().detector_settings());
     let mut first: Vec<Anomaly> = lines.iter().flat_map(|r| d.push(r)).collect();
     first.extend(d.finish());
     assert_eq!(first.len(), 1, "{}", describe(&first));
@@ -790,7 +790,7 @@ fn every_service_silent_at_once_is_one_critical_source_silence() {
 fn a_new_error_that_keeps_coming_reaches_a_person_even_on_thin_history() {
     // Three days of history: confidence 0.21, yet a never-seen failing message arriving
     // hundreds of times is news, and so is the error share it brings.
-    let mut t = Trainer::new(&config());
+    let mut t = Trainer::new(&config().trainer_settings());
     for r in normal(train_start(), 3 * 24 * 60, 31) {
         t.add(&r);
     }
@@ -922,14 +922,14 @@ fn detect_with_restart(
 ) -> (Vec<Anomaly>, Vec<Anomaly>) {
     let (before, after): (Vec<&LogRecord>, Vec<&LogRecord>) =
         records.iter().partition(|r| r.timestamp < restart);
-    let mut first = Detector::new(base.clone(), &config());
+    let mut first = Detector::new(base.clone(), &config().detector_settings());
     let mut written = Vec::new();
     for r in &before {
         written.extend(first.push(r));
     }
     written.extend(first.close_until(restart));
     drop(first);
-    let mut second = Detector::new(base.clone(), &config());
+    let mut second = Detector::new(base.clone(), &config().detector_settings());
     for r in before
         .iter()
         .filter(|r| r.timestamp >= restart - Duration::hours(6))
@@ -1034,7 +1034,7 @@ fn refunds(start: DateTime<Utc>, minutes: i64, per_ten_minutes: f64, seed: u64) 
 
 #[test]
 fn a_rise_spread_over_a_pattern_is_reported_for_the_pattern_with_its_templates() {
-    let mut t = Trainer::new(&config());
+    let mut t = Trainer::new(&config().trainer_settings());
     let mut history = normal(train_start(), 14 * 24 * 60, 1);
     insert(&mut history, refunds(train_start(), 14 * 24 * 60, 1.0, 5));
     for r in &history {

@@ -3,7 +3,7 @@
 //! every bad key, and [`BackendConfig::check`] for use before connecting.
 
 use super::{BackendError, Engine};
-use crate::config::Problems;
+use crate::validate::Problems;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;

@@ -24,6 +24,7 @@
 pub mod bulk;
 pub mod config;
 pub mod elasticsearch;
+pub mod indices;
 pub mod load;
 pub mod opensearch;
 pub mod prefetch;
@@ -38,6 +39,7 @@ use std::fmt;
 
 pub use bulk::{BulkItemFailure, BulkReport};
 pub use config::{AuthConfig, BackendConfig, BulkConfig, ReadConfig, SecretRef, TlsConfig};
+pub use indices::{IndicesConfig, RetentionConfig};
 pub use read::{BadDocument, ReadReport, SourcedRecord, WindowPage, WindowReader, WindowRequest};
 pub use templates::{install_templates, IndexKind, InstallOutcome, InstallReport, ObjectKind};
 pub use transport::{index_part, Dialect, HttpAnswer, RequestBody};

@@ -18,9 +18,9 @@
 //! without ILM or ISM (the integ-test distributions have neither) gets the templates without a
 //! policy, and the report says so. Nothing here overwrites a newer version than its own.
 
+use super::IndicesConfig;
 use super::{mapping_version, Backend, BackendError, Engine, HttpMethod, RawResponse};
 use super::{ANOMALY_MAPPING, INCIDENT_MAPPING, PATTERN_MAPPING};
-use crate::config::IndicesConfig;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fmt;

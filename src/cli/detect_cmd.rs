@@ -90,7 +90,7 @@ pub fn run(config: &Config, args: DetectArgs) -> anyhow::Result<()> {
     )?;
     let out = super::open_output(Some(&args.output))?;
     let mut sink = NdjsonSink::new(out);
-    let mut detector = Detector::new(baseline, config);
+    let mut detector = Detector::new(baseline, &config.detector_settings());
     let mut tally = Tally::default();
     let write = |sink: &mut NdjsonSink<_>, tally: &mut Tally, batch: Vec<Anomaly>| {
         for mut a in batch {

@@ -41,7 +41,7 @@ pub fn run(config: &Config, args: NotifyArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let results = runtime.block_on(send_test(
-        config,
+        &config.notify_settings(),
         &receiver,
         !no_resolve,
         chrono::Utc::now(),

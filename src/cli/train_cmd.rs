@@ -29,7 +29,7 @@ pub fn run(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
         args.strict,
         "training",
     )?;
-    let mut trainer = Trainer::new(config);
+    let mut trainer = Trainer::new(&config.trainer_settings());
     let mut missing = crate::source::MissingFields::default();
     while let Some(rec) = reader
         .next_record()

@@ -36,8 +36,8 @@
 //! [`Assignment::similarity`] is the exact TF-IDF cosine to the nearest known template, not a
 //! projected one, so the detector can tell a variant of a known message from a new one.
 
-use crate::config::Problems;
 use crate::model::{PatternId, TemplateId};
+use crate::validate::Problems;
 use crate::vectorize::{Analyzer, Projection, SparseVec, TermCounts, TfIdf, VectorizeConfig};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

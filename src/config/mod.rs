@@ -11,8 +11,11 @@
 
 mod sidecar;
 
-pub use sidecar::{IndicesConfig, RetentionConfig, RunConfig};
+pub use crate::backend::{IndicesConfig, RetentionConfig};
+pub use sidecar::RunConfig;
 
+pub use crate::incidents::Criticality;
+use crate::validate::Problems;
 use crate::{cluster, detect, incidents, parse, source, vectorize};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -96,21 +99,6 @@ pub struct SourceConfig {
     pub fields: Option<source::FieldsConfig>,
 }
 
-/// How much a service matters; raises or lowers the score of its anomalies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Criticality {
-    /// Anomalies score lower.
-    Low,
-    /// The default.
-    #[default]
-    Normal,
-    /// Anomalies score higher.
-    High,
-    /// Anomalies score highest.
-    Critical,
-}
-
 /// Settings for one service.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -141,31 +129,6 @@ pub enum ConfigError {
     /// Validation found problems.
     #[error("invalid config: {}", .0.join("; "))]
     Invalid(Vec<String>),
-}
-
-/// Collects validation problems with their key paths.
-#[derive(Debug, Default)]
-pub struct Problems(pub Vec<String>);
-
-impl Problems {
-    /// Record that `key` is wrong, and why.
-    pub fn add(&mut self, key: impl AsRef<str>, message: impl AsRef<str>) {
-        self.0
-            .push(format!("`{}`: {}", key.as_ref(), message.as_ref()));
-    }
-
-    /// Require `value` to lie in `[lo, hi]`.
-    pub fn range<T: PartialOrd + std::fmt::Display + Copy>(
-        &mut self,
-        key: impl AsRef<str>,
-        value: T,
-        lo: T,
-        hi: T,
-    ) {
-        if !(value >= lo && value <= hi) {
-            self.add(key, format!("must be between {lo} and {hi}, got {value}"));
-        }
-    }
 }
 
 impl Config {
@@ -286,6 +249,45 @@ impl Config {
             .get(service)
             .map(|s| s.criticality)
             .unwrap_or_default()
+    }
+
+    /// What [`crate::notify`] reads.
+    pub fn notify_settings(&self) -> crate::notify::NotifySettings {
+        crate::notify::NotifySettings {
+            routes: self.routes.clone(),
+            tenant: self.tenant.0.clone(),
+            gap_minutes: self.incidents.gap_minutes,
+            service_field: self.fields.service.clone(),
+            state_dir: self.run.state_dir.clone(),
+        }
+    }
+
+    /// The sections a [`detect::Trainer`] reads.
+    pub fn trainer_settings(&self) -> detect::TrainerSettings {
+        detect::TrainerSettings {
+            timezone: self.timezone.0,
+            parse: self.parse.clone(),
+            vectorize: self.vectorize.clone(),
+            patterns: self.patterns.clone(),
+            detect: self.detect.clone(),
+        }
+    }
+
+    /// The sections a [`detect::Detector`] reads.
+    pub fn detector_settings(&self) -> detect::DetectorSettings {
+        detect::DetectorSettings {
+            tenant: self.tenant.0.clone(),
+            timezone: self.timezone.0,
+            detect: self.detect.clone(),
+            severity: self.severity.clone(),
+            incidents: self.incidents.clone(),
+            criticality: self
+                .services
+                .iter()
+                .filter(|(_, s)| s.criticality != Criticality::Normal)
+                .map(|(name, s)| (name.clone(), s.criticality))
+                .collect(),
+        }
     }
 }
 

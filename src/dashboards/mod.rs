@@ -19,7 +19,7 @@
 //! transport errors.
 
 use crate::backend::{strip_urls, AuthConfig, BackendConfig, TlsConfig};
-use crate::config::Problems;
+use crate::validate::Problems;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use serde_json::Value;

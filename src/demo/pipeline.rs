@@ -85,11 +85,11 @@ pub fn train_and_detect(
     test: &Path,
 ) -> Result<(Vec<Anomaly>, InputReport, InputReport, Timings), DemoError> {
     let started = Instant::now();
-    let mut trainer = Trainer::new(config);
+    let mut trainer = Trainer::new(&config.trainer_settings());
     let train_input = read_records(config, train, "training", |r| trainer.add(r))?;
     let baseline = trainer.finish();
     let trained = Instant::now();
-    let mut detector = Detector::new(baseline, config);
+    let mut detector = Detector::new(baseline, &config.detector_settings());
     let mut anomalies = Vec::new();
     let test_input = read_records(config, test, "detecting", |r| {
         anomalies.extend(detector.push(r))

@@ -12,8 +12,8 @@
 
 use super::drift::SlotModel;
 use super::DetectConfig;
+use super::TrainerSettings;
 use crate::cluster::PatternModel;
-use crate::config::Config;
 use crate::model::{content_id, LogRecord, PatternId, TemplateId};
 use crate::parse::TemplateMiner;
 use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
@@ -434,12 +434,12 @@ pub struct Trainer {
 
 impl Trainer {
     /// A trainer for `config`.
-    pub fn new(config: &Config) -> Self {
+    pub fn new(config: &TrainerSettings) -> Self {
         Trainer {
             cfg: config.detect.clone(),
             vectorize: config.vectorize.clone(),
             patterns: config.patterns.clone(),
-            cal: Calendar::new(config.timezone.0, config.detect.bucket_secs),
+            cal: Calendar::new(config.timezone, config.detect.bucket_secs),
             miner: TemplateMiner::new(config.parse.clone()),
             services: Vec::new(),
             service_idx: HashMap::new(),
@@ -871,6 +871,7 @@ fn remap_slot(old: Option<&str>, new: &str, slot: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
 
     fn gaps(times: impl IntoIterator<Item = i64>) -> GapHistogram {
         let mut h = GapHistogram::default();
@@ -965,7 +966,7 @@ mod tests {
     #[test]
     fn a_stray_old_timestamp_does_not_stretch_the_history() {
         let cfg = Config::default();
-        let mut t = Trainer::new(&cfg);
+        let mut t = Trainer::new(&cfg.trainer_settings());
         t.add(&record(DateTime::UNIX_EPOCH, "booted at epoch"));
         let start = "2026-11-02T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
         for m in 0..3 * 24 * 60 {
@@ -993,7 +994,7 @@ mod tests {
     /// Two weeks of a minute tick and a nightly run of 200 lines from 00:30 to 00:49.
     fn nightly_run() -> (Baseline, DateTime<Utc>) {
         let cfg = Config::default();
-        let mut t = Trainer::new(&cfg);
+        let mut t = Trainer::new(&cfg.trainer_settings());
         let start = "2026-11-02T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
         for m in 0..14 * 24 * 60 {
             let at = start + chrono::Duration::minutes(m);

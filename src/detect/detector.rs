@@ -13,7 +13,7 @@
 use super::baseline::{Baseline, Calendar, KeyProfile, Season, Subject};
 use super::drift::SlotKey;
 use super::stats::{binom_sf, nbinom_cdf, nbinom_sf};
-use crate::config::Config;
+use super::DetectorSettings;
 use crate::incidents::{self, ScoreInputs};
 use crate::model::{
     content_id, ecs_severity, Anomaly, AnomalyBody, AnomalyType, EventRef, FeedbackRef,
@@ -177,7 +177,7 @@ struct Finding {
 /// Runs the detectors over new records against a [`Baseline`].
 #[derive(Debug, Clone)]
 pub struct Detector {
-    config: Config,
+    config: DetectorSettings,
     cal: Calendar,
     base: Baseline,
     confidence: f64,
@@ -216,7 +216,7 @@ const CADENCE_CHECK_SECS: i64 = 10;
 
 impl Detector {
     /// A detector for `config` against `baseline`.
-    pub fn new(baseline: Baseline, config: &Config) -> Self {
+    pub fn new(baseline: Baseline, config: &DetectorSettings) -> Self {
         let bucket_secs = if baseline.bucket_secs > 0 {
             baseline.bucket_secs
         } else {
@@ -226,7 +226,7 @@ impl Detector {
         let tz = baseline
             .timezone
             .parse::<chrono_tz::Tz>()
-            .unwrap_or(config.timezone.0);
+            .unwrap_or(config.timezone);
         let cal = Calendar::new(tz, bucket_secs);
         let mut base = baseline;
         if base.bucket_secs == 0 {
@@ -662,7 +662,7 @@ impl Detector {
 
     fn finish_batch(&self, mut out: Vec<Anomaly>) -> Vec<Anomaly> {
         if !out.is_empty() {
-            incidents::suppress_and_group(&mut out, &self.config.incidents, self.config.timezone.0);
+            incidents::suppress_and_group(&mut out, &self.config.incidents, self.config.timezone);
         }
         out
     }
@@ -1846,7 +1846,7 @@ impl Detector {
     fn anomaly(&self, f: Finding, breadth: u32) -> Anomaly {
         let score = self.score_of(&f, breadth);
         let severity = self.config.severity.tier(score);
-        let tenant = self.config.tenant.0.clone();
+        let tenant = self.config.tenant.clone();
         let id = content_id(&[
             &tenant,
             f.kind.as_str(),
@@ -1958,6 +1958,7 @@ fn percent(share: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
     use crate::detect::baseline::SlotEntry;
     use crate::detect::drift::{DriftFinding, SlotModel};
     use crate::detect::forecast::ForecastFinding;
@@ -1970,7 +1971,7 @@ mod tests {
 
     /// A baseline of `days` days of one `pay` line a minute, `charge took N ms`.
     fn trained(config: &Config, days: i64) -> crate::detect::Baseline {
-        let mut t = crate::detect::Trainer::new(config);
+        let mut t = crate::detect::Trainer::new(&config.trainer_settings());
         for m in 0..days * 24 * 60 {
             t.add(&LogRecord {
                 timestamp: t0() + chrono::Duration::minutes(m),
@@ -2000,7 +2001,7 @@ mod tests {
                 model: SlotModel::new(&config.detect.drift),
             });
         }
-        Detector::new(base, &config)
+        Detector::new(base, &config.detector_settings())
     }
 
     /// A source that says something new on every line: the detector watches at most
@@ -2009,7 +2010,7 @@ mod tests {
     fn new_templates_watched_stay_within_max_novel_templates() {
         let config =
             Config::from_yaml("tenant: ops\ndetect:\n  max_novel_templates: 10\n").unwrap();
-        let mut d = Detector::new(trained(&config, 2), &config);
+        let mut d = Detector::new(trained(&config, 2), &config.detector_settings());
         let start = t0() + chrono::Duration::days(2);
         // Words of letters only, a different set on every line: 200 new templates.
         let word = |i: usize| -> String {

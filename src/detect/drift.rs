@@ -42,7 +42,7 @@ use super::forecast::{
     first_crossing, mann_kendall_z, ForecastConfig, ForecastFinding, Holt, TrendFit,
 };
 use super::sketch::QuantileSketch;
-use crate::config::Problems;
+use crate::validate::Problems;
 use chrono::{DateTime, Duration, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;

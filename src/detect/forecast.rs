@@ -19,7 +19,7 @@
 //! seasonal profile forward, and ignores a daylight-saving change inside the horizon (an hour
 //! of error at most, on that day).
 
-use crate::config::Problems;
+use crate::validate::Problems;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

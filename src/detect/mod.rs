@@ -24,11 +24,58 @@ pub mod report;
 pub mod sketch;
 pub mod stats;
 
-use crate::config::Problems;
+use crate::validate::Problems;
 use serde::{Deserialize, Serialize};
 
 pub use baseline::{Baseline, Trainer};
 pub use detector::{Detector, RateRow};
+
+use crate::incidents::{Criticality, IncidentsConfig, SeverityConfig};
+use std::collections::BTreeMap;
+
+/// What a [`Trainer`] reads of the configuration: the sections of the stages it runs over
+/// the history (templates, patterns, baseline) and the zone seasons are learned in. Built
+/// from the whole file by `Config::trainer_settings`.
+#[derive(Debug, Clone)]
+pub struct TrainerSettings {
+    /// The zone hour of day and day of week are counted in.
+    pub timezone: chrono_tz::Tz,
+    /// Template mining.
+    pub parse: crate::parse::ParseConfig,
+    /// Tokenizing templates for the patterns.
+    pub vectorize: crate::vectorize::VectorizeConfig,
+    /// Grouping templates into patterns.
+    pub patterns: crate::cluster::PatternsConfig,
+    /// The baseline's own settings.
+    pub detect: DetectConfig,
+}
+
+/// What a [`Detector`] reads of the configuration: its own section, the sections that score
+/// and group what it finds, and what is written into each anomaly. Built from the whole
+/// file by `Config::detector_settings`; the detector never sees the cluster, the routes or
+/// the sidecar's sections.
+#[derive(Debug, Clone)]
+pub struct DetectorSettings {
+    /// Written into every anomaly.
+    pub tenant: String,
+    /// The zone used when a model does not name the one it was learned in.
+    pub timezone: chrono_tz::Tz,
+    /// The detectors' thresholds.
+    pub detect: DetectConfig,
+    /// Score cut-offs for the tiers.
+    pub severity: SeverityConfig,
+    /// Grouping anomalies into incidents.
+    pub incidents: IncidentsConfig,
+    /// Services whose criticality is not `normal`.
+    pub criticality: BTreeMap<String, Criticality>,
+}
+
+impl DetectorSettings {
+    /// The criticality of a service (default `normal`).
+    pub fn criticality(&self, service: &str) -> Criticality {
+        self.criticality.get(service).copied().unwrap_or_default()
+    }
+}
 
 /// Whether a record counts as failing: logged at an error level, or reporting a failed
 /// outcome in its text (a 5xx status, a non-zero exit code, `result=declined`; see

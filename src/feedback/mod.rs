@@ -19,9 +19,9 @@
 
 pub mod mutes;
 
-use crate::config::Problems;
 use crate::incidents::SeverityConfig;
 use crate::model::{ecs_severity, Anomaly, AnomalyType, FeedbackLabel, Severity};
+use crate::validate::Problems;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -16,8 +16,8 @@
 //! Grouping sees one batch (the anomalies of one detection run or window); anomalies written
 //! in different batches are not merged.
 
-use crate::config::Problems;
 use crate::model::{content_id, Anomaly, AnomalyType};
+use crate::validate::Problems;
 use chrono::{Datelike, NaiveTime, TimeZone, Timelike, Weekday};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

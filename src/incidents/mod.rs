@@ -7,4 +7,4 @@ pub mod grouping;
 pub mod severity;
 
 pub use grouping::{group, suppress_and_group, IncidentsConfig};
-pub use severity::{score, ScoreInputs, SeverityConfig};
+pub use severity::{score, Criticality, ScoreInputs, SeverityConfig};

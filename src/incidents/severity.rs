@@ -20,9 +20,24 @@
 //! cross its threshold within the horizon are at least `moderate`; a whole source gone
 //! silent is `critical`.
 
-use crate::config::{Criticality, Problems};
 use crate::model::Severity;
+use crate::validate::Problems;
 use serde::{Deserialize, Serialize};
+
+/// How much a service matters; raises or lowers the score of its anomalies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Criticality {
+    /// Anomalies score lower.
+    Low,
+    /// The default.
+    #[default]
+    Normal,
+    /// Anomalies score higher.
+    High,
+    /// Anomalies score highest.
+    Critical,
+}
 
 /// Score cut-offs for the tiers.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -8,8 +8,8 @@
 //! is refused without echoing it: the error names the key, never the value.
 
 use crate::backend::config::SecretRef;
-use crate::config::Problems;
 use crate::model::{AnomalyType, Severity};
+use crate::validate::Problems;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -18,7 +18,7 @@ use super::config::{DeliveryConfig, RoutesConfig};
 use super::outbox::{Outbox, Queued};
 use super::render::{render, Target};
 use super::tracker::{Action, Message};
-use crate::sidecar::health::Metrics;
+use crate::telemetry::Metrics;
 use chrono::Utc;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;

@@ -33,7 +33,6 @@ pub use outbox::Outbox;
 pub use render::Target;
 pub use tracker::{Action, Message, Tracker};
 
-use crate::config::Config;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -154,6 +153,23 @@ pub fn build_targets(routes: &RoutesConfig) -> Result<BTreeMap<String, Target>, 
     Ok(out)
 }
 
+/// What notification reads of the configuration: the routes, and the few values of other
+/// sections an incident message carries. Built from the whole file by
+/// `Config::notify_settings`.
+#[derive(Debug, Clone)]
+pub struct NotifySettings {
+    /// `routes`.
+    pub routes: RoutesConfig,
+    /// `tenant`, written into each message.
+    pub tenant: String,
+    /// `incidents.gap_minutes`: how long an incident stays open without a new anomaly.
+    pub gap_minutes: u64,
+    /// `fields.service`, for the links to the logs.
+    pub service_field: String,
+    /// `run.state_dir`, where the outbox and the trackers live.
+    pub state_dir: PathBuf,
+}
+
 /// The notification side of one sidecar: routes, the outbox, and where each source keeps
 /// its tracker. Shared by the source runners (which queue) and the delivery tasks.
 pub struct Notifier {
@@ -168,17 +184,17 @@ pub struct Notifier {
 impl Notifier {
     /// The notifier of `config`, with its outbox opened under `run.state_dir/outbox`;
     /// `None` when no receiver is configured.
-    pub fn open(config: &Config) -> Result<Option<Arc<Notifier>>, NotifyError> {
+    pub fn open(config: &NotifySettings) -> Result<Option<Arc<Notifier>>, NotifyError> {
         if !config.routes.enabled() {
             return Ok(None);
         }
-        let dir = config.run.state_dir.clone();
+        let dir = config.state_dir.clone();
         let outbox = Outbox::open(&dir.join("outbox"), config.routes.delivery.remember_sent)?;
         Ok(Some(Arc::new(Notifier {
             routes: config.routes.clone(),
-            tenant: config.tenant.0.clone(),
-            gap_minutes: config.incidents.gap_minutes,
-            service_field: config.fields.service.clone(),
+            tenant: config.tenant.clone(),
+            gap_minutes: config.gap_minutes,
+            service_field: config.service_field.clone(),
             dir,
             outbox: Arc::new(outbox),
         })))

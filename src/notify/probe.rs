@@ -10,8 +10,7 @@ use super::config::ReceiverKind;
 use super::deliver::{attempt, Outcome};
 use super::incident::IncidentSnapshot;
 use super::tracker::{Action, Message};
-use super::{build_targets, NotifyError};
-use crate::config::Config;
+use super::{build_targets, NotifyError, NotifySettings};
 use crate::model::{
     content_id, ecs_severity, Anomaly, AnomalyBody, AnomalyType, EventRef, FeedbackRef,
     IncidentRef, ModelRef, PatternRef, ServiceRef, Severity, Window,
@@ -43,7 +42,7 @@ impl ProbeResult {
 
 /// A made-up critical incident at `now`, one anomaly on [`TEST_SERVICE`] that says it is a
 /// test; its id is new on every call, so a pager opens (and closes) a fresh alert.
-pub fn test_incident(config: &Config, now: DateTime<Utc>) -> IncidentSnapshot {
+pub fn test_incident(config: &NotifySettings, now: DateTime<Utc>) -> IncidentSnapshot {
     let start = now - Duration::minutes(10);
     let id = content_id(&["notify-test", &now.to_rfc3339()]);
     let score = 90.0;
@@ -78,7 +77,7 @@ pub fn test_incident(config: &Config, now: DateTime<Utc>) -> IncidentSnapshot {
             version: "test".to_string(),
         },
         feedback: FeedbackRef::default(),
-        tenant: config.tenant.0.clone(),
+        tenant: config.tenant.clone(),
         event: EventRef {
             kind: "alert".to_string(),
             start,
@@ -92,9 +91,9 @@ pub fn test_incident(config: &Config, now: DateTime<Utc>) -> IncidentSnapshot {
     IncidentSnapshot::of(
         &anomaly.incident.id,
         &[&anomaly],
-        &config.tenant.0,
+        &config.tenant,
         &config.routes.links,
-        &config.fields.service,
+        &config.service_field,
     )
     .expect("one member")
 }
@@ -104,7 +103,7 @@ pub fn test_incident(config: &Config, now: DateTime<Utc>) -> IncidentSnapshot {
 /// not configured is an error naming it; a secret that cannot be read is an error naming
 /// its key. Receivers are tried in name order, each whatever the others answered.
 pub async fn send_test(
-    config: &Config,
+    config: &NotifySettings,
     only: &[String],
     resolve: bool,
     now: DateTime<Utc>,

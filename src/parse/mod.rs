@@ -14,8 +14,8 @@ mod slots;
 
 pub use miner::{TemplateMiner, Tokenizer, Tokens};
 
-use crate::config::Problems;
 use crate::model::TemplateId;
+use crate::validate::Problems;
 use serde::{Deserialize, Serialize};
 
 /// Template mining settings. One default for all log sources.

@@ -256,7 +256,7 @@ fn weird_input_never_panics() {
 
 #[test]
 fn config_validation_names_the_key() {
-    let mut p = crate::config::Problems::default();
+    let mut p = crate::validate::Problems::default();
     ParseConfig::default().validate("parse", &mut p);
     assert!(p.0.is_empty(), "{:?}", p.0);
     let bad = ParseConfig {

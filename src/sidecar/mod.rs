@@ -184,7 +184,7 @@ pub async fn run(
     let mut summary = RunSummary::default();
     // Secrets are read now: a missing one stops the start, naming its key.
     let targets = crate::notify::build_targets(&config.routes)?;
-    let notifier = crate::notify::Notifier::open(&config)?;
+    let notifier = crate::notify::Notifier::open(&config.notify_settings())?;
     let delivery = notifier.as_ref().map(|n| {
         crate::notify::Delivery::start(&config.routes, targets, n.outbox().clone(), metrics.clone())
     });

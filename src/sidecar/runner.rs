@@ -262,7 +262,7 @@ impl SourceRunner {
                 b
             }
         };
-        let mut detector = Detector::new(baseline, &self.config);
+        let mut detector = Detector::new(baseline, &self.config.detector_settings());
         detector.set_source_name(&self.name);
         let warmup = Duration::hours(i64::from(self.config.run.warmup_hours));
         if stored.is_some() && warmup > Duration::zero() {
@@ -309,7 +309,7 @@ impl SourceRunner {
         let start = end - Duration::days(days);
         tracing::info!(source = %self.name, index = %self.index, "learning the baseline from {days} days of history ({start} .. {end})");
         let bar = crate::telemetry::progress_count(&format!("backfill {}", self.name));
-        let mut trainer = Trainer::new(&self.config);
+        let mut trainer = Trainer::new(&self.config.trainer_settings());
         let mut reader = self.reader(backend, start, end);
         let mut missing = crate::source::MissingFields::default();
         while let Some(page) = reader.next_page().await? {

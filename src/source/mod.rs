@@ -8,7 +8,7 @@
 
 pub mod file;
 
-use crate::config::Problems;
+use crate::validate::Problems;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;

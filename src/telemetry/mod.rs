@@ -5,6 +5,10 @@
 //! holds the one process-wide metric, [`engine_warnings`], which the cluster request layer
 //! counts wherever it runs and the sidecar's `/metrics` exports.
 
+pub mod metrics;
+
+pub use metrics::Metrics;
+
 use indicatif::{ProgressBar, ProgressStyle};
 use prometheus::IntCounter;
 use std::io::IsTerminal;

@@ -16,7 +16,7 @@
 //! Sits between `parse` (which yields templates) and `cluster` (which groups them). Pure: no
 //! I/O.
 
-use crate::config::Problems;
+use crate::validate::Problems;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use tantivy::tokenizer::{
