@@ -21,6 +21,7 @@ pub mod incidents;
 pub mod model;
 pub mod notify;
 pub mod parse;
+pub mod retry;
 pub mod scenario;
 pub mod sidecar;
 pub mod sink;

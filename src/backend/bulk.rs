@@ -8,10 +8,8 @@
 use super::config::BulkConfig;
 use super::{is_retryable_status, strip_urls, Backend, BackendError};
 use crate::model::Anomaly;
-use rand::Rng;
 use serde::Serialize;
 use serde_json::Value;
-use std::time::Duration;
 
 /// One document to write: its `_id` and its serialized source.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,19 +166,6 @@ pub fn chunks(
     out
 }
 
-/// The delay before retry number `attempt` (1-based): `initial · 2^(attempt-1)` capped at
-/// `max`, then a random point in its upper half (jitter, so clients that failed together do
-/// not retry together).
-pub fn backoff(cfg: &BulkConfig, attempt: u32, rng: &mut impl Rng) -> Duration {
-    let exp = attempt.saturating_sub(1).min(30);
-    let full = cfg
-        .initial_backoff_ms
-        .saturating_mul(1u64 << exp)
-        .min(cfg.max_backoff_ms)
-        .max(1);
-    Duration::from_millis(rng.random_range(full / 2..=full))
-}
-
 /// Write `docs` to `index` through `backend`, as the module doc says.
 pub async fn write_docs<B: Backend + ?Sized>(
     backend: &B,
@@ -275,7 +260,7 @@ pub async fn write_docs<B: Backend + ?Sized>(
                 of = n,
                 "bulk retry after a transient failure"
             );
-            let delay = backoff(cfg, attempt, &mut rand::rng());
+            let delay = cfg.backoff().delay(attempt);
             tokio::time::sleep(delay).await;
             pending = retry.into_iter().map(|(d, _, _)| d).collect();
         }
@@ -291,7 +276,6 @@ pub async fn write_docs<B: Backend + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
 
     fn doc(id: &str, len: usize) -> BulkDoc {
         BulkDoc {
@@ -344,35 +328,5 @@ mod tests {
             .unwrap_err()
             .contains("5 items answered for 4"));
         assert!(classify_items(&serde_json::json!({"took": 1}), 1).is_err());
-    }
-
-    #[test]
-    fn backoff_grows_is_capped_and_jittered() {
-        let cfg = BulkConfig {
-            initial_backoff_ms: 100,
-            max_backoff_ms: 1000,
-            ..BulkConfig::default()
-        };
-        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        for (attempt, full) in [
-            (1u32, 100u64),
-            (2, 200),
-            (3, 400),
-            (4, 800),
-            (5, 1000),
-            (40, 1000),
-        ] {
-            for _ in 0..50 {
-                let d = backoff(&cfg, attempt, &mut rng).as_millis() as u64;
-                assert!(
-                    d >= full / 2 && d <= full,
-                    "attempt {attempt}: {d} not in [{}, {full}]",
-                    full / 2
-                );
-            }
-        }
-        let spread: std::collections::BTreeSet<_> =
-            (0..50).map(|_| backoff(&cfg, 3, &mut rng)).collect();
-        assert!(spread.len() > 10, "no jitter: {spread:?}");
     }
 }

@@ -407,6 +407,14 @@ impl Default for BulkConfig {
 }
 
 impl BulkConfig {
+    /// The backoff of retried requests and items (also of retried reads).
+    pub fn backoff(&self) -> crate::retry::Backoff {
+        crate::retry::Backoff {
+            first: std::time::Duration::from_millis(self.initial_backoff_ms),
+            max: std::time::Duration::from_millis(self.max_backoff_ms),
+        }
+    }
+
     fn validate(&self, path: &str, p: &mut Problems) {
         p.range(format!("{path}.max_docs"), self.max_docs, 1, 100_000);
         p.range(

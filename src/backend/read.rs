@@ -203,7 +203,7 @@ impl<'a, B: Backend + ?Sized> WindowReader<'a, B> {
             if !err.is_transient() || attempt > cfg.read.max_retries {
                 return Err(err);
             }
-            let delay = super::bulk::backoff(&cfg.bulk, attempt, &mut rand::rng());
+            let delay = cfg.bulk.backoff().delay(attempt);
             tokio::time::sleep(delay).await;
         };
         if let Some(id) = body.get("pit_id").and_then(Value::as_str) {

@@ -622,42 +622,66 @@ impl Detector {
         self.finish_batch(out)
     }
 
-    /// What [`Detector::into_baseline`] would return, leaving this detector running (the
-    /// sidecar saves it so a restart knows the templates that are no longer new).
-    pub fn snapshot(&self) -> Baseline {
-        let mut d = self.clone();
-        d.rates = None;
-        d.open.clear();
-        d.into_baseline()
+    /// The model with what detection learned, to save while this detector keeps running
+    /// (the sidecar saves it so a restart knows the templates that are no longer new):
+    /// serialises as [`Detector::into_baseline`]'s [`Baseline`] does, borrowing the miner,
+    /// patterns, profiles and slot models instead of copying them.
+    pub fn model(&self) -> ModelView<'_> {
+        let b = &self.base;
+        let learned: Vec<KeyProfile> = self
+            .novel
+            .iter()
+            .map(|((service, _), n)| self.novel_profile(service, n))
+            .collect();
+        ModelView {
+            model_version: &b.model_version,
+            timezone: &b.timezone,
+            bucket_secs: b.bucket_secs,
+            trained_from: b.trained_from,
+            trained_to: b.trained_to,
+            lines: b.lines,
+            n_buckets: b.n_buckets,
+            exposure_how: &b.exposure_how,
+            exposure_bod: &b.exposure_bod,
+            miner: &b.miner,
+            patterns: &b.patterns,
+            profiles: ProfilesView {
+                known: &b.profiles,
+                learned,
+            },
+            slots: &b.slots,
+        }
     }
 
     /// The baseline with what detection learned (for saving after a run): the miner with the
     /// new templates, the slot models' state, and new templates as rare known ones.
     pub fn into_baseline(mut self) -> Baseline {
-        for ((service, _), n) in std::mem::take(&mut self.novel) {
-            self.base.profiles.push(KeyProfile {
-                service,
-                subject: Subject::Template(n.template),
-                total: n.count,
-                errors: n.errors,
-                buckets_present: 1,
-                sum_how: Vec::new(),
-                sum_bod: Vec::new(),
-                present_bod: Vec::new(),
-                dispersion: self.config.detect.min_dispersion,
-                error_share_hi: (n.errors as f64 + 0.5) / (n.count as f64 + 1.0),
-                first_seen: Some(n.first_seen),
-                warns: 0,
-                cadence: None,
-            });
+        let novel = std::mem::take(&mut self.novel);
+        for ((service, _), n) in &novel {
+            let p = self.novel_profile(service, n);
+            self.base.profiles.push(p);
         }
+        sort_profiles(&mut self.base.profiles);
         self.base
-            .profiles
-            .sort_by(|a, b| (&a.service, a.subject).cmp(&(&b.service, b.subject)));
-        self.base
-            .profiles
-            .dedup_by(|a, b| a.service == b.service && a.subject == b.subject);
-        self.base
+    }
+
+    /// A template first seen during detection, as a rare known one.
+    fn novel_profile(&self, service: &str, n: &Novel) -> KeyProfile {
+        KeyProfile {
+            service: service.to_string(),
+            subject: Subject::Template(n.template),
+            total: n.count,
+            errors: n.errors,
+            buckets_present: 1,
+            sum_how: Vec::new(),
+            sum_bod: Vec::new(),
+            present_bod: Vec::new(),
+            dispersion: self.config.detect.min_dispersion,
+            error_share_hi: (n.errors as f64 + 0.5) / (n.count as f64 + 1.0),
+            first_seen: Some(n.first_seen),
+            warns: 0,
+            cadence: None,
+        }
     }
 
     fn finish_batch(&self, mut out: Vec<Anomaly>) -> Vec<Anomaly> {
@@ -1955,6 +1979,58 @@ fn percent(share: f64) -> String {
     }
 }
 
+/// Profiles sorted by (service, subject), the first of each key kept: what
+/// [`Detector::into_baseline`] leaves in [`Baseline::profiles`].
+fn sort_profiles<P: std::borrow::Borrow<KeyProfile>>(profiles: &mut Vec<P>) {
+    let key = |p: &P| {
+        let p = p.borrow();
+        (p.service.clone(), p.subject)
+    };
+    profiles.sort_by_cached_key(key);
+    profiles.dedup_by(|a, b| key(a) == key(b));
+}
+
+/// A running detector's model, borrowed: see [`Detector::model`]. Its fields are
+/// [`Baseline`]'s, in the same order, so the saved file is the same.
+#[derive(Debug, serde::Serialize)]
+pub struct ModelView<'a> {
+    model_version: &'a str,
+    timezone: &'a str,
+    bucket_secs: u64,
+    trained_from: Option<DateTime<Utc>>,
+    trained_to: Option<DateTime<Utc>>,
+    lines: u64,
+    n_buckets: u64,
+    exposure_how: &'a [u32],
+    exposure_bod: &'a [u32],
+    miner: &'a crate::parse::TemplateMiner,
+    patterns: &'a crate::cluster::PatternModel,
+    profiles: ProfilesView<'a>,
+    slots: &'a [super::baseline::SlotEntry],
+}
+
+impl ModelView<'_> {
+    /// The model's version.
+    pub fn model_version(&self) -> &str {
+        self.model_version
+    }
+}
+
+/// The baseline's profiles and those learned since, serialised as one sorted list.
+#[derive(Debug)]
+struct ProfilesView<'a> {
+    known: &'a [KeyProfile],
+    learned: Vec<KeyProfile>,
+}
+
+impl serde::Serialize for ProfilesView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut all: Vec<&KeyProfile> = self.known.iter().chain(&self.learned).collect();
+        sort_profiles(&mut all);
+        serializer.collect_seq(all)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2035,6 +2111,35 @@ mod tests {
             "the lines of the pairs not watched"
         );
         assert!(d.novel.len() <= 10);
+    }
+
+    #[test]
+    fn the_borrowed_model_saves_what_into_baseline_returns() {
+        let config = Config::from_yaml("tenant: ops\n").unwrap();
+        let mut d = Detector::new(trained(&config, 2), &config.detector_settings());
+        let start = t0() + chrono::Duration::days(2);
+        for (i, message) in ["ledger sync failed for shard 7", "charge took 12 ms"]
+            .iter()
+            .cycle()
+            .take(40)
+            .enumerate()
+        {
+            d.push(&LogRecord {
+                timestamp: start + chrono::Duration::seconds(i as i64),
+                message: message.to_string(),
+                service: if i % 4 == 0 { "ledger" } else { "pay" }.to_string(),
+                level: Some("error".to_string()),
+                host: None,
+            });
+        }
+        assert!(d.stats().novel_templates >= 2, "{:?}", d.stats());
+        let saved = serde_json::to_value(d.model()).unwrap();
+        let learned = d.clone().into_baseline();
+        assert!(learned.profiles.len() > d.base.profiles.len());
+        assert_eq!(saved, serde_json::to_value(&learned).unwrap());
+        // And it loads back as that baseline.
+        let back: Baseline = serde_json::from_value(saved).unwrap();
+        assert_eq!(back.profiles.len(), learned.profiles.len());
     }
 
     #[test]

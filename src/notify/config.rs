@@ -472,6 +472,14 @@ impl LinksConfig {
 }
 
 impl DeliveryConfig {
+    /// The backoff of failed deliveries.
+    pub fn backoff(&self) -> crate::retry::Backoff {
+        crate::retry::Backoff {
+            first: std::time::Duration::from_millis(self.initial_backoff_ms),
+            max: std::time::Duration::from_secs(self.max_backoff_secs),
+        }
+    }
+
     fn validate(&self, path: &str, p: &mut Problems) {
         p.range(
             format!("{path}.initial_backoff_ms"),

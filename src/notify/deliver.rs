@@ -106,20 +106,6 @@ pub fn parse_retry_after(v: &str, now: chrono::DateTime<Utc>) -> Option<Duration
     Some(d.to_std().unwrap_or(Duration::ZERO))
 }
 
-/// The wait before retry number `attempt` (1-based), without jitter.
-pub fn backoff(cfg: &DeliveryConfig, attempt: u32) -> Duration {
-    let ms = cfg
-        .initial_backoff_ms
-        .saturating_mul(1u64 << attempt.saturating_sub(1).min(30));
-    Duration::from_millis(ms.min(cfg.max_backoff_secs.saturating_mul(1000)))
-}
-
-/// `d` with jitter: drawn uniformly between half and all of it.
-fn jitter(d: Duration) -> Duration {
-    let f = 0.5 + rand::random::<f64>() * 0.5;
-    d.mul_f64(f)
-}
-
 /// Send one request.
 pub async fn attempt(
     client: &reqwest::Client,
@@ -286,7 +272,11 @@ impl Worker {
                         self.outbox.dead(q.seq, &format!("gave up: {reason}"))
                     } else {
                         tries += 1;
-                        let wait = jitter(backoff(&self.cfg, tries)).max(after.unwrap_or_default());
+                        let wait = self
+                            .cfg
+                            .backoff()
+                            .delay(tries)
+                            .max(after.unwrap_or_default());
                         tracing::warn!(receiver = %name, incident = %q.message.incident.id, attempt = tries, "notification not delivered, retrying in {:.1}s: {reason}", wait.as_secs_f64());
                         if sleep_or_stop(wait, stop).await {
                             return false;
@@ -447,17 +437,5 @@ mod tests {
             Some(Duration::from_secs(30))
         );
         assert_eq!(parse_retry_after("soon", now), None);
-    }
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap() {
-        let cfg = DeliveryConfig {
-            initial_backoff_ms: 100,
-            max_backoff_secs: 1,
-            ..DeliveryConfig::default()
-        };
-        let ms: Vec<u128> = (1..7).map(|a| backoff(&cfg, a).as_millis()).collect();
-        assert_eq!(ms, vec![100, 200, 400, 800, 1000, 1000]);
-        assert_eq!(backoff(&cfg, 1000).as_millis(), 1000);
     }
 }

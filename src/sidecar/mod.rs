@@ -79,13 +79,17 @@ async fn sleep_or_stop(d: std::time::Duration, stop: &mut Shutdown) -> bool {
     }
 }
 
-/// The wait before reconnection attempt `attempt` (1, 2, 4, … seconds up to `max_secs`).
+/// The wait before reconnection attempt `attempt`: 2, 4, 8, … seconds up to `max_secs`
+/// (`run.max_retry_secs`), with jitter.
 fn retry_delay(attempt: u32, max_secs: u64) -> std::time::Duration {
-    let secs = 1u64
-        .checked_shl(attempt.min(16))
-        .unwrap_or(u64::MAX)
-        .min(max_secs.max(1));
-    std::time::Duration::from_secs(secs)
+    reconnect_backoff(max_secs).delay(attempt)
+}
+
+fn reconnect_backoff(max_secs: u64) -> crate::retry::Backoff {
+    crate::retry::Backoff {
+        first: std::time::Duration::from_secs(2),
+        max: std::time::Duration::from_secs(max_secs.max(1)),
+    }
 }
 
 /// What `logwarden run` needs before it starts anything: a cluster and a source. With
@@ -171,6 +175,9 @@ fn live_end(config: &Config) -> DateTime<Utc> {
 
 /// Run the sidecar until `stop` says so (or, with `once`, until every source has caught
 /// up). Never exits because the cluster is down: it waits, reporting not-ready.
+///
+/// Each source runs in a task of its own (see [`source_task`]): a slow or failing source
+/// delays no other, and its CPU work runs on tokio's blocking threads.
 pub async fn run(
     config: Config,
     opts: RunOptions,
@@ -180,120 +187,70 @@ pub async fn run(
     check(&config, true)?;
     let cluster =
         anyhow::Context::context(config.cluster.clone(), "config key `cluster` is missing")?;
-    let max_retry = config.run.max_retry_secs;
-    let mut summary = RunSummary::default();
+    let config = Arc::new(config);
     // Secrets are read now: a missing one stops the start, naming its key.
     let targets = crate::notify::build_targets(&config.routes)?;
     let notifier = crate::notify::Notifier::open(&config.notify_settings())?;
     let delivery = notifier.as_ref().map(|n| {
         crate::notify::Delivery::start(&config.routes, targets, n.outbox().clone(), metrics.clone())
     });
-    let mut runners: Vec<SourceRunner> = config
-        .sources
-        .iter()
-        .map(|(name, s)| {
-            SourceRunner::new(name, s, &config, opts.from, metrics.clone())
-                .with_notifier(notifier.clone())
-        })
-        .collect();
-    let mut installed = false;
+    let give_up = opts
+        .once
+        .then(|| std::time::Duration::from_secs(config.run.once_give_up_secs));
+    let mut summary = RunSummary::default();
+    // Connect and install the templates once; then the sources go their own ways.
     let mut attempt = 0u32;
-    // Each pass: (re)connect, prepare the sources, and process windows until caught up.
-    'outer: loop {
-        let give_up = opts
-            .once
-            .then(|| std::time::Duration::from_secs(config.run.once_give_up_secs));
-        let Some(backend) =
-            connect_with_retry(&cluster, max_retry, give_up, &metrics, &mut stop).await?
+    let backend = loop {
+        let Some(backend) = connect_with_retry(
+            &cluster,
+            config.run.max_retry_secs,
+            give_up,
+            &metrics,
+            &mut stop,
+        )
+        .await?
         else {
-            break;
+            break None;
         };
-        let mut failed = false;
-        if !installed {
-            if let Err(e) = install(backend.as_ref(), &config, opts.force_templates).await {
+        match install(backend.as_ref(), &config, opts.force_templates).await {
+            Ok(()) => break Some(backend),
+            Err(e) => {
                 tracing::warn!("installing index templates failed: {e}");
-                failed = true;
-            } else {
-                installed = true;
+                metrics.cluster_up.set(0);
+                attempt += 1;
+                if sleep_or_stop(retry_delay(attempt, config.run.max_retry_secs), &mut stop).await {
+                    break None;
+                }
             }
         }
-        let once_end = match opts.until {
-            Some(u) => window_bound(u).min(live_end(&config)),
-            None => live_end(&config),
-        };
-        while !failed {
-            let end = if opts.once {
-                once_end
-            } else {
-                live_end(&config)
+    };
+    if let Some(backend) = backend {
+        let live = Arc::new(Live::new(config.sources.len()));
+        let mut tasks = tokio::task::JoinSet::new();
+        for (name, s) in &config.sources {
+            let runner = SourceRunner::new(name, s, &config, opts.from, metrics.clone())
+                .with_notifier(notifier.clone());
+            let task = SourceTask {
+                config: config.clone(),
+                cluster: cluster.clone(),
+                opts: opts.clone(),
+                metrics: metrics.clone(),
+                stop: stop.clone(),
+                live: live.clone(),
             };
-            let mut idle = true;
-            for r in runners.iter_mut() {
-                if *stop.borrow() {
-                    break 'outer;
-                }
-                if !r.is_prepared() {
-                    metrics.set_ready(false, format!("preparing source {}", r.name()));
-                    let prep = r.prepare(&backend, end);
-                    let res = tokio::select! {
-                        res = prep => res,
-                        _ = stop.changed() => break 'outer,
-                    };
-                    if let Err(e) = res {
-                        report_failure(r.name(), r.index(), &e, &metrics);
-                        r.note_failure(&backend, r.checkpoint().unwrap_or(end), &e.to_string())
-                            .await;
-                        failed = true;
-                        break;
-                    }
-                }
-                let Some((start, wend)) = r.next_window(end) else {
-                    r.count_late(backend.as_ref()).await;
-                    continue;
-                };
-                idle = false;
-                let res = tokio::select! {
-                    res = r.process_window(&backend, start, wend) => res,
-                    _ = stop.changed() => break 'outer,
-                };
-                match res {
-                    Ok(o) => {
-                        attempt = 0;
-                        summary.windows += 1;
-                        summary.records += o.records;
-                        summary.anomalies += o.anomalies;
-                        summary.refused += o.refused;
-                        summary.notifications += o.notifications;
-                        tracing::debug!(source = r.name(), %start, end = %wend, records = o.records, anomalies = o.anomalies, "window done");
-                    }
-                    Err(e) => {
-                        summary.failures += 1;
-                        report_failure(r.name(), r.index(), &e, &metrics);
-                        r.note_failure(&backend, start, &e.to_string()).await;
-                        failed = true;
-                        break;
-                    }
-                }
-            }
-            if failed {
-                break;
-            }
-            if idle {
-                metrics.set_ready(true, "live");
-                if opts.once {
-                    break 'outer;
-                }
-                let wait = std::time::Duration::from_secs(config.run.interval_secs);
-                if sleep_or_stop(wait, &mut stop).await {
-                    break 'outer;
-                }
-            }
+            tasks.spawn(task.run(runner, backend.clone()));
         }
-        // Something failed: wait, then reconnect and prepare again.
-        metrics.cluster_up.set(0);
-        attempt += 1;
-        if sleep_or_stop(retry_delay(attempt, max_retry), &mut stop).await {
-            break;
+        while let Some(done) = tasks.join_next().await {
+            let result = done
+                .map_err(|e| anyhow::anyhow!("a source task stopped: {e}"))
+                .and_then(|r| r);
+            match result {
+                Ok(s) => summary.add(&s),
+                Err(e) => {
+                    tasks.abort_all();
+                    return Err(e);
+                }
+            }
         }
     }
     if let (Some(d), Some(n)) = (delivery, &notifier) {
@@ -311,6 +268,160 @@ pub async fn run(
     }
     metrics.set_ready(false, "stopped");
     Ok(summary)
+}
+
+impl RunSummary {
+    /// Add what another source's task did.
+    fn add(&mut self, o: &RunSummary) {
+        self.windows += o.windows;
+        self.records += o.records;
+        self.anomalies += o.anomalies;
+        self.refused += o.refused;
+        self.failures += o.failures;
+        self.notifications += o.notifications;
+        self.undelivered += o.undelivered;
+    }
+}
+
+/// Which sources have caught up: the sidecar is ready when all have.
+struct Live {
+    sources: usize,
+    caught_up: std::sync::Mutex<std::collections::BTreeSet<String>>,
+}
+
+impl Live {
+    fn new(sources: usize) -> Self {
+        Live {
+            sources,
+            caught_up: Default::default(),
+        }
+    }
+
+    /// Record whether `source` has caught up; ready once every source has.
+    fn set(&self, source: &str, caught_up: bool, metrics: &Metrics) {
+        let Ok(mut set) = self.caught_up.lock() else {
+            return;
+        };
+        if caught_up {
+            set.insert(source.to_string());
+            if set.len() == self.sources {
+                metrics.set_ready(true, "live");
+            }
+        } else {
+            set.remove(source);
+        }
+    }
+}
+
+/// What one source's task shares with the others.
+struct SourceTask {
+    config: Arc<Config>,
+    cluster: BackendConfig,
+    opts: RunOptions,
+    metrics: Metrics,
+    stop: Shutdown,
+    live: Arc<Live>,
+}
+
+impl SourceTask {
+    /// Prepare the source and process its windows until stopped (with `once`, until it has
+    /// caught up). A failure is reported, then the source waits (backing off), connects
+    /// again and is prepared again; the other sources go on meanwhile.
+    async fn run(
+        mut self,
+        mut r: SourceRunner,
+        mut backend: Arc<dyn Backend>,
+    ) -> anyhow::Result<RunSummary> {
+        let config = self.config.clone();
+        let mut summary = RunSummary::default();
+        let mut attempt = 0u32;
+        let once_end = match self.opts.until {
+            Some(u) => window_bound(u).min(live_end(&config)),
+            None => live_end(&config),
+        };
+        loop {
+            if *self.stop.borrow() {
+                break;
+            }
+            let end = if self.opts.once {
+                once_end
+            } else {
+                live_end(&config)
+            };
+            let failure = if !r.is_prepared() {
+                self.live.set(r.name(), false, &self.metrics);
+                self.metrics
+                    .set_ready(false, format!("preparing source {}", r.name()));
+                let res = tokio::select! {
+                    res = r.prepare(&backend, end) => res,
+                    _ = self.stop.changed() => break,
+                };
+                res.err().map(|e| (e, r.checkpoint().unwrap_or(end)))
+            } else if let Some((start, wend)) = r.next_window(end) {
+                let res = tokio::select! {
+                    res = r.process_window(&backend, start, wend) => res,
+                    _ = self.stop.changed() => break,
+                };
+                match res {
+                    Ok(o) => {
+                        attempt = 0;
+                        summary.windows += 1;
+                        summary.records += o.records;
+                        summary.anomalies += o.anomalies;
+                        summary.refused += o.refused;
+                        summary.notifications += o.notifications;
+                        None
+                    }
+                    Err(e) => {
+                        summary.failures += 1;
+                        Some((e, start))
+                    }
+                }
+            } else {
+                // Caught up.
+                r.count_late(backend.as_ref()).await;
+                self.live.set(r.name(), true, &self.metrics);
+                if self.opts.once {
+                    break;
+                }
+                let wait = std::time::Duration::from_secs(config.run.interval_secs);
+                if sleep_or_stop(wait, &mut self.stop).await {
+                    break;
+                }
+                continue;
+            };
+            let Some((e, at)) = failure else {
+                continue;
+            };
+            self.live.set(r.name(), false, &self.metrics);
+            report_failure(r.name(), r.index(), &e, &self.metrics);
+            r.note_failure(&backend, at, &e.to_string()).await;
+            // Wait, then connect again and prepare again.
+            self.metrics.cluster_up.set(0);
+            attempt += 1;
+            let max_retry = config.run.max_retry_secs;
+            if sleep_or_stop(retry_delay(attempt, max_retry), &mut self.stop).await {
+                break;
+            }
+            let give_up = self
+                .opts
+                .once
+                .then(|| std::time::Duration::from_secs(config.run.once_give_up_secs));
+            match connect_with_retry(
+                &self.cluster,
+                max_retry,
+                give_up,
+                &self.metrics,
+                &mut self.stop,
+            )
+            .await?
+            {
+                Some(b) => backend = b,
+                None => break,
+            }
+        }
+        Ok(summary)
+    }
 }
 
 fn report_failure(source: &str, index: &str, e: &WindowError, metrics: &Metrics) {
@@ -331,10 +442,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn retry_delays_double_up_to_the_cap() {
-        let s: Vec<u64> = (1..8).map(|a| retry_delay(a, 30).as_secs()).collect();
+    fn reconnections_back_off_from_two_seconds_to_max_retry_secs() {
+        let b = reconnect_backoff(30);
+        let s: Vec<u64> = (1..8).map(|a| b.ceiling(a).as_secs()).collect();
         assert_eq!(s, vec![2, 4, 8, 16, 30, 30, 30]);
-        assert_eq!(retry_delay(1000, 60).as_secs(), 60);
+        assert_eq!(reconnect_backoff(60).ceiling(1000).as_secs(), 60);
+        let d = retry_delay(1000, 60).as_secs_f64();
+        assert!((30.0..=60.0).contains(&d), "{d}");
     }
 
     #[test]

@@ -38,6 +38,60 @@ pub enum WindowError {
         /// What went wrong.
         message: String,
     },
+    /// Training or detection stopped with a panic (a bug): the window is redone with the
+    /// model loaded again.
+    #[error("{stage} of source {name} stopped: {message}")]
+    Crashed {
+        /// What was running.
+        stage: &'static str,
+        /// The source.
+        name: String,
+        /// The panic's message.
+        message: String,
+    },
+}
+
+/// Run CPU work (training, detection, loading and saving the model) on tokio's blocking
+/// threads, so a busy source never holds a worker that the HTTP endpoint, the deliveries
+/// and the other sources need.
+async fn blocking<T: Send + 'static>(
+    source: &str,
+    stage: &'static str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, WindowError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| WindowError::Crashed {
+            stage,
+            name: source.to_string(),
+            message: match e.try_into_panic() {
+                Ok(p) => p
+                    .downcast_ref::<&str>()
+                    .map(|m| m.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "panic".to_string()),
+                Err(e) => e.to_string(),
+            },
+        })
+}
+
+/// [`blocking`] work on `state` (a trainer, a detector), which moves to the blocking thread
+/// and back, so nothing is copied.
+async fn off_worker<S, T>(
+    source: &str,
+    stage: &'static str,
+    mut state: S,
+    work: impl FnOnce(&mut S) -> T + Send + 'static,
+) -> Result<(S, T), WindowError>
+where
+    S: Send + 'static,
+    T: Send + 'static,
+{
+    blocking(source, stage, move || {
+        let out = work(&mut state);
+        (state, out)
+    })
+    .await
 }
 
 /// What one processed window did.
@@ -224,8 +278,13 @@ impl SourceRunner {
         }
         let stored =
             checkpoint::load(backend.as_ref(), &self.config.indices.state, &self.state_id).await?;
-        let model = if self.model_path.exists() {
-            match crate::state::load::<Baseline>(&self.model_path) {
+        let path = self.model_path.clone();
+        let loaded = blocking(&self.name, "loading the model", move || {
+            path.exists().then(|| crate::state::load::<Baseline>(&path))
+        })
+        .await?;
+        let model = if let Some(loaded) = loaded {
+            match loaded {
                 Ok((_, b)) => Some(b),
                 Err(e) => {
                     tracing::warn!(source = %self.name, "model {} is not usable ({e}); learning a new one", self.model_path.display());
@@ -253,17 +312,30 @@ impl SourceRunner {
                 let b = self.backfill(backend, start_at).await?;
                 // An empty model is not kept: the next start learns from what came since.
                 if b.lines > 0 {
-                    if let Some(dir) = self.model_path.parent() {
-                        std::fs::create_dir_all(dir).map_err(|e| self.model_error(e))?;
-                    }
-                    crate::state::save(&self.model_path, &b.model_version, &b)
-                        .map_err(|e| self.model_error(e))?;
+                    let path = self.model_path.clone();
+                    let (b, saved) = off_worker(&self.name, "saving the model", b, move |b| {
+                        if let Some(dir) = path.parent() {
+                            std::fs::create_dir_all(dir)?;
+                        }
+                        crate::state::save(&path, &b.model_version, b)
+                            .map_err(std::io::Error::other)
+                    })
+                    .await?;
+                    saved.map_err(|e| self.model_error(e))?;
+                    b
+                } else {
+                    b
                 }
-                b
             }
         };
-        let mut detector = Detector::new(baseline, &self.config.detector_settings());
-        detector.set_source_name(&self.name);
+        let settings = self.config.detector_settings();
+        let name = self.name.clone();
+        let mut detector = blocking(&self.name, "loading the model", move || {
+            let mut d = Detector::new(baseline, &settings);
+            d.set_source_name(&name);
+            d
+        })
+        .await?;
         let warmup = Duration::hours(i64::from(self.config.run.warmup_hours));
         if stored.is_some() && warmup > Duration::zero() {
             // Replay without writing: what it finds was written before the restart, and
@@ -271,13 +343,23 @@ impl SourceRunner {
             // keeps its id when it continues or escalates.
             let mut reader = self.reader(backend, start_at - warmup, start_at);
             while let Some(page) = reader.next_page().await? {
-                for r in &page {
-                    self.recent.extend(detector.push(&r.record));
-                }
+                let found;
+                (detector, found) = off_worker(&self.name, "detection", detector, move |d| {
+                    page.iter()
+                        .flat_map(|r| d.push(&r.record))
+                        .collect::<Vec<_>>()
+                })
+                .await?;
+                self.recent.extend(found);
             }
         }
-        self.recent
-            .extend(detector.close_until(start_at + Duration::milliseconds(1)));
+        let boundary = start_at + Duration::milliseconds(1);
+        let found;
+        (detector, found) = off_worker(&self.name, "detection", detector, move |d| {
+            d.close_until(boundary)
+        })
+        .await?;
+        self.recent.extend(found);
         crate::incidents::group(&mut self.recent, &self.config.incidents);
         detector.track_rates(self.config.run.rate_minutes);
         self.metrics
@@ -315,9 +397,14 @@ impl SourceRunner {
         while let Some(page) = reader.next_page().await? {
             for r in &page {
                 missing.count(&r.record);
-                trainer.add(&r.record);
             }
             bar.inc(page.len() as u64);
+            (trainer, ()) = off_worker(&self.name, "training", trainer, move |t| {
+                for r in &page {
+                    t.add(&r.record);
+                }
+            })
+            .await?;
         }
         let report = reader.report().clone();
         bar.finish_and_clear();
@@ -325,7 +412,7 @@ impl SourceRunner {
         for warning in missing.warnings(&format!("sources.{}.fields", self.name), &self.fields) {
             tracing::warn!(source = %self.name, "{warning}");
         }
-        let baseline = trainer.finish();
+        let baseline = blocking(&self.name, "training", move || trainer.finish()).await?;
         if let Some(warning) = crate::parse::overflow_warning(&baseline.miner) {
             tracing::warn!(source = %self.name, "{warning}");
         }
@@ -534,7 +621,9 @@ impl SourceRunner {
         end: DateTime<Utc>,
     ) -> Result<WindowOutcome, WindowError> {
         let mut reader = self.reader(backend, start, end);
-        let Some(detector) = self.detector.as_mut() else {
+        // Taken for the window and put back at its end: a failed window leaves the runner
+        // to be prepared again anyway.
+        let Some(mut detector) = self.detector.take() else {
             return Err(WindowError::Backend(BackendError::Config(
                 "source not prepared".to_string(),
             )));
@@ -542,10 +631,15 @@ impl SourceRunner {
         let mut out = WindowOutcome::default();
         let mut found: Vec<Anomaly> = Vec::new();
         while let Some(page) = reader.next_page().await? {
-            for r in &page {
-                found.extend(detector.push(&r.record));
-            }
             out.records += page.len() as u64;
+            let more;
+            (detector, more) = off_worker(&self.name, "detection", detector, move |d| {
+                page.iter()
+                    .flat_map(|r| d.push(&r.record))
+                    .collect::<Vec<_>>()
+            })
+            .await?;
+            found.extend(more);
         }
         let report = reader.report().clone();
         drop(reader);
@@ -554,14 +648,18 @@ impl SourceRunner {
                 .push_back((Utc::now(), start, end, report.documents));
         }
         let boundary = end + Duration::milliseconds(1);
-        found.extend(detector.close_until(boundary));
-        let rates = detector.drain_rates(boundary);
+        let (detector, (closed, rates)) = off_worker(&self.name, "detection", detector, move |d| {
+            (d.close_until(boundary), d.drain_rates(boundary))
+        })
+        .await?;
+        found.extend(closed);
         let model_version = detector.model_version().to_string();
         let templates = detector.templates();
         let capped = (
             detector.miner().overflowed(),
             detector.stats().novel_untracked,
         );
+        self.detector = Some(detector);
         self.count_read(&report);
         self.poll_feedback(backend.as_ref()).await;
         for a in &mut found {
@@ -663,10 +761,15 @@ impl SourceRunner {
             .last_model_save
             .is_none_or(|t| now - t > Duration::minutes(10))
         {
-            if let Some(d) = self.detector.as_ref() {
-                let snapshot = d.snapshot();
-                crate::state::save(&self.model_path, &snapshot.model_version, &snapshot)
-                    .map_err(|e| self.model_error(e))?;
+            if let Some(d) = self.detector.take() {
+                let path = self.model_path.clone();
+                let (d, saved) = off_worker(&self.name, "saving the model", d, move |d| {
+                    let model = d.model();
+                    crate::state::save(&path, model.model_version(), &model)
+                })
+                .await?;
+                self.detector = Some(d);
+                saved.map_err(|e| self.model_error(e))?;
                 self.last_model_save = Some(now);
             }
         }
@@ -802,5 +905,30 @@ fn blindness_anomaly(
         },
         parameter: None,
         forecast: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn work_off_the_workers_returns_its_state_and_a_panic_becomes_an_error() {
+        let (v, n) = off_worker("app", "detection", vec![1, 2], |v| {
+            v.push(3);
+            v.len()
+        })
+        .await
+        .unwrap();
+        assert_eq!((v, n), (vec![1, 2, 3], 3));
+        let err = blocking("app", "detection", || -> u32 {
+            panic!("bucket {} out of range", 7)
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "detection of source app stopped: bucket 7 out of range"
+        );
     }
 }
