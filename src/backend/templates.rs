@@ -438,28 +438,25 @@ fn list_path<'a>(names: impl IntoIterator<Item = &'a String>) -> String {
         .join(",")
 }
 
-/// Why the cluster cannot hold retention policies, or `None` when it can (Elasticsearch:
-/// `GET _ilm/status` answers; OpenSearch: the index-management plugin is installed).
+/// Why the cluster cannot hold retention policies, or `None` when it can: asked as the
+/// engine's [`Lifecycle::probe`] says.
 pub async fn retention_unavailable(backend: &dyn Backend) -> Result<Option<String>, BackendError> {
-    match backend.info().engine {
-        Engine::Elasticsearch => {
+    let lc = backend.dialect().lifecycle;
+    let why = match lc.probe {
+        Probe::Status { op, path } => {
             let r = backend
-                .send_raw("ilm status", HttpMethod::Get, "/_ilm/status", &[], None)
+                .send_raw(op, HttpMethod::Get, path, &[], None)
                 .await?;
             if r.is_success() {
-                Ok(None)
-            } else if matches!(r.status, 400 | 404 | 405 | 410) {
-                Ok(Some(format!(
-                    "elasticsearch {} has no index lifecycle management (`GET _ilm/status` answers {}; the x-pack-ilm module is not installed): indices are kept until deleted by hand",
-                    backend.info().version,
-                    r.status
-                )))
-            } else {
-                // Any other status is an error (403: no `read_ilm` privilege, 5xx).
-                r.check("ilm status").map(|_| None)
+                return Ok(None);
             }
+            if !matches!(r.status, 400 | 404 | 405 | 410) {
+                // Any other status is an error (403: no privilege to read it, 5xx).
+                return r.check(op).map(|_| None);
+            }
+            format!("`GET {path}` answers {}; {}", r.status, lc.missing)
         }
-        Engine::Opensearch => {
+        Probe::Plugin(component) => {
             let body = backend
                 .send_raw(
                     "list plugins",
@@ -470,23 +467,24 @@ pub async fn retention_unavailable(backend: &dyn Backend) -> Result<Option<Strin
                 )
                 .await?
                 .check("list plugins")?;
-            let has_ism = body.as_array().is_some_and(|plugins| {
+            let installed = body.as_array().is_some_and(|plugins| {
                 plugins.iter().any(|p| {
                     p.get("component")
                         .and_then(Value::as_str)
-                        .is_some_and(|c| c.contains("index-management"))
+                        .is_some_and(|c| c.contains(component))
                 })
             });
-            if has_ism {
-                Ok(None)
-            } else {
-                Ok(Some(format!(
-                    "opensearch {} has no index state management (the opensearch-index-management plugin is not installed): indices are kept until deleted by hand",
-                    backend.info().version
-                )))
+            if installed {
+                return Ok(None);
             }
+            lc.missing.to_string()
         }
-    }
+    };
+    let info = backend.info();
+    Ok(Some(format!(
+        "{} {} has no {} ({why}): indices are kept until deleted by hand",
+        info.engine, info.version, lc.name
+    )))
 }
 
 /// The open indices that match `index` and `index-*`, each with its `index.lifecycle.name`
@@ -572,6 +570,12 @@ pub enum Attach {
 pub struct Lifecycle {
     /// What reports call the policy.
     pub object: ObjectKind,
+    /// What the engine calls the feature.
+    pub name: &'static str,
+    /// How to tell whether the cluster has it.
+    pub probe: Probe,
+    /// What is missing when it has not.
+    pub missing: &'static str,
     /// The policies endpoint: a policy is `<policies>/<name>`.
     pub policies: &'static str,
     /// The names of the GET and the PUT of a policy in errors.
@@ -594,9 +598,29 @@ pub struct Lifecycle {
     pub summary: fn(u32) -> String,
 }
 
+/// How [`retention_unavailable`] tells whether a cluster can hold retention policies.
+#[derive(Debug, Clone, Copy)]
+pub enum Probe {
+    /// A status endpoint, which answers 400, 404, 405 or 410 without the feature.
+    Status {
+        /// The request's name in errors.
+        op: &'static str,
+        /// Its path.
+        path: &'static str,
+    },
+    /// A plugin whose component name (in `_cat/plugins`) contains this.
+    Plugin(&'static str),
+}
+
 /// Elasticsearch's index lifecycle management.
 pub static ILM: Lifecycle = Lifecycle {
     object: ObjectKind::IlmPolicy,
+    name: "index lifecycle management",
+    probe: Probe::Status {
+        op: "ilm status",
+        path: "/_ilm/status",
+    },
+    missing: "the x-pack-ilm module is not installed",
     policies: "/_ilm/policy",
     get_op: "get ilm policy",
     put_op: "put ilm policy",
@@ -617,6 +641,9 @@ pub static ILM: Lifecycle = Lifecycle {
 /// OpenSearch's index state management.
 pub static ISM: Lifecycle = Lifecycle {
     object: ObjectKind::IsmPolicy,
+    name: "index state management",
+    probe: Probe::Plugin("index-management"),
+    missing: "the opensearch-index-management plugin is not installed",
     policies: "/_plugins/_ism/policies",
     get_op: "get ism policy",
     put_op: "put ism policy",
