@@ -30,7 +30,7 @@ async fn load_rsyslog(b: &dyn Backend, index: &str, end: DateTime<Utc>) -> usize
     let mut t = start;
     let mut i = 0u64;
     while t < end {
-        let (program, severity, message) = if i % 3 == 0 {
+        let (program, severity, message) = if i.is_multiple_of(3) {
             (
                 "CRON",
                 "info",
@@ -39,7 +39,7 @@ async fn load_rsyslog(b: &dyn Backend, index: &str, end: DateTime<Utc>) -> usize
         } else {
             (
                 "sshd",
-                if i % 7 == 0 { "err" } else { "info" },
+                if i.is_multiple_of(7) { "err" } else { "info" },
                 format!(
                     "Accepted publickey for deploy from 10.0.{}.{} port {}",
                     i % 5,
