@@ -12,6 +12,7 @@
 
 use super::baseline::{Baseline, Calendar, KeyProfile, Season, Subject};
 use super::drift::SlotKey;
+use super::explain;
 use super::stats::{binom_sf, nbinom_cdf, nbinom_sf};
 use super::DetectorSettings;
 use crate::incidents::{self, ScoreInputs};
@@ -149,6 +150,8 @@ struct Rates {
 struct Finding {
     kind: AnomalyType,
     service: String,
+    /// The key found anomalous; `None` for the whole source.
+    subject: Option<Subject>,
     pattern_id: String,
     template: String,
     cluster_id: Option<String>,
@@ -172,6 +175,61 @@ struct Finding {
     floor: Option<Severity>,
     parameter: Option<ParameterRef>,
     forecast: Option<ForecastRef>,
+}
+
+impl Finding {
+    /// A finding of `kind` on `(service, subject)`, shown as `pattern_id`/`template`, with
+    /// what most findings share: no measurement yet, no examples, persistence 1, scaled by
+    /// confidence, no impact floor.
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        kind: AnomalyType,
+        service: &str,
+        subject: Option<Subject>,
+        pattern_id: String,
+        template: String,
+        cluster_id: Option<String>,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Finding {
+        Finding {
+            kind,
+            service: service.to_string(),
+            subject,
+            pattern_id,
+            template,
+            cluster_id,
+            start,
+            end,
+            observed: 0.0,
+            expected: 0.0,
+            unit: "count".to_string(),
+            probability: 1.0,
+            magnitude: 0.0,
+            error_level: false,
+            persistence: 1,
+            examples: Vec::new(),
+            explanation: String::new(),
+            id_extra: String::new(),
+            warn_level: false,
+            confidence_applies: true,
+            floor: None,
+            parameter: None,
+            forecast: None,
+        }
+    }
+}
+
+/// What the tests of one closing bucket share.
+struct Closing {
+    bucket: i64,
+    season: Season,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    /// The Bonferroni threshold of the bucket's tests.
+    thr: f64,
+    /// "10 min": the bucket, in words.
+    words: String,
 }
 
 /// Runs the detectors over new records against a [`Baseline`].
@@ -455,37 +513,34 @@ impl Detector {
         let missed = (gap / c.period_secs).floor();
         let start = last + period;
         Some(Finding {
-            kind: AnomalyType::VolumeDrop,
-            service: svc.clone(),
-            pattern_id: pid.clone(),
-            template: text.clone(),
-            cluster_id: cluster.clone(),
-            start,
-            end: now,
-            observed: 0.0,
             expected: missed,
             unit: "runs".to_string(),
             probability: ln_p.exp(),
             magnitude: missed,
-            error_level: false,
-            persistence: 1,
-            examples: Vec::new(),
-            explanation: format!(
-                "{svc}: '{text}' comes every {}, never more than {} apart in the history; nothing since {} ({}, {missed:.0} runs missed), and at this time it comes on {} of {} days",
-                duration_words(c.period_secs),
-                duration_words(c.longest_secs),
-                self.local_hm(last),
-                duration_words(gap),
+            explanation: explain::missed_runs(
+                svc,
+                text,
+                c.period_secs,
+                c.longest_secs,
+                &self.local_hm(last),
+                gap,
+                missed,
                 presence.0,
                 presence.1,
             ),
             id_extra: "cadence".to_string(),
-            warn_level: false,
-            confidence_applies: true,
             // A steady message that missed its runs is a stopped job or a dead peer.
             floor: Some(Severity::Moderate),
-            parameter: None,
-            forecast: None,
+            ..Finding::new(
+                AnomalyType::VolumeDrop,
+                svc,
+                Some(p.subject),
+                pid.clone(),
+                text.clone(),
+                cluster.clone(),
+                start,
+                now,
+            )
         })
     }
 
@@ -925,343 +980,66 @@ impl Detector {
 
     fn close_bucket(&mut self, bucket: i64) -> Vec<Anomaly> {
         self.stats.buckets += 1;
-        let cfg = self.config.detect.clone();
-        let season = self.cal.season(bucket);
-        let start = self.cal.start(bucket);
-        let end = self.cal.start(bucket + 1);
-        let thr = self.threshold();
+        let c = Closing {
+            bucket,
+            season: self.cal.season(bucket),
+            start: self.cal.start(bucket),
+            end: self.cal.start(bucket + 1),
+            thr: self.threshold(),
+            words: self.minutes(1),
+        };
         let thr_gap = self.config.detect.alpha * self.confidence.max(0.05) / self.n_regular;
         let open = std::mem::take(&mut self.open);
         let mut findings: Vec<Finding> = Vec::new();
         let mut service_error_fired: Vec<String> = Vec::new();
         let mut template_error: Vec<(String, Finding)> = Vec::new();
         let empty = Cell::default();
-        let bucket_words = self.minutes(1);
 
+        // Each key's tests, by what the key is: a service's error and warning shares and
+        // its silence; a template's or pattern's error share, then, when rare, the rare
+        // test, otherwise spike, drop and (templates) absence.
         for i in 0..self.base.profiles.len() {
             let cell = open.get(&i).unwrap_or(&empty);
             let p = &self.base.profiles[i];
-            let obs = cell.count;
-            let (mu, disp) = self.base.expected(p, season, &cfg);
-            let (pid, text, cluster) = &self.labels[i];
-            let svc = &p.service;
-            // Error share: services, and templates with enough history.
-            let error_eligible = match p.subject {
-                Subject::Service => true,
-                Subject::Template(_) => !p.is_rare() && p.total >= cfg.error_min_template_lines,
-                Subject::Pattern(_) => p.total >= cfg.error_min_template_lines,
-            };
-            let mut error_fired = false;
-            if error_eligible && cell.errors >= cfg.error_min_errors && obs > 0 {
-                let share = cell.errors as f64 / obs as f64;
-                let base_share = p.error_share();
-                if share >= base_share * cfg.error_min_factor
-                    && share - base_share >= cfg.error_min_delta
-                {
-                    let pv = binom_sf(cell.errors, obs, p.error_share_hi.max(base_share));
-                    if pv < thr {
-                        error_fired = true;
-                        self.states[i].error_streak += 1;
-                        let what = if p.subject == Subject::Service {
-                            format!("{svc}: {} of lines are errors", percent(share))
-                        } else {
-                            format!(
-                                "{svc}: '{text}' is at error level {} of the time",
-                                percent(share)
-                            )
-                        };
-                        let f = Finding {
-                            kind: AnomalyType::ErrorRatio,
-                            service: svc.clone(),
-                            pattern_id: pid.clone(),
-                            template: text.clone(),
-                            cluster_id: cluster.clone(),
-                            start,
-                            end,
-                            observed: share,
-                            expected: base_share,
-                            unit: "ratio".to_string(),
-                            probability: pv,
-                            magnitude: share / base_share.max(1e-3) - 1.0,
-                            error_level: true,
-                            persistence: self.states[i].error_streak,
-                            examples: cell.error_examples.clone(),
-                            explanation: format!(
-                                "{what} in {bucket_words} ({} of {obs}), usually {}",
-                                cell.errors,
-                                percent(base_share)
-                            ),
-                            id_extra: String::new(),
-                            warn_level: false,
-                            confidence_applies: true,
-                            floor: None,
-                            parameter: None,
-                            forecast: None,
-                        };
-                        if p.subject == Subject::Service {
-                            service_error_fired.push(svc.clone());
-                            findings.push(f);
-                        } else {
-                            template_error.push((svc.clone(), f));
-                        }
-                    }
-                }
-            }
-            if !error_fired {
-                self.states[i].error_streak = 0;
-            }
-            // Warning share of a service: a rising share of WARN lines is a signal too,
-            // reported as an error_ratio with the unit `warn_ratio`.
-            if p.subject == Subject::Service
-                && !error_fired
-                && cell.warns >= cfg.error_min_errors
-                && obs > 0
-            {
-                let share = cell.warns as f64 / obs as f64;
-                let base_share = p.warn_share();
-                if share >= base_share * cfg.error_min_factor
-                    && share - base_share >= cfg.error_min_delta
-                {
-                    let pv = binom_sf(cell.warns, obs, base_share);
-                    if pv < thr {
-                        findings.push(Finding {
-                            kind: AnomalyType::ErrorRatio,
-                            service: svc.clone(),
-                            pattern_id: pid.clone(),
-                            template: text.clone(),
-                            cluster_id: cluster.clone(),
-                            start,
-                            end,
-                            observed: share,
-                            expected: base_share,
-                            unit: "warn_ratio".to_string(),
-                            probability: pv,
-                            magnitude: share / base_share.max(1e-3) - 1.0,
-                            error_level: false,
-                            persistence: 1,
-                            examples: cell.warn_examples.clone(),
-                            explanation: format!(
-                                "{svc}: {} of lines are warnings in {bucket_words} ({} of {obs}), usually {}",
-                                percent(share),
-                                cell.warns,
-                                percent(base_share)
-                            ),
-                            id_extra: "warn".to_string(),
-                            warn_level: true,
-                            confidence_applies: true,
-                            floor: None,
-                            parameter: None,
-                            forecast: None,
-                        });
-                    }
-                }
-            }
-            if p.is_rare() && p.subject != Subject::Service {
-                if obs >= cfg.rare_min_count {
-                    let pv = nbinom_sf(obs, mu.max(1e-9), disp);
-                    if pv < thr {
-                        let days =
-                            self.base.n_buckets as f64 * self.cal.bucket_secs as f64 / 86_400.0;
-                        findings.push(Finding {
-                            kind: AnomalyType::RarePattern,
-                            service: svc.clone(),
-                            pattern_id: pid.clone(),
-                            template: text.clone(),
-                            cluster_id: cluster.clone(),
-                            start,
-                            end,
-                            observed: obs as f64,
-                            expected: mu,
-                            unit: "count".to_string(),
-                            probability: pv,
-                            magnitude: obs as f64 / mu.max(1e-3) - 1.0,
-                            error_level: cell.errors > 0,
-                            persistence: 1,
-                            examples: cell.examples.clone(),
-                            explanation: format!(
-                                "{svc}: rare '{text}' {obs} times in {bucket_words}, seen {} times in {days:.0} days of history",
-                                p.total
-                            ),
-                            id_extra: String::new(),
-                            warn_level: false,
-                            confidence_applies: true,
-                            floor: None,
-                            parameter: None,
-                            forecast: None,
-                        });
-                    }
-                }
-                continue;
-            }
-            // Spike (templates and patterns; a service's volume is the sum of theirs).
-            let mut spiked = false;
-            let n = i64::from(cfg.spike_neighbour_buckets);
-            let (mut mu_spike, mut episodic) = (mu, None);
-            if p.subject != Subject::Service && obs >= cfg.spike_min_count {
-                for b in bucket - n..=bucket + n {
-                    let sb = self.cal.season(b);
-                    let e = self.base.expected(p, sb, &cfg).0;
-                    if e > mu_spike {
-                        (mu_spike, episodic) = (e, None);
-                    }
-                    // A message that comes at this time on some days only (a deploy's
-                    // restart lines) is judged by what it brings on those days.
-                    if let Some((m, days)) = self.base.when_present(p, sb.bod) {
-                        if m > mu_spike {
-                            mu_spike = m;
-                            episodic = Some((days, self.base.presence_days(p, sb.bod).1));
-                        }
-                    }
-                }
-            }
-            if p.subject != Subject::Service
-                && obs >= cfg.spike_min_count
-                && obs as f64 >= cfg.spike_min_ratio * mu_spike
-            {
-                let pv = nbinom_sf(obs, mu_spike.max(1e-9), disp);
-                if pv < thr {
-                    spiked = true;
-                    let st = &mut self.states[i];
-                    st.spike_streak += 1;
-                    let persistence = st.spike_streak;
-                    findings.push(Finding {
-                        kind: AnomalyType::VolumeSpike,
-                        service: svc.clone(),
-                        pattern_id: pid.clone(),
-                        template: text.clone(),
-                        cluster_id: cluster.clone(),
-                        start,
-                        end,
-                        observed: obs as f64,
-                        expected: mu_spike,
-                        unit: "count".to_string(),
-                        probability: pv,
-                        magnitude: obs as f64 / mu_spike.max(0.5) - 1.0,
-                        error_level: cell.errors * 2 > obs,
-                        persistence,
-                        examples: cell.examples.clone(),
-                        explanation: match episodic {
-                            Some((k, days)) => format!(
-                                "{svc}: '{text}' {obs} times in {bucket_words}; it comes at this time on {k} of {days} days, {mu_spike:.0} a bucket when it does"
-                            ),
-                            None => format!(
-                                "{svc}: '{text}' {obs} times in {bucket_words}, usually {mu_spike:.0} ± {:.0} {}",
-                                (mu_spike + disp * mu_spike * mu_spike).sqrt(),
-                                self.season_words(season)
-                            ),
-                        },
-                        id_extra: String::new(),
-                        warn_level: false,
-                        confidence_applies: true,
-                        floor: None,
-                        parameter: None,
-                        forecast: None,
-                    });
-                }
-            }
-            if !spiked {
-                self.states[i].spike_streak = 0;
-            }
-            let watch_absence = mu < cfg.drop_min_expected
-                && matches!(p.subject, Subject::Template(_))
-                && !p.present_bod.is_empty();
-            // Drop: consecutive low buckets where much was expected. Like a spike, a drop is
-            // judged against the neighbouring buckets too (here their smallest expectation),
-            // so a nightly burst that ends a few minutes early is not a silence.
-            let mu_drop = if mu >= cfg.drop_min_expected {
-                let n = i64::from(cfg.drop_neighbour_buckets);
-                (bucket - n..=bucket + n)
-                    .map(|b| self.base.expected(p, self.cal.season(b), &cfg).0)
-                    .fold(mu, f64::min)
-            } else {
-                mu
-            };
-            let regular_here = self.base.presence(p, season.bod) >= REGULAR_PRESENCE;
-            let not_first = self.stats.buckets > 1;
-            let st = &mut self.states[i];
-            if mu_drop >= cfg.drop_min_expected && obs as f64 <= cfg.drop_max_ratio * mu_drop {
-                if st.drop_len == 0 {
-                    st.drop_start = bucket;
-                    st.drop_ln_p = 0.0;
-                    st.drop_observed = 0;
-                    st.drop_expected = 0.0;
-                    st.drop_tier = st.cadence_tier;
-                }
-                st.drop_len += 1;
-                st.drop_ln_p += nbinom_cdf(obs, mu_drop, disp).max(1e-300).ln();
-                st.drop_observed += obs;
-                st.drop_expected += mu_drop;
-                let pv = st.drop_ln_p.exp();
-                // A silence so complete that one bucket is already beyond doubt need not
-                // wait for a second one (`drop_min_buckets` guards partial lows).
-                // Only where the key comes on (nearly) every day at this time, and never in
-                // the detector's first bucket, which may have started mid-way.
-                let complete = st.drop_observed == 0 && regular_here && not_first;
-                if (st.drop_len >= cfg.drop_min_buckets || complete) && pv < thr {
-                    let len = st.drop_len;
-                    let (o, e, ds) = (st.drop_observed, st.drop_expected, st.drop_start);
-                    let reported = st.drop_tier;
-                    let dsd = (e + disp * e * e / f64::from(len)).sqrt();
-                    let dstart = self.cal.start(ds);
-                    // Impact rule: a silence that lasts `drop_moderate_minutes`, or a steady
-                    // message stopped dead (not one line where many were expected), reaches a
-                    // person.
-                    let lasting = i64::from(len) * self.cal.bucket_secs
-                        >= cfg.drop_moderate_minutes as i64 * 60;
-                    let mut finding = Finding {
-                        kind: AnomalyType::VolumeDrop,
-                        service: svc.clone(),
-                        pattern_id: pid.clone(),
-                        template: text.clone(),
-                        cluster_id: cluster.clone(),
-                        start: dstart,
-                        end,
-                        observed: o as f64,
-                        expected: e,
-                        unit: "count".to_string(),
-                        probability: pv,
-                        magnitude: e / (o as f64).max(1.0) - 1.0,
-                        error_level: false,
-                        persistence: len,
-                        examples: Vec::new(),
-                        explanation: format!(
-                            "{svc}: {} {o} times in the {} since {}, usually {e:.0} ± {dsd:.0} {}",
-                            if p.subject == Subject::Service {
-                                "all lines".to_string()
-                            } else {
-                                format!("'{text}'")
-                            },
-                            self.minutes(i64::from(len)),
-                            self.local_hm(dstart),
-                            self.season_words(season)
-                        ),
-                        id_extra: String::new(),
-                        warn_level: false,
-                        confidence_applies: true,
-                        floor: (lasting || complete).then_some(Severity::Moderate),
-                        parameter: None,
-                        forecast: None,
-                    };
-                    // Reported once per episode, then again only when it escalates.
-                    let tier = self.tier_of(&finding);
-                    if reported.is_none_or(|r| tier > r) {
-                        if reported.is_some() {
-                            finding.id_extra = format!("escalated-{}", tier.as_str());
-                        }
-                        self.states[i].drop_tier = Some(tier);
-                        findings.push(finding);
-                    }
-                }
-            } else {
-                st.drop_len = 0;
-            }
-            // Absence of a regular key too sparse for the drop test (a job every 15
-            // minutes, an hourly report): the buckets it appears in on (nearly) every day
-            // that pass without it. Buckets where it is usually absent count neither way,
-            // so a nightly burst that ends at its usual minute is not missed.
-            if watch_absence {
-                if let Some(f) = self.absence(i, bucket, season, obs, thr_gap, end) {
+            let subject = p.subject;
+            let rare = p.is_rare();
+            let (mu, disp) = self.base.expected(p, c.season, &self.config.detect);
+            let error = self.test_error_share(i, cell, &c);
+            let error_fired = error.is_some();
+            match error {
+                Some(f) if subject == Subject::Service => {
+                    service_error_fired.push(f.service.clone());
                     findings.push(f);
+                }
+                Some(f) => template_error.push((f.service.clone(), f)),
+                None => {}
+            }
+            match subject {
+                Subject::Service => {
+                    if !error_fired {
+                        findings.extend(self.test_warn_share(i, cell, &c));
+                    }
+                    findings.extend(self.test_drop(i, cell.count, mu, disp, &c));
+                }
+                Subject::Template(_) | Subject::Pattern(_) if rare => {
+                    findings.extend(self.test_rare(i, cell, mu, disp, &c));
+                }
+                Subject::Template(_) | Subject::Pattern(_) => {
+                    findings.extend(self.test_spike(i, cell, mu, disp, &c));
+                    let p = &self.base.profiles[i];
+                    let watch_absence = mu < self.config.detect.drop_min_expected
+                        && matches!(subject, Subject::Template(_))
+                        && !p.present_bod.is_empty();
+                    findings.extend(self.test_drop(i, cell.count, mu, disp, &c));
+                    // Absence of a regular key too sparse for the drop test (a job every
+                    // 15 minutes, an hourly report): the buckets it appears in on (nearly)
+                    // every day that pass without it. Buckets where it is usually absent
+                    // count neither way, so a nightly burst that ends at its usual minute
+                    // is not missed.
+                    if watch_absence {
+                        findings
+                            .extend(self.absence(i, bucket, c.season, cell.count, thr_gap, c.end));
+                    }
                 }
             }
         }
@@ -1270,9 +1048,54 @@ impl Detector {
                 findings.push(f);
             }
         }
+        self.suppress_explained(&open, &c, &mut findings);
+
+        self.close_novel(c.start, c.end, &mut findings);
+        self.close_slots(c.season, c.start, c.end, &mut findings);
+        self.open.clear();
+
+        for f in findings.iter_mut() {
+            if matches!(f.subject, Some(Subject::Pattern(_))) {
+                self.name_members(f);
+            }
+        }
+        let breadth = breadth_of(&findings);
+        let mut out: Vec<Anomaly> = findings
+            .into_iter()
+            .zip(breadth)
+            .map(|(f, b)| self.anomaly(f, b))
+            .collect();
+        out.sort_by(|a, b| {
+            (
+                a.timestamp,
+                a.anomaly.kind,
+                &a.service.name,
+                &a.pattern.id,
+                &a.anomaly.id,
+            )
+                .cmp(&(
+                    b.timestamp,
+                    b.anomaly.kind,
+                    &b.service.name,
+                    &b.pattern.id,
+                    &b.anomaly.id,
+                ))
+        });
+        out
+    }
+
+    /// Drop the findings another explains: a whole-source silence replaces its services'
+    /// silences; a silent service's templates' silences and absences add nothing; nor does
+    /// a pattern's spike or drop when one of its templates has the same.
+    fn suppress_explained(
+        &mut self,
+        open: &HashMap<usize, Cell>,
+        c: &Closing,
+        findings: &mut Vec<Finding>,
+    ) {
         // When every service is silent at once the cause is upstream of them all (the
         // shipper, the pipeline, ingest): one critical finding replaces their silences.
-        if let Some(f) = self.source_silence(&open, season, start, end, thr) {
+        if let Some(f) = self.source_silence(open, c.season, c.start, c.end, c.thr) {
             findings.retain(|g| g.kind != AnomalyType::VolumeDrop);
             findings.push(f);
         }
@@ -1313,54 +1136,305 @@ impl Detector {
             .collect();
         findings.retain(|f| {
             !(f.kind == AnomalyType::VolumeDrop
-                && f.pattern_id != "service"
+                && f.subject != Some(Subject::Service)
                 && silent.contains(&f.service.as_str()))
         });
         // A pattern spike or drop adds nothing when one of its templates has the same.
         let by_template: Vec<(AnomalyType, String, Option<String>)> = findings
             .iter()
-            .filter(|f| f.pattern_id.starts_with('t'))
+            .filter(|f| matches!(f.subject, Some(Subject::Template(_))))
             .map(|f| (f.kind, f.service.clone(), f.cluster_id.clone()))
             .collect();
         findings.retain(|f| {
-            !(f.pattern_id.starts_with('p')
+            !(matches!(f.subject, Some(Subject::Pattern(_)))
                 && by_template.iter().any(|(k, s, c)| {
                     *k == f.kind && *s == f.service && c.as_deref() == Some(f.pattern_id.as_str())
                 }))
         });
+    }
 
-        self.close_novel(start, end, &mut findings);
-        self.close_slots(season, start, end, &mut findings);
-        self.open.clear();
+    /// A finding of `kind` on profile `i`, with its labels.
+    fn finding(
+        &self,
+        kind: AnomalyType,
+        i: usize,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Finding {
+        let p = &self.base.profiles[i];
+        let (pid, text, cluster) = &self.labels[i];
+        Finding::new(
+            kind,
+            &p.service,
+            Some(p.subject),
+            pid.clone(),
+            text.clone(),
+            cluster.clone(),
+            start,
+            end,
+        )
+    }
 
-        for f in findings.iter_mut() {
-            if f.pattern_id.starts_with('p') {
-                self.name_members(f);
+    /// The error-share test of profile `i`: a service, or a template or pattern with enough
+    /// history, whose share of failing lines rose by `error_min_factor` and
+    /// `error_min_delta` with a binomial tail below the bucket's threshold. Counts the
+    /// buckets in a row it fired in.
+    fn test_error_share(&mut self, i: usize, cell: &Cell, c: &Closing) -> Option<Finding> {
+        let cfg = &self.config.detect;
+        let p = &self.base.profiles[i];
+        let obs = cell.count;
+        let eligible = match p.subject {
+            Subject::Service => true,
+            Subject::Template(_) => !p.is_rare() && p.total >= cfg.error_min_template_lines,
+            Subject::Pattern(_) => p.total >= cfg.error_min_template_lines,
+        };
+        let base_share = p.error_share();
+        let share = cell.errors as f64 / obs.max(1) as f64;
+        let pv = (eligible
+            && cell.errors >= cfg.error_min_errors
+            && obs > 0
+            && share >= base_share * cfg.error_min_factor
+            && share - base_share >= cfg.error_min_delta)
+            .then(|| binom_sf(cell.errors, obs, p.error_share_hi.max(base_share)))
+            .filter(|pv| *pv < c.thr);
+        let Some(pv) = pv else {
+            self.states[i].error_streak = 0;
+            return None;
+        };
+        self.states[i].error_streak += 1;
+        let p = &self.base.profiles[i];
+        let template = (p.subject != Subject::Service).then_some(self.labels[i].1.as_str());
+        Some(Finding {
+            observed: share,
+            expected: base_share,
+            unit: "ratio".to_string(),
+            probability: pv,
+            magnitude: share / base_share.max(1e-3) - 1.0,
+            error_level: true,
+            persistence: self.states[i].error_streak,
+            examples: cell.error_examples.clone(),
+            explanation: explain::error_share(
+                &p.service,
+                template,
+                share,
+                cell.errors,
+                obs,
+                base_share,
+                &c.words,
+            ),
+            ..self.finding(AnomalyType::ErrorRatio, i, c.start, c.end)
+        })
+    }
+
+    /// The warning-share test of service profile `i`: a rising share of WARN lines is a
+    /// signal too, reported as an `error_ratio` with the unit `warn_ratio`.
+    fn test_warn_share(&self, i: usize, cell: &Cell, c: &Closing) -> Option<Finding> {
+        let cfg = &self.config.detect;
+        let p = &self.base.profiles[i];
+        let obs = cell.count;
+        if cell.warns < cfg.error_min_errors || obs == 0 {
+            return None;
+        }
+        let share = cell.warns as f64 / obs as f64;
+        let base_share = p.warn_share();
+        if share < base_share * cfg.error_min_factor || share - base_share < cfg.error_min_delta {
+            return None;
+        }
+        let pv = binom_sf(cell.warns, obs, base_share);
+        (pv < c.thr).then(|| Finding {
+            observed: share,
+            expected: base_share,
+            unit: "warn_ratio".to_string(),
+            probability: pv,
+            magnitude: share / base_share.max(1e-3) - 1.0,
+            examples: cell.warn_examples.clone(),
+            explanation: explain::warn_share(
+                &p.service, share, cell.warns, obs, base_share, &c.words,
+            ),
+            id_extra: "warn".to_string(),
+            warn_level: true,
+            ..self.finding(AnomalyType::ErrorRatio, i, c.start, c.end)
+        })
+    }
+
+    /// The rare test of profile `i` (a template or pattern seen a few times in the whole
+    /// history): `rare_min_count` lines or more, with a negative binomial tail below the
+    /// threshold.
+    fn test_rare(&self, i: usize, cell: &Cell, mu: f64, disp: f64, c: &Closing) -> Option<Finding> {
+        let obs = cell.count;
+        if obs < self.config.detect.rare_min_count {
+            return None;
+        }
+        let pv = nbinom_sf(obs, mu.max(1e-9), disp);
+        if pv >= c.thr {
+            return None;
+        }
+        let p = &self.base.profiles[i];
+        let days = self.base.n_buckets as f64 * self.cal.bucket_secs as f64 / 86_400.0;
+        Some(Finding {
+            observed: obs as f64,
+            expected: mu,
+            probability: pv,
+            magnitude: obs as f64 / mu.max(1e-3) - 1.0,
+            error_level: cell.errors > 0,
+            examples: cell.examples.clone(),
+            explanation: explain::rare(&p.service, &self.labels[i].1, obs, &c.words, p.total, days),
+            ..self.finding(AnomalyType::RarePattern, i, c.start, c.end)
+        })
+    }
+
+    /// The spike test of template or pattern profile `i` (a service's volume is the sum of
+    /// theirs): against the largest expectation of the neighbouring buckets, or, for a
+    /// message that comes at this time on some days only (a deploy's restart lines), against
+    /// what it brings on those days. Counts the buckets in a row it fired in.
+    fn test_spike(
+        &mut self,
+        i: usize,
+        cell: &Cell,
+        mu: f64,
+        disp: f64,
+        c: &Closing,
+    ) -> Option<Finding> {
+        let cfg = &self.config.detect;
+        let p = &self.base.profiles[i];
+        let obs = cell.count;
+        let (mut mu_spike, mut episodic) = (mu, None);
+        if obs >= cfg.spike_min_count {
+            let n = i64::from(cfg.spike_neighbour_buckets);
+            for b in c.bucket - n..=c.bucket + n {
+                let sb = self.cal.season(b);
+                let e = self.base.expected(p, sb, cfg).0;
+                if e > mu_spike {
+                    (mu_spike, episodic) = (e, None);
+                }
+                if let Some((m, days)) = self.base.when_present(p, sb.bod) {
+                    if m > mu_spike {
+                        mu_spike = m;
+                        episodic = Some((days, self.base.presence_days(p, sb.bod).1));
+                    }
+                }
             }
         }
-        let breadth = breadth_of(&findings);
-        let mut out: Vec<Anomaly> = findings
-            .into_iter()
-            .zip(breadth)
-            .map(|(f, b)| self.anomaly(f, b))
-            .collect();
-        out.sort_by(|a, b| {
-            (
-                a.timestamp,
-                a.anomaly.kind,
-                &a.service.name,
-                &a.pattern.id,
-                &a.anomaly.id,
-            )
-                .cmp(&(
-                    b.timestamp,
-                    b.anomaly.kind,
-                    &b.service.name,
-                    &b.pattern.id,
-                    &b.anomaly.id,
-                ))
-        });
-        out
+        let pv = (obs >= cfg.spike_min_count && obs as f64 >= cfg.spike_min_ratio * mu_spike)
+            .then(|| nbinom_sf(obs, mu_spike.max(1e-9), disp))
+            .filter(|pv| *pv < c.thr);
+        let Some(pv) = pv else {
+            self.states[i].spike_streak = 0;
+            return None;
+        };
+        self.states[i].spike_streak += 1;
+        let spread = (mu_spike + disp * mu_spike * mu_spike).sqrt();
+        Some(Finding {
+            observed: obs as f64,
+            expected: mu_spike,
+            probability: pv,
+            magnitude: obs as f64 / mu_spike.max(0.5) - 1.0,
+            error_level: cell.errors * 2 > obs,
+            persistence: self.states[i].spike_streak,
+            examples: cell.examples.clone(),
+            explanation: explain::spike(
+                &self.base.profiles[i].service,
+                &self.labels[i].1,
+                obs,
+                &c.words,
+                mu_spike,
+                spread,
+                &self.season_words(c.season),
+                episodic,
+            ),
+            ..self.finding(AnomalyType::VolumeSpike, i, c.start, c.end)
+        })
+    }
+
+    /// The drop test of profile `i`: consecutive low buckets where much was expected,
+    /// their negative binomial lower tails multiplied. Like a spike, a drop is judged
+    /// against the neighbouring buckets too (here their smallest expectation), so a nightly
+    /// burst that ends a few minutes early is not a silence. Reported once per episode,
+    /// then again only when it escalates.
+    fn test_drop(
+        &mut self,
+        i: usize,
+        obs: u64,
+        mu: f64,
+        disp: f64,
+        c: &Closing,
+    ) -> Option<Finding> {
+        let cfg = &self.config.detect;
+        let p = &self.base.profiles[i];
+        let mu_drop = if mu >= cfg.drop_min_expected {
+            let n = i64::from(cfg.drop_neighbour_buckets);
+            (c.bucket - n..=c.bucket + n)
+                .map(|b| self.base.expected(p, self.cal.season(b), cfg).0)
+                .fold(mu, f64::min)
+        } else {
+            mu
+        };
+        let regular_here = self.base.presence(p, c.season.bod) >= REGULAR_PRESENCE;
+        let not_first = self.stats.buckets > 1;
+        let (min_buckets, moderate_minutes) = (cfg.drop_min_buckets, cfg.drop_moderate_minutes);
+        let st = &mut self.states[i];
+        if mu_drop < cfg.drop_min_expected || obs as f64 > cfg.drop_max_ratio * mu_drop {
+            st.drop_len = 0;
+            return None;
+        }
+        if st.drop_len == 0 {
+            st.drop_start = c.bucket;
+            st.drop_ln_p = 0.0;
+            st.drop_observed = 0;
+            st.drop_expected = 0.0;
+            st.drop_tier = st.cadence_tier;
+        }
+        st.drop_len += 1;
+        st.drop_ln_p += nbinom_cdf(obs, mu_drop, disp).max(1e-300).ln();
+        st.drop_observed += obs;
+        st.drop_expected += mu_drop;
+        let pv = st.drop_ln_p.exp();
+        // A silence so complete that one bucket is already beyond doubt need not wait for a
+        // second one (`drop_min_buckets` guards partial lows). Only where the key comes on
+        // (nearly) every day at this time, and never in the detector's first bucket, which
+        // may have started mid-way.
+        let complete = st.drop_observed == 0 && regular_here && not_first;
+        if (st.drop_len < min_buckets && !complete) || pv >= c.thr {
+            return None;
+        }
+        let len = st.drop_len;
+        let (o, e, ds) = (st.drop_observed, st.drop_expected, st.drop_start);
+        let reported = st.drop_tier;
+        let spread = (e + disp * e * e / f64::from(len)).sqrt();
+        let dstart = self.cal.start(ds);
+        // Impact rule: a silence that lasts `drop_moderate_minutes`, or a steady message
+        // stopped dead (not one line where many were expected), reaches a person.
+        let lasting = i64::from(len) * self.cal.bucket_secs >= moderate_minutes as i64 * 60;
+        let p = &self.base.profiles[i];
+        let template = (p.subject != Subject::Service).then_some(self.labels[i].1.as_str());
+        let mut finding = Finding {
+            observed: o as f64,
+            expected: e,
+            probability: pv,
+            magnitude: e / (o as f64).max(1.0) - 1.0,
+            persistence: len,
+            explanation: explain::drop(
+                &p.service,
+                template,
+                o,
+                &self.minutes(i64::from(len)),
+                &self.local_hm(dstart),
+                e,
+                spread,
+                &self.season_words(c.season),
+            ),
+            floor: (lasting || complete).then_some(Severity::Moderate),
+            ..self.finding(AnomalyType::VolumeDrop, i, dstart, c.end)
+        };
+        let tier = self.tier_of(&finding);
+        if reported.is_some_and(|r| tier <= r) {
+            return None;
+        }
+        if reported.is_some() {
+            finding.id_extra = format!("escalated-{}", tier.as_str());
+        }
+        self.states[i].drop_tier = Some(tier);
+        Some(finding)
     }
 
     /// The whole-source silence test: the lines of every service together, against the sum
@@ -1412,34 +1486,31 @@ impl Detector {
         let (len, o, e) = (st.drop_len, st.drop_observed, st.drop_expected);
         let dstart = self.cal.start(st.drop_start);
         Some(Finding {
-            kind: AnomalyType::VolumeDrop,
-            service: SOURCE_SERVICE.to_string(),
-            pattern_id: "source".to_string(),
-            template: "*".to_string(),
-            cluster_id: None,
-            start: dstart,
-            end,
             observed: o as f64,
             expected: e,
-            unit: "count".to_string(),
             probability: pv,
             magnitude: e / (o as f64).max(1.0) - 1.0,
-            error_level: false,
             persistence: len,
-            examples: Vec::new(),
-            explanation: format!(
-                "no logs from {} since {} ({o} lines from its {services} services in {}, usually \
-                 {e:.0}): the shipper, the pipeline or ingest has stopped",
-                self.source_name,
-                self.local_hm(dstart),
-                self.minutes(i64::from(len)),
+            explanation: explain::source_silence(
+                &self.source_name,
+                &self.local_hm(dstart),
+                o,
+                services,
+                &self.minutes(i64::from(len)),
+                e,
             ),
-            id_extra: String::new(),
-            warn_level: false,
             confidence_applies: false,
             floor: Some(Severity::Critical),
-            parameter: None,
-            forecast: None,
+            ..Finding::new(
+                AnomalyType::VolumeDrop,
+                SOURCE_SERVICE,
+                None,
+                "source".to_string(),
+                "*".to_string(),
+                None,
+                dstart,
+                end,
+            )
         })
     }
 
@@ -1540,37 +1611,25 @@ impl Detector {
         let cfg = &self.config.detect;
         let lasting = len * self.cal.bucket_secs >= cfg.drop_moderate_minutes as i64 * 60;
         let p = &self.base.profiles[i];
-        let (pid, text, cluster) = &self.labels[i];
-        let svc = p.service.clone();
         let dstart = self.cal.start(since);
         let (present, days) = self.base.presence_days(p, season.bod);
         let mut finding = Finding {
-            kind: AnomalyType::VolumeDrop,
-            service: svc.clone(),
-            pattern_id: pid.clone(),
-            template: text.clone(),
-            cluster_id: cluster.clone(),
-            start: dstart,
-            end,
-            observed: 0.0,
             expected: f64::from(self.states[i].gap_len),
             unit: "buckets".to_string(),
             probability: pv,
             magnitude: f64::from(self.states[i].gap_len),
-            error_level: false,
             persistence: len.max(1) as u32,
-            examples: Vec::new(),
-            explanation: format!(
-                "{svc}: '{text}' has not come since {} ({}); it comes at this time on {present} of {days} days",
-                self.local_hm(dstart),
-                self.minutes(len),
+            explanation: explain::absence(
+                &p.service,
+                &self.labels[i].1,
+                &self.local_hm(dstart),
+                &self.minutes(len),
+                present,
+                days,
             ),
             id_extra: "absence".to_string(),
-            warn_level: false,
-            confidence_applies: true,
             floor: lasting.then_some(Severity::Moderate),
-            parameter: None,
-            forecast: None,
+            ..self.finding(AnomalyType::VolumeDrop, i, dstart, end)
         };
         let tier = self.tier_of(&finding);
         if reported.is_some_and(|r| tier <= r) {
@@ -1615,59 +1674,45 @@ impl Detector {
             // from every known template is rarer still (up to 1/n²). The count adds
             // magnitude, not surprise, so a chatty new info line stays low until it is many.
             let probability = per_bucket.powf(1.0 + n.outlier.clamp(0.0, 1.0));
-            let level = if n.errors > 0 {
-                format!(" ({} failing)", n.errors)
-            } else {
-                String::new()
-            };
-            let local = self.local_hm(n.first_seen);
-            let still = if n.buckets > 1 {
-                format!(
-                    ", still coming after {}",
-                    self.minutes(i64::from(n.buckets))
-                )
-            } else {
-                String::new()
-            };
+            let still = (n.buckets > 1).then(|| self.minutes(i64::from(n.buckets)));
             // Impact rule: a never-seen failing message that keeps coming (in a second
             // bucket, or `new_error_min_lines` times) reaches a person; one stray line need
             // not. Novelty does not rest on the length of history, so confidence does not
             // scale a failing new message down.
             let keeps_coming =
                 n.errors > 0 && (n.buckets >= 2 || n.errors >= cfg.new_error_min_lines);
+            let closest = n
+                .nearest
+                .and_then(|t| self.base.miner.template(t))
+                .map(|t| (t, n.similarity));
             let finding = Finding {
-                kind: AnomalyType::NewPattern,
-                service: svc.clone(),
-                pattern_id: n.template.to_string(),
-                template: n.text.clone(),
-                cluster_id: n.pattern.map(|p| p.to_string()),
-                start,
-                end,
                 observed: n.count as f64,
-                expected: 0.0,
-                unit: "count".to_string(),
                 probability,
                 magnitude: n.count as f64,
                 error_level: n.errors > 0,
                 persistence: n.buckets,
                 examples: n.examples.clone(),
-                explanation: format!(
-                    "{svc}: new message '{}' {} times{level} since {local}{still}, never seen before; {}",
-                    n.text,
+                explanation: explain::new_message(
+                    svc,
+                    &n.text,
                     n.count,
-                    match n.nearest.and_then(|t| self.base.miner.template(t)) {
-                        Some(t) if n.similarity >= 0.3 => {
-                            format!("closest known: '{t}' (similarity {:.2})", n.similarity)
-                        }
-                        _ => "unlike any known message".to_string(),
-                    }
+                    n.errors,
+                    &self.local_hm(n.first_seen),
+                    still.as_deref(),
+                    closest,
                 ),
-                id_extra: String::new(),
-                warn_level: false,
                 confidence_applies: n.errors == 0,
                 floor: keeps_coming.then_some(Severity::Moderate),
-                parameter: None,
-                forecast: None,
+                ..Finding::new(
+                    AnomalyType::NewPattern,
+                    svc,
+                    Some(Subject::Template(n.template)),
+                    n.template.to_string(),
+                    n.text.clone(),
+                    n.pattern.map(|p| p.to_string()),
+                    start,
+                    end,
+                )
             };
             // Reported once, then again only when it escalates to a higher tier (an update
             // of the same incident, not a new one).
@@ -1740,7 +1785,6 @@ impl Detector {
             .as_ref()
             .is_some_and(|f| f.hours_to_breach <= f.horizon_hours);
         if let Some(d) = drift {
-            let pct = d.magnitude * 100.0;
             // Impact rule: a value that jumped many-fold (a queue lag, a retry count)
             // reaches a person.
             let factor = self.config.detect.drift.jump_moderate_factor;
@@ -1751,32 +1795,23 @@ impl Detector {
             };
             let many_fold = d.jumped && factor > 0.0 && fold >= factor;
             findings.push(Finding {
-                kind: AnomalyType::ParameterDrift,
-                service: service.clone(),
-                pattern_id: template.to_string(),
-                template: text.to_string(),
-                cluster_id: cluster_id.clone(),
-                start,
-                end,
                 observed: d.current,
                 expected: d.baseline,
                 unit: name.clone(),
                 probability: d.probability,
                 magnitude: d.magnitude,
-                error_level: false,
                 persistence: d.persistence,
-                examples: Vec::new(),
-                explanation: format!(
-                    "{service}: '{text}' {name} p{:.0} is {} vs usually {} ({pct:+.0}%) \
-                         over the last {}",
-                    d.quantile * 100.0,
-                    num(d.current),
-                    num(d.baseline),
-                    self.minutes(i64::from(d.persistence.max(1)))
+                explanation: explain::drift(
+                    &service,
+                    text,
+                    &name,
+                    d.quantile,
+                    d.current,
+                    d.baseline,
+                    d.magnitude,
+                    &self.minutes(i64::from(d.persistence.max(1))),
                 ),
                 id_extra: format!("{slot}/{}", d.quantile),
-                warn_level: false,
-                confidence_applies: true,
                 floor: (forecast_within || many_fold).then_some(Severity::Moderate),
                 parameter: Some(ParameterRef {
                     slot,
@@ -1785,7 +1820,16 @@ impl Detector {
                     baseline: d.baseline,
                     current: d.current,
                 }),
-                forecast: None,
+                ..Finding::new(
+                    AnomalyType::ParameterDrift,
+                    &service,
+                    Some(Subject::Template(template)),
+                    template.to_string(),
+                    text.to_string(),
+                    cluster_id.clone(),
+                    start,
+                    end,
+                )
             });
         }
         if let Some(f) = forecast {
@@ -1801,35 +1845,23 @@ impl Detector {
                 Severity::Moderate
             };
             findings.push(Finding {
-                kind: AnomalyType::ForecastBreach,
-                service: service.clone(),
-                pattern_id: template.to_string(),
-                template: text.to_string(),
-                cluster_id: cluster_id.clone(),
-                start,
-                end,
                 observed: f.level,
                 expected: f.threshold,
                 unit: name.clone(),
                 probability,
                 magnitude,
-                error_level: false,
-                persistence: 1,
-                examples: Vec::new(),
-                explanation: format!(
-                    "{service}: '{text}' {name} at {} rising {}/h, projected to cross {} \
-                         at {} (in {:.1} h)",
-                    num(f.level),
-                    num(f.trend_per_hour),
-                    num(f.threshold),
-                    self.local_hm(f.breach_at),
-                    f.hours_to_breach
+                explanation: explain::forecast(
+                    &service,
+                    text,
+                    &name,
+                    f.level,
+                    f.trend_per_hour,
+                    f.threshold,
+                    &self.local_hm(f.breach_at),
+                    f.hours_to_breach,
                 ),
                 id_extra: format!("{slot}/forecast"),
-                warn_level: false,
-                confidence_applies: true,
                 floor: Some(floor),
-                parameter: None,
                 forecast: Some(ForecastRef {
                     threshold: f.threshold,
                     breach_at: f.breach_at,
@@ -1838,6 +1870,16 @@ impl Detector {
                     level: f.level,
                     trend_per_hour: f.trend_per_hour,
                 }),
+                ..Finding::new(
+                    AnomalyType::ForecastBreach,
+                    &service,
+                    Some(Subject::Template(template)),
+                    template.to_string(),
+                    text.to_string(),
+                    cluster_id.clone(),
+                    start,
+                    end,
+                )
             });
         }
         findings
@@ -1942,41 +1984,6 @@ fn breadth_of(findings: &[Finding]) -> Vec<u32> {
             (own + others) as u32
         })
         .collect()
-}
-
-/// A duration in seconds, in words: "20 s", "5 min", "2.5 h".
-fn duration_words(secs: f64) -> String {
-    if secs < 120.0 {
-        format!("{secs:.0} s")
-    } else if secs < 7_200.0 {
-        format!("{:.0} min", secs / 60.0)
-    } else {
-        format!("{:.1} h", secs / 3_600.0)
-    }
-}
-
-/// A measured value with as many decimals as its size needs.
-fn num(x: f64) -> String {
-    let a = x.abs();
-    if a >= 100.0 {
-        format!("{x:.0}")
-    } else if a >= 1.0 {
-        format!("{x:.2}")
-    } else {
-        format!("{x:.4}")
-    }
-}
-
-/// A share as a readable percentage.
-fn percent(share: f64) -> String {
-    let pc = share * 100.0;
-    if pc > 0.0 && pc < 0.1 {
-        "under 0.1%".to_string()
-    } else if pc < 10.0 {
-        format!("{pc:.1}%")
-    } else {
-        format!("{pc:.0}%")
-    }
 }
 
 /// Profiles sorted by (service, subject), the first of each key kept: what

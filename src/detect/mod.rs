@@ -18,6 +18,7 @@
 pub mod baseline;
 pub mod detector;
 pub mod drift;
+pub mod explain;
 pub mod forecast;
 pub mod outcome;
 pub mod report;
