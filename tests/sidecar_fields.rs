@@ -7,7 +7,7 @@
 mod sidecar_data;
 
 use chrono::{DateTime, Duration, Utc};
-use logwarden::backend::bulk::{self, BulkDoc};
+use logwarden::backend::bulk::BulkDoc;
 use logwarden::backend::Backend;
 use serde_json::json;
 use sidecar_data::*;
@@ -58,15 +58,7 @@ async fn load_rsyslog(b: &dyn Backend, index: &str, end: DateTime<Utc>) -> usize
         i += 1;
     }
     let n = docs.len();
-    let r = bulk::write_docs(b, index, docs, &b.config().bulk)
-        .await
-        .unwrap();
-    assert!(
-        r.failed.is_empty(),
-        "{:?}",
-        &r.failed[..r.failed.len().min(3)]
-    );
-    b.refresh(index).await.unwrap();
+    write_all(b, index, docs).await;
     n
 }
 

@@ -1426,15 +1426,26 @@ impl Detector {
             floor: (lasting || complete).then_some(Severity::Moderate),
             ..self.finding(AnomalyType::VolumeDrop, i, dstart, c.end)
         };
-        let tier = self.tier_of(&finding);
+        self.states[i].drop_tier = Some(self.escalation(&mut finding, reported)?);
+        Some(finding)
+    }
+
+    /// A silence is reported once per episode, then again only when it escalates: the tier
+    /// to report `finding` at, or `None` when it was `reported` at that tier or higher. An
+    /// escalation gets an id of its own (`escalated-<tier>` after the finding's id extra).
+    fn escalation(&self, finding: &mut Finding, reported: Option<Severity>) -> Option<Severity> {
+        let tier = self.tier_of(finding);
         if reported.is_some_and(|r| tier <= r) {
             return None;
         }
         if reported.is_some() {
-            finding.id_extra = format!("escalated-{}", tier.as_str());
+            finding.id_extra = if finding.id_extra.is_empty() {
+                format!("escalated-{}", tier.as_str())
+            } else {
+                format!("{}-escalated-{}", finding.id_extra, tier.as_str())
+            };
         }
-        self.states[i].drop_tier = Some(tier);
-        Some(finding)
+        Some(tier)
     }
 
     /// The whole-source silence test: the lines of every service together, against the sum
@@ -1631,14 +1642,7 @@ impl Detector {
             floor: lasting.then_some(Severity::Moderate),
             ..self.finding(AnomalyType::VolumeDrop, i, dstart, end)
         };
-        let tier = self.tier_of(&finding);
-        if reported.is_some_and(|r| tier <= r) {
-            return None;
-        }
-        if reported.is_some() {
-            finding.id_extra = format!("absence-escalated-{}", tier.as_str());
-        }
-        self.states[i].gap_tier = Some(tier);
+        self.states[i].gap_tier = Some(self.escalation(&mut finding, reported)?);
         Some(finding)
     }
 

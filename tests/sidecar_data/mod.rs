@@ -162,17 +162,20 @@ pub async fn reset(b: &dyn Backend, prefix: &str) {
 pub async fn load(b: &dyn Backend, prefix: &str, data: &Data) {
     let index = format!("{prefix}logs");
     b.create_index(&index, json!({"settings": {"number_of_shards": 2, "number_of_replicas": 0}, "mappings": {"dynamic": false, "properties": {"@timestamp": {"type": "date"}, "service": {"properties": {"name": {"type": "keyword"}}}, "log": {"properties": {"level": {"type": "keyword"}}}}}})).await.unwrap();
+    write_all(b, &index, data.docs.clone()).await;
+}
+
+/// Write `docs` into `index`, all of them, and refresh it.
+pub async fn write_all(b: &dyn Backend, index: &str, docs: Vec<BulkDoc>) {
     let mut cfg = b.config().bulk.clone();
     cfg.max_docs = 2000;
-    let r = write_docs(b, &index, data.docs.clone(), &cfg)
-        .await
-        .unwrap();
+    let r = write_docs(b, index, docs, &cfg).await.unwrap();
     assert!(
         r.failed.is_empty(),
         "{:?}",
         &r.failed[..r.failed.len().min(3)]
     );
-    b.refresh(&index).await.unwrap();
+    b.refresh(index).await.unwrap();
 }
 
 /// The sidecar's config: logs from `<prefix>logs`, everything it writes to `<out>…`.
