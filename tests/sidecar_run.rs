@@ -302,3 +302,83 @@ async fn a_mapping_conflict_on_the_anomaly_index_is_counted_not_fatal() {
         .await
         .is_empty());
 }
+
+/// Each source runs on its own: a source whose index does not exist, named so that it comes
+/// first (the sidecar once tried the sources in turn, and a failing first source held back
+/// the others), delays no other. Live, the good source catches up while `/ready` names the
+/// missing index; with `--once`, the run gives up after `run.once_give_up_secs`, naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_source_index_delays_no_other_source() {
+    let b = backend("LOGWARDEN_TEST_ES_URL").await;
+    let b = b.as_ref();
+    let prefix = "two-es-";
+    reset(b, prefix).await;
+    let end = anchor();
+    let from = end - Duration::hours(3);
+    load(b, prefix, &generate(end, from)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(
+        &b.config().url,
+        prefix,
+        dir.path(),
+        "  interval_secs: 1\n  max_retry_secs: 1\n  once_give_up_secs: 3\n",
+    );
+    cfg.sources.insert(
+        "absent".to_string(),
+        logwarden::config::SourceConfig {
+            index: format!("{prefix}nosuch"),
+            query: None,
+            fields: None,
+        },
+    );
+    assert_eq!(cfg.sources.keys().next().unwrap(), "absent");
+    let missing = format!("source index `{prefix}nosuch` does not exist");
+
+    let metrics = Metrics::new();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let opts = RunOptions {
+        once: false,
+        from: Some(from),
+        until: None,
+        force_templates: false,
+    };
+    let run = tokio::spawn(sidecar::run(cfg.clone(), opts, metrics.clone(), rx));
+    let windows = || metrics.windows.with_label_values(&["app"]).get();
+    let t0 = std::time::Instant::now();
+    // Three hours in windows of at most 30 minutes.
+    while windows() < 6 {
+        assert!(
+            t0.elapsed().as_secs() < 120,
+            "source app held back ({} windows): {}",
+            windows(),
+            metrics.status()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(metrics.status().contains(&missing), "{}", metrics.status());
+    assert!(!metrics.is_ready());
+    tx.send(true).unwrap();
+    let s = run.await.unwrap().unwrap();
+    assert!(s.windows >= 6, "{s:?}");
+
+    // A batch run does not wait forever on it.
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let opts = RunOptions {
+        once: true,
+        from: Some(from),
+        until: Some(end),
+        force_templates: false,
+    };
+    let t0 = std::time::Instant::now();
+    let err = sidecar::run(cfg, opts, Metrics::new(), rx)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("gave up after 3 s (run.once_give_up_secs): source absent: ")
+            && err.contains(&missing),
+        "{err}"
+    );
+    assert!(t0.elapsed().as_secs() < 60, "{:?}", t0.elapsed());
+    reset(b, prefix).await;
+}

@@ -335,6 +335,9 @@ impl SourceTask {
         let config = self.config.clone();
         let mut summary = RunSummary::default();
         let mut attempt = 0u32;
+        // With `--once`, a source failing for `run.once_give_up_secs` ends the run with the
+        // reason: a batch run must not wait forever on a source that cannot be read.
+        let mut failing_since: Option<std::time::Instant> = None;
         let once_end = match self.opts.until {
             Some(u) => window_bound(u).min(live_end(&config)),
             None => live_end(&config),
@@ -391,11 +394,24 @@ impl SourceTask {
                 continue;
             };
             let Some((e, at)) = failure else {
+                if failing_since.take().is_some() {
+                    self.metrics.set_source_failure(r.name(), None);
+                }
                 continue;
             };
             self.live.set(r.name(), false, &self.metrics);
             report_failure(r.name(), r.index(), &e, &self.metrics);
             r.note_failure(&backend, at, &e.to_string()).await;
+            let since = *failing_since.get_or_insert_with(std::time::Instant::now);
+            let give_up = std::time::Duration::from_secs(config.run.once_give_up_secs);
+            if self.opts.once && since.elapsed() >= give_up {
+                anyhow::bail!(
+                    "gave up after {} s (run.once_give_up_secs): source {}: {}",
+                    give_up.as_secs(),
+                    r.name(),
+                    failure_reason(r.index(), &e)
+                );
+            }
             // Wait, then connect again and prepare again.
             self.metrics.cluster_up.set(0);
             attempt += 1;
@@ -424,17 +440,22 @@ impl SourceTask {
     }
 }
 
-fn report_failure(source: &str, index: &str, e: &WindowError, metrics: &Metrics) {
-    let why = match e {
+/// Why a window of the source reading `index` failed, in words.
+fn failure_reason(index: &str, e: &WindowError) -> String {
+    match e {
         WindowError::Backend(BackendError::Status { reason, .. })
             if reason.contains("index_not_found_exception") =>
         {
             format!("source index `{index}` does not exist ({e})")
         }
         _ => e.to_string(),
-    };
+    }
+}
+
+fn report_failure(source: &str, index: &str, e: &WindowError, metrics: &Metrics) {
+    let why = failure_reason(index, e);
     tracing::warn!(source, "window not finished, will redo it: {why}");
-    metrics.set_ready(false, format!("source {source}: {why}"));
+    metrics.set_source_failure(source, Some(why));
 }
 
 #[cfg(test)]

@@ -295,6 +295,16 @@ impl Metrics {
         self.set_problem(&format!("source {name}"), problem);
     }
 
+    /// Say why source `name` cannot be read now (its preparation or a window failed), or
+    /// `None` once a window of it is done again. Kept per source, so that what one source
+    /// reports does not hide another's failure.
+    pub fn set_source_failure(&self, name: &str, problem: Option<String>) {
+        self.set_problem(
+            &format!("failing {name}"),
+            problem.map(|p| format!("source {name}: {p}")),
+        );
+    }
+
     fn set_problem(&self, key: &str, problem: Option<String>) {
         if let Ok(mut p) = self.problems.lock() {
             match problem {
