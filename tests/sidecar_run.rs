@@ -211,25 +211,13 @@ async fn late_documents_are_counted_in_live_mode() {
         dir.path(),
         "  interval_secs: 1\n  late_recount_minutes: 1\n",
     );
-    let metrics = Metrics::new();
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let opts = RunOptions {
-        once: false,
-        from: Some(from),
-        until: None,
-        force_templates: false,
-    };
-    let m = metrics.clone();
-    let run = tokio::spawn(async move { sidecar::run(cfg, opts, m, rx).await });
-    let t0 = std::time::Instant::now();
-    while !metrics.is_ready() {
-        assert!(
-            t0.elapsed().as_secs() < 120,
-            "not live: {}",
-            metrics.status()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let (run, metrics, tx) = run_live(&cfg, from);
+    wait_until(
+        120,
+        || metrics.is_ready(),
+        || format!("not live: {}", metrics.status()),
+    )
+    .await;
     assert_eq!(metrics.late.with_label_values(&["app"]).get(), 0);
     // Five documents an hour into the replay, long processed.
     let late_t = from + Duration::minutes(60) + Duration::seconds(20);
@@ -242,15 +230,12 @@ async fn late_documents_are_counted_in_live_mode() {
     let index = format!("{prefix}logs");
     write_docs(b, &index, docs, &b.config().bulk).await.unwrap();
     b.refresh(&index).await.unwrap();
-    let t0 = std::time::Instant::now();
-    while metrics.late.with_label_values(&["app"]).get() < 5 {
-        assert!(
-            t0.elapsed().as_secs() < 150,
-            "late documents not counted: {}",
-            metrics.render()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    wait_until(
+        150,
+        || metrics.late.with_label_values(&["app"]).get() >= 5,
+        || format!("late documents not counted: {}", metrics.render()),
+    )
+    .await;
     assert_eq!(metrics.late.with_label_values(&["app"]).get(), 5);
     tx.send(true).unwrap();
     let s = run.await.unwrap().unwrap();
@@ -334,27 +319,21 @@ async fn a_missing_source_index_delays_no_other_source() {
     assert_eq!(cfg.sources.keys().next().unwrap(), "absent");
     let missing = format!("source index `{prefix}nosuch` does not exist");
 
-    let metrics = Metrics::new();
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let opts = RunOptions {
-        once: false,
-        from: Some(from),
-        until: None,
-        force_templates: false,
-    };
-    let run = tokio::spawn(sidecar::run(cfg.clone(), opts, metrics.clone(), rx));
+    let (run, metrics, tx) = run_live(&cfg, from);
     let windows = || metrics.windows.with_label_values(&["app"]).get();
-    let t0 = std::time::Instant::now();
     // Three hours in windows of at most 30 minutes.
-    while windows() < 6 {
-        assert!(
-            t0.elapsed().as_secs() < 120,
-            "source app held back ({} windows): {}",
-            windows(),
-            metrics.status()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    wait_until(
+        120,
+        || windows() >= 6,
+        || {
+            format!(
+                "source app held back ({} windows): {}",
+                windows(),
+                metrics.status()
+            )
+        },
+    )
+    .await;
     assert!(metrics.status().contains(&missing), "{}", metrics.status());
     assert!(!metrics.is_ready());
     tx.send(true).unwrap();

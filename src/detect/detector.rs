@@ -1783,6 +1783,18 @@ impl Detector {
             .patterns
             .pattern_of(template)
             .map(|p| p.to_string());
+        let on_slot = |kind| {
+            Finding::new(
+                kind,
+                &service,
+                Some(Subject::Template(template)),
+                template.to_string(),
+                text.to_string(),
+                cluster_id.clone(),
+                start,
+                end,
+            )
+        };
         // Impact rule: a drift whose slot is projected to cross its threshold within the
         // horizon reaches a person.
         let forecast_within = forecast
@@ -1824,16 +1836,7 @@ impl Detector {
                     baseline: d.baseline,
                     current: d.current,
                 }),
-                ..Finding::new(
-                    AnomalyType::ParameterDrift,
-                    &service,
-                    Some(Subject::Template(template)),
-                    template.to_string(),
-                    text.to_string(),
-                    cluster_id.clone(),
-                    start,
-                    end,
-                )
+                ..on_slot(AnomalyType::ParameterDrift)
             });
         }
         if let Some(f) = forecast {
@@ -1874,16 +1877,7 @@ impl Detector {
                     level: f.level,
                     trend_per_hour: f.trend_per_hour,
                 }),
-                ..Finding::new(
-                    AnomalyType::ForecastBreach,
-                    &service,
-                    Some(Subject::Template(template)),
-                    template.to_string(),
-                    text.to_string(),
-                    cluster_id.clone(),
-                    start,
-                    end,
-                )
+                ..on_slot(AnomalyType::ForecastBreach)
             });
         }
         findings

@@ -338,6 +338,7 @@ impl SourceTask {
         // With `--once`, a source failing for `run.once_give_up_secs` ends the run with the
         // reason: a batch run must not wait forever on a source that cannot be read.
         let mut failing_since: Option<std::time::Instant> = None;
+        let give_up = std::time::Duration::from_secs(config.run.once_give_up_secs);
         let once_end = match self.opts.until {
             Some(u) => window_bound(u).min(live_end(&config)),
             None => live_end(&config),
@@ -403,7 +404,6 @@ impl SourceTask {
             report_failure(r.name(), r.index(), &e, &self.metrics);
             r.note_failure(&backend, at, &e.to_string()).await;
             let since = *failing_since.get_or_insert_with(std::time::Instant::now);
-            let give_up = std::time::Duration::from_secs(config.run.once_give_up_secs);
             if self.opts.once && since.elapsed() >= give_up {
                 anyhow::bail!(
                     "gave up after {} s (run.once_give_up_secs): source {}: {}",
@@ -419,14 +419,10 @@ impl SourceTask {
             if sleep_or_stop(retry_delay(attempt, max_retry), &mut self.stop).await {
                 break;
             }
-            let give_up = self
-                .opts
-                .once
-                .then(|| std::time::Duration::from_secs(config.run.once_give_up_secs));
             match connect_with_retry(
                 &self.cluster,
                 max_retry,
-                give_up,
+                self.opts.once.then_some(give_up),
                 &self.metrics,
                 &mut self.stop,
             )

@@ -94,6 +94,32 @@ where
     .await
 }
 
+/// Run `detector` over a page of records, off the workers.
+async fn detect_page(
+    source: &str,
+    detector: Detector,
+    page: Vec<crate::backend::SourcedRecord>,
+) -> Result<(Detector, Vec<Anomaly>), WindowError> {
+    off_worker(source, "detection", detector, move |d| {
+        page.iter()
+            .flat_map(|r| d.push(&r.record))
+            .collect::<Vec<_>>()
+    })
+    .await
+}
+
+/// Save a model to `path` (its folder made when missing).
+fn save_model(
+    path: &std::path::Path,
+    version: &str,
+    body: &impl serde::Serialize,
+) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    crate::state::save(path, version, body).map_err(std::io::Error::other)
+}
+
 /// What one processed window did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WindowOutcome {
@@ -314,11 +340,7 @@ impl SourceRunner {
                 if b.lines > 0 {
                     let path = self.model_path.clone();
                     let (b, saved) = off_worker(&self.name, "saving the model", b, move |b| {
-                        if let Some(dir) = path.parent() {
-                            std::fs::create_dir_all(dir)?;
-                        }
-                        crate::state::save(&path, &b.model_version, b)
-                            .map_err(std::io::Error::other)
+                        save_model(&path, &b.model_version, b)
                     })
                     .await?;
                     saved.map_err(|e| self.model_error(e))?;
@@ -344,12 +366,7 @@ impl SourceRunner {
             let mut reader = self.reader(backend, start_at - warmup, start_at);
             while let Some(page) = reader.next_page().await? {
                 let found;
-                (detector, found) = off_worker(&self.name, "detection", detector, move |d| {
-                    page.iter()
-                        .flat_map(|r| d.push(&r.record))
-                        .collect::<Vec<_>>()
-                })
-                .await?;
+                (detector, found) = detect_page(&self.name, detector, page).await?;
                 self.recent.extend(found);
             }
         }
@@ -633,12 +650,7 @@ impl SourceRunner {
         while let Some(page) = reader.next_page().await? {
             out.records += page.len() as u64;
             let more;
-            (detector, more) = off_worker(&self.name, "detection", detector, move |d| {
-                page.iter()
-                    .flat_map(|r| d.push(&r.record))
-                    .collect::<Vec<_>>()
-            })
-            .await?;
+            (detector, more) = detect_page(&self.name, detector, page).await?;
             found.extend(more);
         }
         let report = reader.report().clone();
@@ -765,7 +777,7 @@ impl SourceRunner {
                 let path = self.model_path.clone();
                 let (d, saved) = off_worker(&self.name, "saving the model", d, move |d| {
                     let model = d.model();
-                    crate::state::save(&path, model.model_version(), &model)
+                    save_model(&path, model.model_version(), &model)
                 })
                 .await?;
                 self.detector = Some(d);

@@ -189,6 +189,37 @@ pub fn config_to(url: &str, prefix: &str, out: &str, state_dir: &Path, extra: &s
     Config::from_yaml(&yaml).unwrap()
 }
 
+/// `run` live (not `--once`) from `from`, in a task of its own: its handle, its metrics and
+/// the switch that stops it.
+pub fn run_live(
+    cfg: &Config,
+    from: DateTime<Utc>,
+) -> (
+    tokio::task::JoinHandle<anyhow::Result<RunSummary>>,
+    Metrics,
+    tokio::sync::watch::Sender<bool>,
+) {
+    let metrics = Metrics::new();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let opts = RunOptions {
+        once: false,
+        from: Some(from),
+        until: None,
+        force_templates: false,
+    };
+    let run = tokio::spawn(sidecar::run(cfg.clone(), opts, metrics.clone(), rx));
+    (run, metrics, tx)
+}
+
+/// Wait until `done`, failing with `why()` after `secs` seconds.
+pub async fn wait_until(secs: u64, mut done: impl FnMut() -> bool, why: impl Fn() -> String) {
+    let t0 = std::time::Instant::now();
+    while !done() {
+        assert!(t0.elapsed().as_secs() < secs, "{}", why());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// `run --once --from from --until until`, in process. Stopping at the end of the data keeps
 /// the result the same however long the test takes: a run that went on to "now" would judge
 /// the empty minutes after the data, and a later run more of them than an earlier one.
