@@ -425,6 +425,48 @@ fn an_error_burst_raises_the_error_ratio_of_the_service() {
     );
 }
 
+/// The sidecar splits a page's messages on every core, then detects in order with the tokens:
+/// the anomalies must be those of splitting each message on the detecting thread.
+#[test]
+fn messages_split_ahead_on_several_threads_give_the_same_anomalies() {
+    let base = trained();
+    let start = local(2026, 10, 30, 0, 0);
+    let mut records = normal(start, 24 * 60, 6);
+    let at = local(2026, 10, 30, 9, 42);
+    let extra = (0..4)
+        .map(|i| {
+            rec(
+                at + Duration::minutes(i * 7),
+                "checkout",
+                "error",
+                format!("Stripe webhook signature mismatch for event evt_{i}9a"),
+            )
+        })
+        .collect();
+    insert(&mut records, extra);
+    let inline = detect(&records, base);
+    assert!(
+        inline
+            .iter()
+            .any(|a| a.anomaly.kind == AnomalyType::NewPattern),
+        "{}",
+        describe(&inline)
+    );
+    let mut d = Detector::new(base.clone(), &config().detector_settings());
+    let messages: Vec<&str> = records.iter().map(|r| r.message.as_str()).collect();
+    let mut tokens = logwarden::parse::split_all(&d.tokenizer(), &messages, 3);
+    let mut ahead: Vec<Anomaly> = records
+        .iter()
+        .zip(&mut tokens)
+        .flat_map(|(r, t)| d.push_split(r, Some(t)))
+        .collect();
+    ahead.extend(d.finish());
+    assert_eq!(
+        serde_json::to_string(&ahead).unwrap(),
+        serde_json::to_string(&inline).unwrap()
+    );
+}
+
 #[test]
 fn an_unseen_error_message_is_a_new_pattern_reported_once() {
     let base = trained();

@@ -117,7 +117,7 @@ pub fn run_load(config: &Config, args: LoadArgs) -> anyhow::Result<()> {
     let cfg = cluster(config)?;
     let (input, len) = super::open_input(&args.input)?;
     let bar = crate::telemetry::progress(len, "loading");
-    let input = std::io::BufReader::new(bar.wrap_read(input));
+    let input = std::io::BufReader::with_capacity(1 << 16, bar.wrap_read(input));
     let index = args.write.index.clone();
     let report = runtime()?.block_on(async {
         let backend = connect_arc(cfg).await?;

@@ -97,8 +97,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// The record reader every command reads its input through: the configured field mapping
 /// and limits, behind a progress bar.
-pub(crate) type Records =
-    crate::source::RecordReader<indicatif::ProgressBarIter<Box<dyn std::io::BufRead + Send>>>;
+pub(crate) type Records = crate::source::RecordReader<
+    std::io::BufReader<indicatif::ProgressBarIter<Box<dyn std::io::Read + Send>>>,
+>;
 
 /// Open `path` (`-` for stdin) as records of `format`, with a progress bar labelled `what`
 /// (hidden when stderr is not a terminal).
@@ -117,15 +118,16 @@ pub(crate) fn open_records(
 /// progress bar labelled `what` (hidden when stderr is not a terminal).
 pub(crate) fn records_from(
     config: &Config,
-    input: Box<dyn std::io::BufRead + Send>,
+    input: Box<dyn std::io::Read + Send>,
     len: u64,
     format: crate::source::InputFormat,
     strict: bool,
     what: &str,
 ) -> (Records, indicatif::ProgressBar) {
     let bar = crate::telemetry::progress(len, what);
+    // The bar counts the bytes of each large read, not of each line.
     let reader = crate::source::RecordReader::new(
-        bar.wrap_read(input),
+        std::io::BufReader::with_capacity(1 << 16, bar.wrap_read(input)),
         format,
         config.fields.clone(),
         config.input.clone(),
@@ -134,19 +136,17 @@ pub(crate) fn records_from(
     (reader, bar)
 }
 
-/// Open an input path, `-` for stdin.
-fn open_input(path: &std::path::Path) -> anyhow::Result<(Box<dyn std::io::BufRead + Send>, u64)> {
+/// Open an input path, `-` for stdin, unbuffered (the caller buffers), with its length in
+/// bytes (0 when unknown).
+fn open_input(path: &std::path::Path) -> anyhow::Result<(Box<dyn std::io::Read + Send>, u64)> {
     use anyhow::Context;
     if path.as_os_str() == "-" {
-        return Ok((Box::new(std::io::BufReader::new(std::io::stdin())), 0));
+        return Ok((Box::new(std::io::stdin()), 0));
     }
     let file = std::fs::File::open(path)
         .with_context(|| format!("cannot open input {}", path.display()))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    Ok((
-        Box::new(std::io::BufReader::with_capacity(1 << 16, file)),
-        len,
-    ))
+    Ok((Box::new(file), len))
 }
 
 /// Create an output path, `-` or none for stdout.

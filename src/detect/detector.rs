@@ -21,6 +21,7 @@ use crate::model::{
     ForecastRef, IncidentRef, LogRecord, ModelRef, ParameterRef, PatternRef, ServiceRef, Severity,
     TemplateId, Window,
 };
+use crate::parse::{Tokenizer, Tokens};
 use chrono::{DateTime, TimeZone, Utc};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -420,10 +421,22 @@ impl Detector {
 
     /// Feed one record; returns the anomalies of any buckets this record closed.
     pub fn push(&mut self, record: &LogRecord) -> Vec<Anomaly> {
+        self.push_split(record, None)
+    }
+
+    /// A splitter with the settings of this detector's miner: messages split by it on other
+    /// threads go to [`Detector::push_split`].
+    pub fn tokenizer(&self) -> Tokenizer {
+        self.base.miner.tokenizer()
+    }
+
+    /// [`Detector::push`] with the record's message split ahead by [`Detector::tokenizer`]
+    /// (`None`: split here): the same anomalies, with the splitting done elsewhere.
+    pub fn push_split(&mut self, record: &LogRecord, tokens: Option<&mut Tokens>) -> Vec<Anomaly> {
         self.stats.records += 1;
         let b = self.cal.bucket_of(record.timestamp);
         let mut out = self.advance_to(b);
-        self.account(record);
+        self.account(record, tokens);
         out.extend(self.cadence_due(record.timestamp));
         self.finish_batch(out)
     }
@@ -763,12 +776,20 @@ impl Detector {
         None
     }
 
-    fn account(&mut self, record: &LogRecord) {
+    fn account(&mut self, record: &LogRecord, tokens: Option<&mut Tokens>) {
         let max_examples = self.config.detect.max_examples;
         let max_novel = self.config.detect.max_novel_templates;
-        let parsed = match self.base.miner.match_message(&record.message) {
-            Some(p) => p,
-            None => self.base.miner.add(&record.message),
+        let miner = &mut self.base.miner;
+        let message = &record.message;
+        let parsed = match tokens {
+            Some(t) => match miner.match_tokens(message, t) {
+                Some(p) => p,
+                None => miner.add_tokens(message, t),
+            },
+            None => match miner.match_message(message) {
+                Some(p) => p,
+                None => miner.add(message),
+            },
         };
         let id = self.base.miner.resolve(parsed.template_id);
         let service = record.service.as_str();

@@ -794,11 +794,7 @@ impl TemplateMiner {
     pub fn add(&mut self, message: &str) -> Parsed {
         let mut sc = std::mem::take(&mut self.scratch);
         let ci = self.learn_into(message, &mut sc);
-        let c = &self.st.clusters[ci as usize];
-        let parsed = Parsed {
-            template_id: TemplateId(c.id),
-            params: self.params(&c.tokens, &sc),
-        };
+        let parsed = self.parsed(ci, &sc);
         self.scratch = sc;
         parsed
     }
@@ -820,6 +816,34 @@ impl TemplateMiner {
         self.route_ids(msg, &mut tokens.sc);
         let ci = self.fold(msg, &tokens.sc);
         TemplateId(self.st.clusters[ci as usize].id)
+    }
+
+    /// [`TemplateMiner::match_message`] for a message split ahead by [`Tokenizer::split`]
+    /// (with this miner's settings). The tokens can then go to [`TemplateMiner::add_tokens`]
+    /// when nothing fits.
+    pub fn match_tokens(&self, message: &str, tokens: &mut Tokens) -> Option<Parsed> {
+        let msg = message.get(..tokens.used).unwrap_or(message);
+        self.route_ids(msg, &mut tokens.sc);
+        let sc = &tokens.sc;
+        self.find(msg, sc, true).map(|ci| self.parsed(ci, sc))
+    }
+
+    /// [`TemplateMiner::add`] for a message split ahead by [`Tokenizer::split`] (with this
+    /// miner's settings): the same template and parameters.
+    pub fn add_tokens(&mut self, message: &str, tokens: &mut Tokens) -> Parsed {
+        let msg = message.get(..tokens.used).unwrap_or(message);
+        self.route_ids(msg, &mut tokens.sc);
+        let ci = self.fold(msg, &tokens.sc);
+        self.parsed(ci, &tokens.sc)
+    }
+
+    /// The template id and parameters of a message learnt or matched into cluster `ci`.
+    fn parsed(&self, ci: u32, sc: &Scratch) -> Parsed {
+        let c = &self.st.clusters[ci as usize];
+        Parsed {
+            template_id: TemplateId(c.id),
+            params: self.params(&c.tokens, sc),
+        }
     }
 
     /// A splitter with this miner's settings, for [`TemplateMiner::learn_tokens`].
@@ -864,13 +888,7 @@ impl TemplateMiner {
         SCRATCH.with(|cell| {
             let mut sc = cell.take();
             let msg = self.tokenize(message, &mut sc);
-            let parsed = self.find(msg, &sc, true).map(|ci| {
-                let c = &self.st.clusters[ci as usize];
-                Parsed {
-                    template_id: TemplateId(c.id),
-                    params: self.params(&c.tokens, &sc),
-                }
-            });
+            let parsed = self.find(msg, &sc, true).map(|ci| self.parsed(ci, &sc));
             cell.replace(sc);
             parsed
         })

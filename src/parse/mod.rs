@@ -18,6 +18,39 @@ use crate::model::TemplateId;
 use crate::validate::Problems;
 use serde::{Deserialize, Serialize};
 
+/// Fewest messages a thread of [`split_all`] takes: below that, starting a thread costs more
+/// than it saves.
+const SPLIT_PER_THREAD: usize = 256;
+
+/// Split `messages` with `tokenizer` on up to `threads` threads (the calling one among them),
+/// in order: the tokens of `messages[i]` are at `i`. Splitting learns nothing, so the tokens
+/// can then be learnt or matched in order on one thread, as the split would have been there.
+pub fn split_all(tokenizer: &Tokenizer, messages: &[&str], threads: usize) -> Vec<Tokens> {
+    let mut out: Vec<Tokens> = std::iter::repeat_with(Tokens::default)
+        .take(messages.len())
+        .collect();
+    let per = messages
+        .len()
+        .div_ceil(threads.max(1))
+        .max(SPLIT_PER_THREAD);
+    let split = |m: &[&str], t: &mut [Tokens]| {
+        for (message, tokens) in m.iter().zip(t) {
+            tokenizer.split(message, tokens);
+        }
+    };
+    std::thread::scope(|s| {
+        let mut chunks = messages.chunks(per).zip(out.chunks_mut(per));
+        let first = chunks.next();
+        for (m, t) in chunks {
+            s.spawn(move || split(m, t));
+        }
+        if let Some((m, t)) = first {
+            split(m, t);
+        }
+    });
+    out
+}
+
 /// Template mining settings. One default for all log sources.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -796,3 +796,53 @@ fn templates_stop_growing_at_max_templates() {
     assert!(back.templates().len() <= 53);
     assert_eq!(back.overflowed(), 1);
 }
+
+/// Split ahead on several threads, then matched or learnt in order: the same templates and
+/// parameters as splitting on the learning thread, whatever the thread count.
+#[test]
+fn messages_split_ahead_learn_and_match_as_split_inline() {
+    let lines: Vec<String> = (0..3_000)
+        .map(|i| match i % 5 {
+            0 => format!(
+                "Connection from 10.0.{}.{} closed after {}ms",
+                i % 7,
+                i % 250,
+                i
+            ),
+            1 => format!(
+                "user u{} logged in from \"host {}\" port {}",
+                i % 40,
+                i % 3,
+                1000 + i
+            ),
+            2 => format!("GET /api/v1/items/{} 200 {}", i, i % 97),
+            3 => format!("job {} finished: {{\"rows\": {}, \"ok\": true}}", i % 11, i),
+            _ => format!("worker-{} heartbeat {} ✓ naïve", i % 4, word(i % 9)),
+        })
+        .collect();
+    let messages: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let mut inline = miner();
+    let expected: Vec<Parsed> = messages
+        .iter()
+        .map(|m| match inline.match_message(m) {
+            Some(p) => p,
+            None => inline.add(m),
+        })
+        .collect();
+    for threads in [1, 2, 5] {
+        let mut ahead = miner();
+        let mut tokens = split_all(&ahead.tokenizer(), &messages, threads);
+        assert_eq!(tokens.len(), messages.len());
+        let got: Vec<Parsed> = messages
+            .iter()
+            .zip(&mut tokens)
+            .map(|(m, t)| match ahead.match_tokens(m, t) {
+                Some(p) => p,
+                None => ahead.add_tokens(m, t),
+            })
+            .collect();
+        assert_eq!(got, expected, "{threads} threads");
+        assert_eq!(ahead.templates(), inline.templates(), "{threads} threads");
+    }
+    assert!(inline.templates().len() >= 5, "{:?}", inline.templates());
+}

@@ -101,8 +101,14 @@ async fn detect_page(
     page: Vec<crate::backend::SourcedRecord>,
 ) -> Result<(Detector, Vec<Anomaly>), WindowError> {
     off_worker(source, "detection", detector, move |d| {
+        // The messages are split on every core first; detection then runs in order on this
+        // thread, as it must (each record may change what the next one meets).
+        let messages: Vec<&str> = page.iter().map(|r| r.record.message.as_str()).collect();
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let mut tokens = crate::parse::split_all(&d.tokenizer(), &messages, threads);
         page.iter()
-            .flat_map(|r| d.push(&r.record))
+            .zip(&mut tokens)
+            .flat_map(|(r, t)| d.push_split(&r.record, Some(t)))
             .collect::<Vec<_>>()
     })
     .await

@@ -97,27 +97,30 @@ impl<R: BufRead> RecordReader<R> {
                 )?;
                 continue;
             }
-            let text = match std::str::from_utf8(&self.buf) {
-                Ok(s) => s.to_string(),
+            // The line becomes the message without a copy: the buffer is taken, and the next
+            // line gets a new one of its own size.
+            let mut text = match String::from_utf8(std::mem::take(&mut self.buf)) {
+                Ok(s) => s,
                 Err(e) => {
-                    let detail = format!("invalid byte at offset {}", e.valid_up_to());
+                    let detail = format!("invalid byte at offset {}", e.utf8_error().valid_up_to());
                     self.bad(Problem::InvalidUtf8, detail)?;
-                    String::from_utf8_lossy(&self.buf).into_owned()
+                    String::from_utf8_lossy(e.as_bytes()).into_owned()
                 }
             };
-            let text = text.trim_end_matches(['\n', '\r']);
+            let kept = text.trim_end_matches(['\n', '\r']).len();
+            text.truncate(kept);
             if self.format == InputFormat::Ndjson && text.trim().is_empty() {
                 continue;
             }
             let record = match self.format {
                 InputFormat::Plain => Some(LogRecord {
                     timestamp: DateTime::<Utc>::UNIX_EPOCH,
-                    message: text.to_string(),
+                    message: text,
                     service: UNKNOWN_SERVICE.to_string(),
                     level: None,
                     host: None,
                 }),
-                InputFormat::Ndjson => match parse_document(text, &self.fields) {
+                InputFormat::Ndjson => match parse_document(&text, &self.fields) {
                     Ok(r) => Some(r),
                     Err((problem, detail)) => {
                         self.bad(problem, detail)?;
@@ -160,7 +163,7 @@ impl<R: BufRead> RecordReader<R> {
                 return Ok(any.then_some(too_long));
             }
             any = true;
-            let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+            let (take, done) = match memchr::memchr(b'\n', chunk) {
                 Some(i) => (i + 1, true),
                 None => (chunk.len(), false),
             };
@@ -170,6 +173,8 @@ impl<R: BufRead> RecordReader<R> {
                     too_long = true;
                     self.buf.clear();
                 } else {
+                    // One allocation for a line that fits in the chunk.
+                    self.buf.reserve(take);
                     self.buf.extend_from_slice(&chunk[..take]);
                 }
             }
@@ -181,7 +186,7 @@ impl<R: BufRead> RecordReader<R> {
     }
 
     fn repair_message(&mut self, record: &mut LogRecord) -> Result<(), SourceError> {
-        if record.message.chars().any(|c| c.is_control() && c != '\t') {
+        if has_control(&record.message) {
             record.message = record
                 .message
                 .chars()
@@ -231,6 +236,18 @@ impl<R: BufRead> Iterator for RecordReader<R> {
     fn next(&mut self) -> Option<Self::Item> {
         self.next_record().transpose()
     }
+}
+
+/// Whether `text` holds a control character other than a tab (`char::is_control`: U+0000 to
+/// U+001F and U+007F to U+009F), checked on the bytes: in UTF-8 the C1 controls are `0xC2`
+/// followed by `0x80..=0x9F`, and no other character's encoding holds those two in a row.
+fn has_control(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| {
+        (c < 0x20 && c != b'\t')
+            || c == 0x7f
+            || (c == 0xc2 && b.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
+    })
 }
 
 /// Look up a dotted field: a literal dotted key first, then nested objects.
@@ -366,6 +383,28 @@ pub fn parse_timestamp(v: &Value) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_found_on_the_bytes_as_on_the_chars() {
+        let cases = [
+            "plain text",
+            "tab\there",
+            "bell\u{7}",
+            "del\u{7f}",
+            "c1 \u{85} next line",
+            "c1 \u{9f}",
+            "not c1: \u{a0} \u{100} é ü ß 日本語 🚀",
+            "\u{80}",
+            "Â\u{c2}",
+        ];
+        for text in cases {
+            let by_chars = text.chars().any(|c| c.is_control() && c != '\t');
+            assert_eq!(has_control(text), by_chars, "{text:?}");
+        }
+        assert!(!has_control("tab\there"));
+        assert!(has_control("c1 \u{85} next line"));
+        assert!(!has_control("not c1: \u{a0} \u{100}"));
+    }
 
     fn read(input: &[u8], strict: bool) -> (Vec<LogRecord>, InputReport, Option<String>) {
         let mut r = RecordReader::new(
