@@ -26,7 +26,7 @@
 use crate::cluster::PatternModel;
 use crate::config::Config;
 use crate::model::TemplateId;
-use crate::parse::{TemplateMiner, Tokenizer, Tokens};
+use crate::parse::{TemplateMiner, Tokenizer, Tokens, Vocabulary};
 use crate::source::{InputFormat, InputReport};
 use anyhow::Context;
 use std::collections::{BTreeMap, HashMap};
@@ -34,6 +34,7 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, Write};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 /// Lines per batch of the learning pass: large enough that handing a batch between threads
 /// costs little next to splitting it, small enough that the batches in flight (their tokens
@@ -223,8 +224,13 @@ struct Batch {
 }
 
 impl Batch {
-    /// Split every record and serialise every line's spill entry.
-    fn prepare(&mut self, tokenizer: &Tokenizer) -> anyhow::Result<()> {
+    /// Split every record (looking its routing tokens up in `vocabulary`, when given) and
+    /// serialise every line's spill entry.
+    fn prepare(
+        &mut self,
+        tokenizer: &Tokenizer,
+        vocabulary: Option<&Vocabulary>,
+    ) -> anyhow::Result<()> {
         self.entries.clear();
         self.at.clear();
         if self.tokens.len() < self.len {
@@ -245,7 +251,10 @@ impl Batch {
                     },
                 )?,
                 Some(message) => {
-                    tokenizer.split(message, tokens);
+                    match vocabulary {
+                        Some(v) => tokenizer.split_known(message, tokens, v),
+                        None => tokenizer.split(message, tokens),
+                    }
                     write!(self.entries, "{{\"line\":{line},\"message\":")?;
                     serde_json::to_writer(&mut self.entries, message)?;
                 }
@@ -344,7 +353,7 @@ fn learn_sequential(
     let mut batch = Batch::default();
     loop {
         let more = feed.fill(&mut batch)?;
-        batch.prepare(&tokenizer)?;
+        batch.prepare(&tokenizer, None)?;
         batch.learn(miner, spill)?;
         if !more {
             return Ok(feed.into_report());
@@ -377,6 +386,7 @@ fn learn_pipelined(
         pool_tx.send(Batch::default())?;
     }
     let tokenizer = miner.tokenizer();
+    let words = Words::default();
     std::thread::scope(|s| {
         let reading = s.spawn(move || -> anyhow::Result<InputReport> {
             let mut seq = 0;
@@ -394,10 +404,13 @@ fn learn_pipelined(
         for _ in 0..threads {
             let work_rx = work_rx.clone();
             let done_tx = done_tx.clone();
-            let tokenizer = &tokenizer;
+            let (tokenizer, words) = (&tokenizer, &words);
             s.spawn(move || {
+                let mut vocabulary = Vocabulary::default();
+                let mut chunks = 0;
                 for mut batch in work_rx {
-                    let done = batch.prepare(tokenizer).map(|()| batch);
+                    chunks = words.update(&mut vocabulary, chunks);
+                    let done = batch.prepare(tokenizer, Some(&vocabulary)).map(|()| batch);
                     if done_tx.send(done).is_err() {
                         break;
                     }
@@ -407,7 +420,7 @@ fn learn_pipelined(
         // Only the workers hold these now, so the channels close when the workers end.
         drop(work_rx);
         drop(done_tx);
-        let learnt = learn_in_order(done_rx, pool_tx, miner, spill);
+        let learnt = learn_in_order(done_rx, pool_tx, miner, spill, &words);
         let read = reading
             .join()
             .map_err(|_| anyhow::anyhow!("the reading thread panicked"))?;
@@ -418,22 +431,59 @@ fn learn_pipelined(
     })
 }
 
+/// The miner's words as the learner hands them to the workers, in chunks of the words learnt
+/// since the last chunk: each worker keeps its own [`Vocabulary`] from them, so the learner
+/// copies every word once, however many workers there are.
+#[derive(Default)]
+struct Words {
+    chunks: Mutex<Vec<Arc<[String]>>>,
+}
+
+impl Words {
+    /// Add the words `miner` learnt after the first `published` as a chunk, if any.
+    fn publish(&self, miner: &TemplateMiner, published: &mut usize) {
+        if miner.words() > *published {
+            let chunk: Arc<[String]> = miner.words_since(*published).into();
+            *published = miner.words();
+            // A worker that panicked holding the lock left the chunks whole.
+            let mut chunks = self.chunks.lock().unwrap_or_else(|e| e.into_inner());
+            chunks.push(chunk);
+        }
+    }
+
+    /// Extend `vocabulary`, which holds the words of the first `applied` chunks, with the
+    /// later chunks; returns the number of chunks it now holds.
+    fn update(&self, vocabulary: &mut Vocabulary, applied: usize) -> usize {
+        let new: Vec<Arc<[String]>> = {
+            let chunks = self.chunks.lock().unwrap_or_else(|e| e.into_inner());
+            chunks.get(applied..).unwrap_or_default().to_vec()
+        };
+        for chunk in &new {
+            vocabulary.extend(chunk);
+        }
+        applied + new.len()
+    }
+}
+
 /// Learn the batches coming from `done` in input order, giving each back to `pool` once
-/// learnt. Returning (on an error too) drops both channels, which stops the reader and the
-/// workers.
+/// learnt, and publish the words learnt to `words`. Returning (on an error too) drops both
+/// channels, which stops the reader and the workers.
 fn learn_in_order(
     done: crossbeam_channel::Receiver<anyhow::Result<Batch>>,
     pool: crossbeam_channel::Sender<Batch>,
     miner: &mut TemplateMiner,
     spill: &mut Spill,
+    words: &Words,
 ) -> anyhow::Result<()> {
     let mut waiting = BTreeMap::new();
     let mut next = 0;
+    let mut published = 0;
     for batch in done {
         let batch = batch?;
         waiting.insert(batch.seq, batch);
         while let Some(mut batch) = waiting.remove(&next) {
             batch.learn(miner, spill)?;
+            words.publish(miner, &mut published);
             next += 1;
             // The reader may have stopped already; then nobody needs the batch.
             let _ = pool.send(batch);

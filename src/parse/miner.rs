@@ -691,6 +691,58 @@ impl Tokenizer {
     /// Split `message` into `tokens` (its buffers are reused).
     pub fn split(&self, message: &str, tokens: &mut Tokens) {
         tokens.used = split(&self.config, message, &mut tokens.sc).len();
+        tokens.known = 0;
+    }
+
+    /// [`Tokenizer::split`], and look the routing tokens up in `vocabulary`, a copy of the
+    /// words of the miner that will learn the tokens: that miner then looks up only what its
+    /// words learnt since the copy may hold, which takes work off the thread that learns.
+    pub fn split_known(&self, message: &str, tokens: &mut Tokens, vocabulary: &Vocabulary) {
+        self.split(message, tokens);
+        let msg = &message[..tokens.used];
+        let sc = &mut tokens.sc;
+        for t in sc.toks.iter_mut().take(self.config.depth) {
+            if t.id == TRANSIENT {
+                let s = if t.masked {
+                    &sc.buf[t.text.clone()]
+                } else {
+                    &msg[t.text.clone()]
+                };
+                t.id = vocabulary.ids.get(s).copied().unwrap_or(TRANSIENT);
+            }
+        }
+        tokens.known = vocabulary.len;
+    }
+}
+
+/// A copy of a miner's vocabulary for [`Tokenizer::split_known`], kept up to date with
+/// [`Vocabulary::extend`] and [`TemplateMiner::words_since`]. A miner only ever adds words,
+/// and a word keeps its id, so an id found in a copy is the one the miner would find.
+#[derive(Debug, Clone, Default)]
+pub struct Vocabulary {
+    ids: FxMap<Box<str>, u32>,
+    /// The miner's words seen: the next word's id.
+    len: usize,
+}
+
+impl Vocabulary {
+    /// The number of the miner's words the copy holds: give it to
+    /// [`TemplateMiner::words_since`] for the words to add.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the copy holds no word yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Add the miner's words that follow the ones held, in the miner's order.
+    pub fn extend<S: AsRef<str>>(&mut self, words: &[S]) {
+        for w in words {
+            self.ids.insert(Box::from(w.as_ref()), self.len as u32);
+            self.len += 1;
+        }
     }
 }
 
@@ -701,6 +753,8 @@ pub struct Tokens {
     sc: Scratch,
     /// The bytes of the message that were split (it is cut at `max_message_bytes`).
     used: usize,
+    /// The miner's words the routing tokens were looked up in ([`Tokenizer::split_known`]).
+    known: usize,
 }
 
 impl TemplateMiner {
@@ -813,9 +867,22 @@ impl TemplateMiner {
     pub fn learn_tokens(&mut self, message: &str, tokens: &mut Tokens) -> TemplateId {
         // `used` is a char boundary of the message the tokens were split from.
         let msg = message.get(..tokens.used).unwrap_or(message);
-        self.route_ids(msg, &mut tokens.sc);
+        // The routing tokens not found among the `known` first words may be among the later.
+        if tokens.known < self.st.vocab.len() {
+            self.route_ids(msg, &mut tokens.sc);
+        }
         let ci = self.fold(msg, &tokens.sc);
         TemplateId(self.st.clusters[ci as usize].id)
+    }
+
+    /// The number of words in the vocabulary.
+    pub fn words(&self) -> usize {
+        self.st.vocab.len()
+    }
+
+    /// The words learnt after the first `from`, to [`Vocabulary::extend`] a copy with.
+    pub fn words_since(&self, from: usize) -> &[String] {
+        self.st.vocab.get(from..).unwrap_or_default()
     }
 
     /// [`TemplateMiner::match_message`] for a message split ahead by [`Tokenizer::split`]

@@ -12,7 +12,7 @@ pub mod mask;
 mod miner;
 mod slots;
 
-pub use miner::{TemplateMiner, Tokenizer, Tokens};
+pub use miner::{TemplateMiner, Tokenizer, Tokens, Vocabulary};
 
 use crate::model::TemplateId;
 use crate::validate::Problems;

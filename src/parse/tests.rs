@@ -801,25 +801,7 @@ fn templates_stop_growing_at_max_templates() {
 /// parameters as splitting on the learning thread, whatever the thread count.
 #[test]
 fn messages_split_ahead_learn_and_match_as_split_inline() {
-    let lines: Vec<String> = (0..3_000)
-        .map(|i| match i % 5 {
-            0 => format!(
-                "Connection from 10.0.{}.{} closed after {}ms",
-                i % 7,
-                i % 250,
-                i
-            ),
-            1 => format!(
-                "user u{} logged in from \"host {}\" port {}",
-                i % 40,
-                i % 3,
-                1000 + i
-            ),
-            2 => format!("GET /api/v1/items/{} 200 {}", i, i % 97),
-            3 => format!("job {} finished: {{\"rows\": {}, \"ok\": true}}", i % 11, i),
-            _ => format!("worker-{} heartbeat {} ✓ naïve", i % 4, word(i % 9)),
-        })
-        .collect();
+    let lines = mixed_lines();
     let messages: Vec<&str> = lines.iter().map(String::as_str).collect();
     let mut inline = miner();
     let expected: Vec<Parsed> = messages
@@ -845,4 +827,55 @@ fn messages_split_ahead_learn_and_match_as_split_inline() {
         assert_eq!(ahead.templates(), inline.templates(), "{threads} threads");
     }
     assert!(inline.templates().len() >= 5, "{:?}", inline.templates());
+}
+
+/// 3,000 lines of five kinds, with addresses, quoted hosts, JSON and non-ASCII words.
+fn mixed_lines() -> Vec<String> {
+    (0..3_000)
+        .map(|i| match i % 5 {
+            0 => format!(
+                "Connection from 10.0.{}.{} closed after {}ms",
+                i % 7,
+                i % 250,
+                i
+            ),
+            1 => format!(
+                "user u{} logged in from \"host {}\" port {}",
+                i % 40,
+                i % 3,
+                1000 + i
+            ),
+            2 => format!("GET /api/v1/items/{} 200 {}", i, i % 97),
+            3 => format!("job {} finished: {{\"rows\": {}, \"ok\": true}}", i % 11, i),
+            _ => format!("worker-{} heartbeat {} ✓ naïve", i % 4, word(i % 9)),
+        })
+        .collect()
+}
+
+#[test]
+fn routing_words_looked_up_in_a_stale_copy_of_the_vocabulary_learn_the_same_templates() {
+    let lines = mixed_lines();
+    let mut inline = miner();
+    let expected: Vec<TemplateId> = lines.iter().map(|m| inline.learn(m)).collect();
+    let mut ahead = miner();
+    let tokenizer = ahead.tokenizer();
+    let mut copy = Vocabulary::default();
+    let mut tokens = Tokens::default();
+    let mut got = Vec::new();
+    for (i, m) in lines.iter().enumerate() {
+        // The copy lags the miner by up to 250 lines, as a worker's copy does.
+        if i % 250 == 0 {
+            copy.extend(ahead.words_since(copy.len()));
+        }
+        tokenizer.split_known(m, &mut tokens, &copy);
+        got.push(ahead.learn_tokens(m, &mut tokens));
+    }
+    assert_eq!(got, expected);
+    assert_eq!(ahead.templates(), inline.templates());
+    // The copy ended up knowing most of the words, so most lookups were done ahead.
+    assert!(
+        copy.len() > 10 && copy.len() <= ahead.words(),
+        "{}",
+        copy.len()
+    );
 }
