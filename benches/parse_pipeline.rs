@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-/// The sixteen Loghub-2k datasets; those missing from the folder are skipped (the repository
-/// holds eight of them).
+/// The sixteen Loghub-2k datasets (all in the repository); those missing from another
+/// `LOGHUB_DIR` are skipped.
 const ALL: &[&str] = &[
     "Android",
     "Apache",

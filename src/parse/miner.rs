@@ -700,18 +700,23 @@ impl Tokenizer {
     pub fn split_known(&self, message: &str, tokens: &mut Tokens, vocabulary: &Vocabulary) {
         self.split(message, tokens);
         let msg = &message[..tokens.used];
-        let sc = &mut tokens.sc;
-        for t in sc.toks.iter_mut().take(self.config.depth) {
-            if t.id == TRANSIENT {
-                let s = if t.masked {
-                    &sc.buf[t.text.clone()]
-                } else {
-                    &msg[t.text.clone()]
-                };
-                t.id = vocabulary.ids.get(s).copied().unwrap_or(TRANSIENT);
-            }
-        }
+        look_up(&mut tokens.sc, msg, self.config.depth, &vocabulary.ids);
         tokens.known = vocabulary.len;
+    }
+}
+
+/// Gives each of the first `depth` tokens of `msg` (split into `sc`) that has no id yet its
+/// id in `ids`, when `ids` holds its text.
+fn look_up(sc: &mut Scratch, msg: &str, depth: usize, ids: &FxMap<Box<str>, u32>) {
+    for t in sc.toks.iter_mut().take(depth) {
+        if t.id == TRANSIENT {
+            let s = if t.masked {
+                &sc.buf[t.text.clone()]
+            } else {
+                &msg[t.text.clone()]
+            };
+            t.id = ids.get(s).copied().unwrap_or(TRANSIENT);
+        }
     }
 }
 
@@ -1017,16 +1022,7 @@ impl TemplateMiner {
 
     /// Gives the routing tokens their vocabulary id (the only ones that need it, see `same`).
     fn route_ids(&self, msg: &str, sc: &mut Scratch) {
-        for t in sc.toks.iter_mut().take(self.st.config.depth) {
-            if t.id == TRANSIENT {
-                let s = if t.masked {
-                    &sc.buf[t.text.clone()]
-                } else {
-                    &msg[t.text.clone()]
-                };
-                t.id = self.lookup.get(s).copied().unwrap_or(TRANSIENT);
-            }
-        }
+        look_up(sc, msg, self.st.config.depth, &self.lookup);
     }
 
     /// The leaf for these tokens, if the tree has one, and the routing positions where a
