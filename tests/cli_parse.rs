@@ -173,9 +173,10 @@ fn summary(stderr: &[u8]) -> String {
     text[at..end].to_string()
 }
 
-/// HDFS's 2,000 Loghub lines three times (so the writing pass has more than one batch of
-/// 4,096 lines), with lines the reader rejects (longer than `max_line_bytes`) at the start, in
-/// the middle, at a batch boundary and at the end, and a line of invalid UTF-8 (kept, repaired).
+/// HDFS's 2,000 Loghub lines three times (so the learning pass has many batches: 4,096 is a
+/// multiple of its batch size), with lines the reader rejects (longer than `max_line_bytes`) at
+/// the start, in the middle, around a batch boundary and at the end, and a line of invalid
+/// UTF-8 (kept, repaired).
 /// Returns the input, the numbers of the rejected lines and the config that rejects them.
 fn loghub_input_with_rejects(dir: &std::path::Path) -> (Vec<u8>, Vec<u64>, std::path::PathBuf) {
     let lines = loghub::load("HDFS").unwrap_or_else(|e| panic!("{e}"));

@@ -38,8 +38,9 @@ use std::sync::{Arc, Mutex};
 
 /// Lines per batch of the learning pass: large enough that handing a batch between threads
 /// costs little next to splitting it, small enough that the batches in flight (their tokens
-/// and serialised messages) stay a few megabytes.
-const BATCH_LINES: usize = 1024;
+/// and serialised messages) stay a few megabytes and in the caches. 1,024 gave the same speed
+/// and 10 MiB more peak RSS at 2 threads.
+const BATCH_LINES: usize = 256;
 
 /// The template index of a rejected line in the spill.
 const REJECTED: u32 = u32::MAX;

@@ -688,8 +688,17 @@ pub struct Tokenizer {
 }
 
 impl Tokenizer {
-    /// Split `message` into `tokens` (its buffers are reused).
+    /// Split `message` into `tokens` (its buffers are reused, up to a size: many `Tokens`
+    /// are kept at a time ahead of a miner, and each would otherwise keep the size of the
+    /// longest message it ever held).
     pub fn split(&self, message: &str, tokens: &mut Tokens) {
+        let sc = &mut tokens.sc;
+        sc.toks.clear();
+        sc.vals.clear();
+        sc.buf.clear();
+        sc.toks.shrink_to(KEEP_TOKENS);
+        sc.vals.shrink_to(KEEP_TOKENS);
+        sc.buf.shrink_to(KEEP_TOKENS * 16);
         tokens.used = split(&self.config, message, &mut tokens.sc).len();
         tokens.known = 0;
     }
@@ -719,6 +728,10 @@ fn look_up(sc: &mut Scratch, msg: &str, depth: usize, ids: &FxMap<Box<str>, u32>
         }
     }
 }
+
+/// Tokens a [`Tokens`] keeps room for between messages (and 16 bytes of masked text each):
+/// most lines have fewer, and a longer one allocates its own.
+const KEEP_TOKENS: usize = 32;
 
 /// A copy of a miner's vocabulary for [`Tokenizer::split_known`], kept up to date with
 /// [`Vocabulary::extend`] and [`TemplateMiner::words_since`]. A miner only ever adds words,
@@ -1613,5 +1626,31 @@ impl TemplateMiner {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_reused_after_a_long_message_keep_only_a_bounded_room() {
+        let tokenizer = TemplateMiner::default().tokenizer();
+        let mut tokens = Tokens::default();
+        // Plain words (not values), so that no run of them is joined into one variable.
+        let long: Vec<String> = (0..2_000u32)
+            .map(|i| format!("w{}{}", char::from(b'a' + (i % 26) as u8), i / 26 % 2))
+            .collect();
+        tokenizer.split(&long.join(" "), &mut tokens);
+        assert!(
+            tokens.sc.toks.len() > KEEP_TOKENS,
+            "{}",
+            tokens.sc.toks.len()
+        );
+        tokenizer.split("disk full on /var", &mut tokens);
+        assert_eq!(tokens.sc.toks.len(), 4);
+        assert!(tokens.sc.toks.capacity() <= KEEP_TOKENS);
+        assert!(tokens.sc.vals.capacity() <= KEEP_TOKENS);
+        assert!(tokens.sc.buf.capacity() <= KEEP_TOKENS * 16);
     }
 }
