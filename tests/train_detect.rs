@@ -425,13 +425,10 @@ fn an_error_burst_raises_the_error_ratio_of_the_service() {
     );
 }
 
-/// The sidecar splits a page's messages on every core, then detects in order with the tokens:
-/// the anomalies must be those of splitting each message on the detecting thread.
-#[test]
-fn messages_split_ahead_on_several_threads_give_the_same_anomalies() {
-    let base = trained();
-    let start = local(2026, 10, 30, 0, 0);
-    let mut records = normal(start, 24 * 60, 6);
+/// A normal day (2026-10-30) with four checkout errors, `message(i)` for i = 0..4, from 09:42
+/// every 7 minutes.
+fn day_with_checkout_errors(message: impl Fn(i64) -> String) -> Vec<LogRecord> {
+    let mut records = normal(local(2026, 10, 30, 0, 0), 24 * 60, 6);
     let at = local(2026, 10, 30, 9, 42);
     let extra = (0..4)
         .map(|i| {
@@ -439,11 +436,22 @@ fn messages_split_ahead_on_several_threads_give_the_same_anomalies() {
                 at + Duration::minutes(i * 7),
                 "checkout",
                 "error",
-                format!("Stripe webhook signature mismatch for event evt_{i}9a"),
+                message(i),
             )
         })
         .collect();
     insert(&mut records, extra);
+    records
+}
+
+/// The sidecar splits a page's messages on every core, then detects in order with the tokens:
+/// the anomalies must be those of splitting each message on the detecting thread.
+#[test]
+fn messages_split_ahead_on_several_threads_give_the_same_anomalies() {
+    let base = trained();
+    let records = day_with_checkout_errors(|i| {
+        format!("Stripe webhook signature mismatch for event evt_{i}9a")
+    });
     let inline = detect(&records, base);
     assert!(
         inline
@@ -470,20 +478,7 @@ fn messages_split_ahead_on_several_threads_give_the_same_anomalies() {
 #[test]
 fn an_unseen_error_message_is_a_new_pattern_reported_once() {
     let base = trained();
-    let start = local(2026, 10, 30, 0, 0);
-    let mut records = normal(start, 24 * 60, 6);
-    let at = local(2026, 10, 30, 9, 42);
-    let extra = (0..4)
-        .map(|i| {
-            rec(
-                at + Duration::minutes(i * 7),
-                "checkout",
-                "error",
-                "Stripe webhook signature mismatch".to_string(),
-            )
-        })
-        .collect();
-    insert(&mut records, extra);
+    let records = day_with_checkout_errors(|_| "Stripe webhook signature mismatch".to_string());
     let found = detect(&records, base);
     let new: Vec<_> = found
         .iter()
