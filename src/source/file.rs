@@ -85,51 +85,35 @@ impl<R: BufRead> RecordReader<R> {
     /// unless strict.
     pub fn next_record(&mut self) -> Result<Option<LogRecord>, SourceError> {
         loop {
-            let Some(too_long) = self.read_line()? else {
+            let Some(mut text) = self.next_text()? else {
                 return Ok(None);
             };
-            self.line_no += 1;
-            self.report.lines += 1;
-            if too_long {
-                self.bad(
-                    Problem::LineTooLong,
-                    format!("longer than {} bytes", self.limits.max_line_bytes),
-                )?;
-                continue;
-            }
-            // The line becomes the message without a copy: the buffer is taken, and the next
-            // line gets a new one of its own size.
-            let mut text = match String::from_utf8(std::mem::take(&mut self.buf)) {
-                Ok(s) => s,
-                Err(e) => {
-                    let detail = format!("invalid byte at offset {}", e.utf8_error().valid_up_to());
-                    self.bad(Problem::InvalidUtf8, detail)?;
-                    String::from_utf8_lossy(e.as_bytes()).into_owned()
-                }
-            };
-            let kept = text.trim_end_matches(['\n', '\r']).len();
-            text.truncate(kept);
             if self.format == InputFormat::Ndjson && text.trim().is_empty() {
                 continue;
             }
             let record = match self.format {
-                InputFormat::Plain => Some(LogRecord {
-                    timestamp: DateTime::<Utc>::UNIX_EPOCH,
-                    message: text,
-                    service: UNKNOWN_SERVICE.to_string(),
-                    level: None,
-                    host: None,
-                }),
+                InputFormat::Plain => {
+                    self.repair_message(&mut text)?;
+                    Some(LogRecord {
+                        timestamp: DateTime::<Utc>::UNIX_EPOCH,
+                        message: text,
+                        service: UNKNOWN_SERVICE.to_string(),
+                        level: None,
+                        host: None,
+                    })
+                }
                 InputFormat::Ndjson => match parse_document(&text, &self.fields) {
-                    Ok(r) => Some(r),
+                    Ok(mut r) => {
+                        self.repair_message(&mut r.message)?;
+                        Some(r)
+                    }
                     Err((problem, detail)) => {
                         self.bad(problem, detail)?;
                         None
                     }
                 },
             };
-            let Some(mut record) = record else { continue };
-            self.repair_message(&mut record)?;
+            let Some(record) = record else { continue };
             if self.format == InputFormat::Ndjson {
                 if let Some(last) = self.last_ts {
                     if record.timestamp < last {
@@ -144,6 +128,60 @@ impl<R: BufRead> RecordReader<R> {
             }
             self.report.records += 1;
             return Ok(Some(record));
+        }
+    }
+
+    /// The message of the next record of a plain-format input, read into `message`, whose
+    /// allocation is reused (a reader of many lines then allocates none per line): the message
+    /// [`RecordReader::next_record`] would return, with the same lines counted and reported.
+    /// Returns `false` at the end of input (`message` is then empty).
+    pub fn next_message(&mut self, message: &mut String) -> Result<bool, SourceError> {
+        debug_assert_eq!(self.format, InputFormat::Plain);
+        // The line is read into the caller's allocation, and handed back in it.
+        self.buf = std::mem::take(message).into_bytes();
+        let Some(mut text) = self.next_text()? else {
+            *message = String::from_utf8(std::mem::take(&mut self.buf)).unwrap_or_default();
+            message.clear();
+            return Ok(false);
+        };
+        self.repair_message(&mut text)?;
+        self.report.records += 1;
+        *message = text;
+        Ok(true)
+    }
+
+    /// The text of the next line that is not too long, without its line end, or `None` at
+    /// the end of input; invalid UTF-8 is replaced (and reported). The line is taken from
+    /// `self.buf` without a copy, so the next line is read into a new buffer, or into the one
+    /// the caller puts in `self.buf`.
+    fn next_text(&mut self) -> Result<Option<String>, SourceError> {
+        loop {
+            let Some(too_long) = self.read_line()? else {
+                return Ok(None);
+            };
+            self.line_no += 1;
+            self.report.lines += 1;
+            if too_long {
+                self.bad(
+                    Problem::LineTooLong,
+                    format!("longer than {} bytes", self.limits.max_line_bytes),
+                )?;
+                continue;
+            }
+            let mut text = match String::from_utf8(std::mem::take(&mut self.buf)) {
+                Ok(s) => s,
+                Err(e) => {
+                    let detail = format!("invalid byte at offset {}", e.utf8_error().valid_up_to());
+                    self.bad(Problem::InvalidUtf8, detail)?;
+                    let fixed = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                    // The caller's allocation stays with the reader for the next line.
+                    self.buf = e.into_bytes();
+                    fixed
+                }
+            };
+            let kept = text.trim_end_matches(['\n', '\r']).len();
+            text.truncate(kept);
+            return Ok(Some(text));
         }
     }
 
@@ -185,10 +223,10 @@ impl<R: BufRead> RecordReader<R> {
         }
     }
 
-    fn repair_message(&mut self, record: &mut LogRecord) -> Result<(), SourceError> {
-        if has_control(&record.message) {
-            record.message = record
-                .message
+    /// Replace control characters and cut an over-long message, reporting each.
+    fn repair_message(&mut self, message: &mut String) -> Result<(), SourceError> {
+        if has_control(message) {
+            *message = message
                 .chars()
                 .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
                 .collect();
@@ -198,13 +236,13 @@ impl<R: BufRead> RecordReader<R> {
             )?;
         }
         let max = self.limits.max_message_bytes;
-        if record.message.len() > max {
-            let original = record.message.len();
+        if message.len() > max {
+            let original = message.len();
             let mut cut = max;
-            while !record.message.is_char_boundary(cut) {
+            while !message.is_char_boundary(cut) {
                 cut -= 1;
             }
-            record.message.truncate(cut);
+            message.truncate(cut);
             self.bad(
                 Problem::MessageTruncated,
                 format!("message of {original} bytes cut to {cut}"),
@@ -544,6 +582,90 @@ mod tests {
         assert_eq!(msgs, ["first line", "", "second  line", "third"]);
     }
 
+    /// Every plain message of `input` read both ways (records; messages into one reused
+    /// buffer), with the line numbers and the reports, as JSON to compare.
+    fn plain_both_ways(input: &[u8]) -> [(Vec<(u64, String)>, String); 2] {
+        let limits = InputConfig {
+            max_line_bytes: 64,
+            max_message_bytes: 20,
+            report_first: 10,
+        };
+        let reader = || {
+            RecordReader::new(
+                input,
+                InputFormat::Plain,
+                FieldsConfig::default(),
+                limits.clone(),
+                false,
+            )
+        };
+        let mut r = reader();
+        let mut records = Vec::new();
+        while let Some(rec) = r.next_record().unwrap() {
+            records.push((r.line_no(), rec.message));
+        }
+        let by_record = serde_json::to_string(r.report()).unwrap();
+        let mut r = reader();
+        let mut messages = Vec::new();
+        let mut buf = String::new();
+        while r.next_message(&mut buf).unwrap() {
+            messages.push((r.line_no(), buf.clone()));
+        }
+        assert!(buf.is_empty(), "{buf:?} left at the end");
+        let by_message = serde_json::to_string(r.report()).unwrap();
+        [(records, by_record), (messages, by_message)]
+    }
+
+    #[test]
+    fn plain_messages_read_into_a_reused_buffer_are_the_records_messages() {
+        let long = "z".repeat(100);
+        let input = format!(
+            "first\n{long}\ncaf\u{e9}\u{7}bell\n{}\n\nlast",
+            "w".repeat(30)
+        );
+        let mut input = input.into_bytes();
+        input.extend_from_slice(b"\nbad \xff byte");
+        let [(records, by_record), (messages, by_message)] = plain_both_ways(&input);
+        assert_eq!(messages, records);
+        assert_eq!(by_message, by_record);
+        let want = [
+            (1, "first".to_string()),
+            (3, "caf\u{e9} bell".to_string()),
+            (4, "w".repeat(20)),
+            (5, String::new()),
+            (6, "last".to_string()),
+            (7, "bad \u{fffd} byte".to_string()),
+        ];
+        assert_eq!(messages, want);
+        for problem in [
+            "line_too_long",
+            "control_characters",
+            "message_truncated",
+            "invalid_utf8",
+        ] {
+            assert!(
+                by_message.contains(problem),
+                "{problem} not in {by_message}"
+            );
+        }
+
+        // A message that fits the buffer's room is read into that room.
+        let mut r = RecordReader::new(
+            &b"one\ntwo\n"[..],
+            InputFormat::Plain,
+            FieldsConfig::default(),
+            InputConfig::default(),
+            false,
+        );
+        let mut buf = String::with_capacity(256);
+        let room = buf.as_ptr();
+        assert!(r.next_message(&mut buf).unwrap());
+        assert_eq!((buf.as_str(), buf.as_ptr()), ("one", room));
+        assert!(r.next_message(&mut buf).unwrap());
+        assert_eq!((buf.as_str(), buf.as_ptr()), ("two", room));
+        assert!(!r.next_message(&mut buf).unwrap());
+    }
+
     proptest::proptest! {
         #[test]
         fn never_panics_and_accounts_for_every_line(lines in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..200), 0..30)) {
@@ -551,6 +673,8 @@ mod tests {
             let (recs, report, _) = read(&input, false);
             proptest::prop_assert_eq!(report.records as usize, recs.len());
             proptest::prop_assert!(report.records + report.rejected <= report.lines);
+            let [by_record, by_message] = plain_both_ways(&input);
+            proptest::prop_assert_eq!(by_message, by_record);
         }
     }
 }
