@@ -550,6 +550,11 @@ fn split<'m>(cfg: &ParseConfig, message: &'m str, sc: &mut Scratch) -> &'m str {
     sc.buf.clear();
     sc.toks.clear();
     sc.vals.clear();
+    // Room for a usual message, not for the longest these buffers ever held: many are kept
+    // at a time ahead of a miner (see `Tokenizer::split`).
+    sc.toks.shrink_to(KEEP_TOKENS);
+    sc.vals.shrink_to(KEEP_TOKENS);
+    sc.buf.shrink_to(KEEP_TOKENS * 16);
     let mut end = message.len().min(cfg.max_message_bytes);
     while !message.is_char_boundary(end) {
         end -= 1;
@@ -692,13 +697,6 @@ impl Tokenizer {
     /// are kept at a time ahead of a miner, and each would otherwise keep the size of the
     /// longest message it ever held).
     pub fn split(&self, message: &str, tokens: &mut Tokens) {
-        let sc = &mut tokens.sc;
-        sc.toks.clear();
-        sc.vals.clear();
-        sc.buf.clear();
-        sc.toks.shrink_to(KEEP_TOKENS);
-        sc.vals.shrink_to(KEEP_TOKENS);
-        sc.buf.shrink_to(KEEP_TOKENS * 16);
         tokens.used = split(&self.config, message, &mut tokens.sc).len();
         tokens.known = 0;
     }

@@ -85,35 +85,30 @@ impl<R: BufRead> RecordReader<R> {
     /// unless strict.
     pub fn next_record(&mut self) -> Result<Option<LogRecord>, SourceError> {
         loop {
-            let Some(mut text) = self.next_text()? else {
+            let Some(text) = self.next_text()? else {
                 return Ok(None);
             };
             if self.format == InputFormat::Ndjson && text.trim().is_empty() {
                 continue;
             }
             let record = match self.format {
-                InputFormat::Plain => {
-                    self.repair_message(&mut text)?;
-                    Some(LogRecord {
-                        timestamp: DateTime::<Utc>::UNIX_EPOCH,
-                        message: text,
-                        service: UNKNOWN_SERVICE.to_string(),
-                        level: None,
-                        host: None,
-                    })
-                }
+                InputFormat::Plain => Some(LogRecord {
+                    timestamp: DateTime::<Utc>::UNIX_EPOCH,
+                    message: text,
+                    service: UNKNOWN_SERVICE.to_string(),
+                    level: None,
+                    host: None,
+                }),
                 InputFormat::Ndjson => match parse_document(&text, &self.fields) {
-                    Ok(mut r) => {
-                        self.repair_message(&mut r.message)?;
-                        Some(r)
-                    }
+                    Ok(r) => Some(r),
                     Err((problem, detail)) => {
                         self.bad(problem, detail)?;
                         None
                     }
                 },
             };
-            let Some(record) = record else { continue };
+            let Some(mut record) = record else { continue };
+            self.repair_message(&mut record.message)?;
             if self.format == InputFormat::Ndjson {
                 if let Some(last) = self.last_ts {
                     if record.timestamp < last {
@@ -140,8 +135,6 @@ impl<R: BufRead> RecordReader<R> {
         // The line is read into the caller's allocation, and handed back in it.
         self.buf = std::mem::take(message).into_bytes();
         let Some(mut text) = self.next_text()? else {
-            *message = String::from_utf8(std::mem::take(&mut self.buf)).unwrap_or_default();
-            message.clear();
             return Ok(false);
         };
         self.repair_message(&mut text)?;
