@@ -320,6 +320,7 @@ impl Feed {
             if self.held.is_none() && !self.done {
                 let mut message = slot.1.take().unwrap_or_default();
                 // Room for a usual line, not for the longest this one ever held.
+                message.clear();
                 message.shrink_to(KEEP_MESSAGE_BYTES);
                 if self.reader.next_message(&mut message)? {
                     self.held = Some((self.reader.line_no(), message));
@@ -582,4 +583,42 @@ struct RejectedOut {
     line: u64,
     /// Always `true`.
     rejected: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_line_after_a_long_message_keeps_only_a_bounded_room() {
+        let long = "x".repeat(10 * KEEP_MESSAGE_BYTES);
+        let mut input = format!("{long}\n");
+        for i in 0..BATCH_LINES {
+            input.push_str(&format!("short line {i}\n"));
+        }
+        let len = input.len() as u64;
+        let (reader, _bar) = crate::cli::records_from(
+            &Config::default(),
+            Box::new(std::io::Cursor::new(input.into_bytes())),
+            len,
+            InputFormat::Plain,
+            false,
+            "test",
+        );
+        let mut feed = Feed::new(reader);
+        let mut batch = Batch::default();
+        assert!(feed.fill(&mut batch).unwrap());
+        assert_eq!(batch.lines[0], (1, Some(long)));
+        // The next batch reads its first line into the long message's allocation.
+        feed.fill(&mut batch).unwrap();
+        let (line, message) = &batch.lines[0];
+        let message = message.as_ref().unwrap();
+        let want = format!("short line {}", BATCH_LINES - 1);
+        assert_eq!((*line, message), (BATCH_LINES as u64 + 1, &want));
+        assert!(
+            message.capacity() <= KEEP_MESSAGE_BYTES,
+            "{}",
+            message.capacity()
+        );
+    }
 }
