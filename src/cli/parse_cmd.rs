@@ -31,7 +31,7 @@ use crate::source::{InputFormat, InputReport};
 use anyhow::Context;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, Write};
+use std::io::{Read, Seek, Write};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -117,11 +117,7 @@ pub fn run(config: &Config, args: ParseArgs) -> anyhow::Result<()> {
     // Pass 2: write.
     let bar = crate::telemetry::progress(spilled, "writing");
     let mut out = super::open_output(args.output.as_deref())?;
-    write_out(
-        BufReader::with_capacity(1 << 20, bar.wrap_read(file)),
-        &tails,
-        &mut out,
-    )?;
+    write_out(bar.wrap_read(file), &tails, &mut out)?;
     out.flush()?;
     bar.finish_and_clear();
     eprintln!("{}", report.summary());
@@ -529,38 +525,77 @@ fn tails(
         .collect()
 }
 
+/// Bytes the writing pass reads from the spill, and gathers for the output, at a time.
+const WRITE_CHUNK: usize = 1 << 20;
+
 /// The writing pass: every spill entry of `spill`, in order, completed with its template's
-/// tail from `tails`.
+/// tail from `tails`. The spill is read in chunks of [`WRITE_CHUNK`] bytes and the objects
+/// are gathered in one buffer of about that size, which goes to `out` in one write: each byte
+/// is copied once between the two (a `BufReader` and a `BufWriter` would copy it twice more).
 fn write_out(mut spill: impl Read, tails: &[Vec<u8>], out: &mut dyn Write) -> anyhow::Result<()> {
-    let mut head = [0u8; 8];
-    let mut object = Vec::new();
+    let read_error = "cannot read the temporary file of parsing";
+    let mut chunk = vec![0u8; WRITE_CHUNK];
+    // `chunk[at..filled]` is read and not written yet.
+    let (mut at, mut filled) = (0, 0);
+    let mut gathered = Vec::with_capacity(WRITE_CHUNK + 4096);
     loop {
-        match spill.read_exact(&mut head) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
-            Err(e) => {
-                return Err(
-                    anyhow::Error::new(e).context("cannot read the temporary file of parsing")
-                )
+        // Complete entries in the chunk.
+        while let Some((index, object)) = entry(&chunk[at..filled]) {
+            gathered.extend_from_slice(object);
+            if index == REJECTED {
+                gathered.push(b'\n');
+            } else {
+                let tail = tails
+                    .get(index as usize)
+                    .context("internal error: a learnt id index out of the table")?;
+                gathered.extend_from_slice(tail);
+            }
+            at += 8 + object.len();
+            if gathered.len() >= WRITE_CHUNK {
+                out.write_all(&gathered)?;
+                gathered.clear();
             }
         }
-        let [i0, i1, i2, i3, n0, n1, n2, n3] = head;
-        let index = u32::from_le_bytes([i0, i1, i2, i3]);
-        let size = u32::from_le_bytes([n0, n1, n2, n3]) as usize;
-        object.resize(size, 0);
-        spill
-            .read_exact(&mut object)
-            .context("cannot read the temporary file of parsing")?;
-        out.write_all(&object)?;
-        if index == REJECTED {
-            out.write_all(b"\n")?;
-        } else {
-            let tail = tails
-                .get(index as usize)
-                .context("internal error: a learnt id index out of the table")?;
-            out.write_all(tail)?;
+        // The start of an entry is left: move it to the front, and make room for the whole
+        // entry when it is longer than the chunk.
+        chunk.copy_within(at..filled, 0);
+        filled -= at;
+        at = 0;
+        let want = entry_size(&chunk[..filled]).unwrap_or(8);
+        if want > chunk.len() {
+            chunk.resize(want, 0);
         }
+        let n = loop {
+            match spill.read(&mut chunk[filled..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(anyhow::Error::new(e).context(read_error)),
+            }
+        };
+        if n == 0 {
+            if filled > 0 {
+                anyhow::bail!("{read_error}: it ends inside an entry");
+            }
+            out.write_all(&gathered)?;
+            return Ok(());
+        }
+        filled += n;
     }
+}
+
+/// The size of the spill entry that `bytes` starts with (its head and its object), once its
+/// head is there.
+fn entry_size(bytes: &[u8]) -> Option<usize> {
+    let size: [u8; 4] = bytes.get(4..8)?.try_into().ok()?;
+    Some(8 + u32::from_le_bytes(size) as usize)
+}
+
+/// The template index and the object of the spill entry that `bytes` starts with, when it is
+/// there whole.
+fn entry(bytes: &[u8]) -> Option<(u32, &[u8])> {
+    let object = bytes.get(8..entry_size(bytes)?)?;
+    let index: [u8; 4] = bytes.get(..4)?.try_into().ok()?;
+    Some((u32::from_le_bytes(index), object))
 }
 
 /// The part of a line's object that comes from its template. The keys are in alphabetical
@@ -588,6 +623,70 @@ struct RejectedOut {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A spill entry: template index, object size, object.
+    fn spill_entry(index: u32, object: &[u8]) -> Vec<u8> {
+        let mut e = index.to_le_bytes().to_vec();
+        e.extend_from_slice(&(object.len() as u32).to_le_bytes());
+        e.extend_from_slice(object);
+        e
+    }
+
+    /// A reader that hands out at most `step` bytes a call, so entries straddle the reads.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.step).min(self.bytes.len());
+            buf[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn the_writing_pass_completes_entries_that_straddle_reads_or_outgrow_a_chunk() {
+        let long = format!(
+            "{{\"line\":2,\"message\":\"{}\"",
+            "y".repeat(3 * WRITE_CHUNK)
+        );
+        let mut spill = spill_entry(1, br#"{"line":1,"message":"a""#);
+        spill.extend(spill_entry(0, long.as_bytes()));
+        spill.extend(spill_entry(REJECTED, br#"{"line":3,"rejected":true}"#));
+        spill.extend(spill_entry(1, br#"{"line":4,"message":"b""#));
+        let tails = vec![b",\"t\":0}\n".to_vec(), b",\"t\":1}\n".to_vec()];
+        let want = format!(
+            "{{\"line\":1,\"message\":\"a\",\"t\":1}}\n{long},\"t\":0}}\n\
+             {{\"line\":3,\"rejected\":true}}\n{{\"line\":4,\"message\":\"b\",\"t\":1}}\n"
+        );
+        for step in [1, 7, 4096, usize::MAX] {
+            let mut out = Vec::new();
+            write_out(
+                Trickle {
+                    bytes: &spill,
+                    step,
+                },
+                &tails,
+                &mut out,
+            )
+            .unwrap();
+            assert!(out == want.as_bytes(), "reads of {step} bytes");
+        }
+    }
+
+    #[test]
+    fn a_spill_cut_inside_an_entry_or_naming_an_unknown_template_is_an_error() {
+        let spill = spill_entry(0, br#"{"line":1,"message":"a""#);
+        let tails = vec![b"}\n".to_vec()];
+        let cut = &spill[..spill.len() - 3];
+        let e = write_out(cut, &tails, &mut Vec::new()).unwrap_err();
+        assert!(e.to_string().contains("ends inside an entry"), "{e}");
+        let e = write_out(&spill[..], &[], &mut Vec::new()).unwrap_err();
+        assert!(e.to_string().contains("index out of the table"), "{e}");
+    }
 
     #[test]
     fn a_batch_line_after_a_long_message_keeps_only_a_bounded_room() {
