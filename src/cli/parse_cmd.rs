@@ -26,10 +26,10 @@
 use crate::cluster::PatternModel;
 use crate::config::Config;
 use crate::model::TemplateId;
-use crate::parse::{TemplateMiner, Tokenizer, Tokens, Vocabulary};
+use crate::parse::{FxMap, TemplateMiner, Tokenizer, Tokens, Vocabulary};
 use crate::source::{InputFormat, InputReport};
 use anyhow::Context;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::num::NonZeroUsize;
@@ -149,8 +149,8 @@ pub fn run(config: &Config, args: ParseArgs) -> anyhow::Result<()> {
 struct Spill {
     /// The distinct ids, in order of first use.
     table: Vec<TemplateId>,
-    /// Each id's index in `table`.
-    index: HashMap<TemplateId, u32>,
+    /// Each id's index in `table` (the ids are hashes already).
+    index: FxMap<TemplateId, u32>,
     /// The entries written so far.
     file: std::io::BufWriter<File>,
     /// The bytes written so far.
@@ -163,7 +163,7 @@ impl Spill {
         let file = tempfile::tempfile().context("cannot create a temporary file for parsing")?;
         Ok(Spill {
             table: Vec::new(),
-            index: HashMap::new(),
+            index: FxMap::default(),
             file: std::io::BufWriter::with_capacity(1 << 20, file),
             written: 0,
         })
@@ -256,7 +256,10 @@ impl Batch {
                         Some(v) => tokenizer.split_known(message, tokens, v),
                         None => tokenizer.split(message, tokens),
                     }
-                    write!(self.entries, "{{\"line\":{line},\"message\":")?;
+                    self.entries.extend_from_slice(b"{\"line\":");
+                    self.entries
+                        .extend_from_slice(itoa::Buffer::new().format(*line).as_bytes());
+                    self.entries.extend_from_slice(b",\"message\":");
                     serde_json::to_writer(&mut self.entries, message)?;
                 }
             }

@@ -65,7 +65,7 @@ const ROUTING_MIN_EQUAL: u32 = 2;
 /// A small multiplicative hasher: the keys are short strings and `u32`s of our own making,
 /// so resistance to chosen collisions is not needed and speed is.
 #[derive(Default, Clone, Copy)]
-struct Fx(u64);
+pub(crate) struct Fx(u64);
 
 impl Fx {
     #[inline]
@@ -112,7 +112,7 @@ impl Hasher for Fx {
     }
 }
 
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
+pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
 
 /// A tree node: children by token, a wildcard child, and (in leaves) templates.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

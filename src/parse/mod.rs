@@ -12,6 +12,7 @@ pub mod mask;
 mod miner;
 mod slots;
 
+pub(crate) use miner::FxMap;
 pub use miner::{TemplateMiner, Tokenizer, Tokens, Vocabulary};
 
 use crate::model::TemplateId;
