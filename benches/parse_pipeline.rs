@@ -10,7 +10,14 @@
 //! another `logwarden` binary (an older build, without `--threads`) to run on the same file.
 //! The outputs of all runs must be byte-identical; the bench fails otherwise.
 //! `PARSE_BENCH_DRAIN3` may name a Python with `drain3` installed: `scripts/drain3_parse.py`
-//! then does the same job on the same file in the same run (learn, then write NDJSON).
+//! then does the same job on the same file in the same run (learn, then write NDJSON), and
+//! each row gets its ratio to Drain3's lines per second.
+//!
+//! The row "no parsing" is a floor, not a parser: this process reads the same file and writes
+//! the same NDJSON objects on one thread, each line its own template under one fixed id, with
+//! no splitting, masking or learning. It is what reading the input and writing the output
+//! cost on this machine, so that the distance between `parse` and it is the price of the
+//! templates.
 
 #[path = "../tests/loghub/mod.rs"]
 mod loghub;
@@ -165,6 +172,36 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// The floor: `input` to `output` as `parse` objects with no template work, on one thread
+/// (see the module's documentation). Returns the wall seconds.
+fn no_parsing(input: &Path, output: &Path) -> f64 {
+    let start = Instant::now();
+    let mut lines = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(input).unwrap());
+    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(output).unwrap());
+    let (mut line, mut n) = (Vec::new(), 0u64);
+    while std::io::BufRead::read_until(&mut lines, b'\n', &mut line).unwrap() > 0 {
+        n += 1;
+        let message = String::from_utf8_lossy(line.strip_suffix(b"\n").unwrap_or(&line));
+        write!(out, "{{\"line\":{n},\"message\":").unwrap();
+        serde_json::to_writer(&mut out, &message).unwrap();
+        out.write_all(b",\"pattern_id\":null,\"template\":")
+            .unwrap();
+        serde_json::to_writer(&mut out, &message).unwrap();
+        out.write_all(b",\"template_id\":\"t0000000000000000\"}\n")
+            .unwrap();
+        line.clear();
+    }
+    out.flush().unwrap();
+    start.elapsed().as_secs_f64()
+}
+
+/// Drain3's lines per second (wall) from what `scripts/drain3_parse.py` prints.
+fn drain3_rate(printed: &str) -> Option<f64> {
+    let words: Vec<&str> = printed.split_whitespace().collect();
+    let at = words.windows(2).position(|w| w[1] == "lines/s")?;
+    words[at].parse().ok()
+}
+
 fn main() {
     let n = env_usize("PARSE_BENCH_LINES", 300_000);
     let runs = env_usize("PARSE_BENCH_RUNS", 3).max(1);
@@ -186,10 +223,8 @@ fn main() {
     if let Some(base) = std::env::var_os("PARSE_BENCH_BASELINE") {
         setups.push(("baseline".into(), PathBuf::from(base), None));
     }
-    println!(
-        "{:<12} {:>12} {:>10} {:>10} {:>10}",
-        "run", "lines/s", "wall s", "CPU s", "peak RSS"
-    );
+    // Rows: label, lines per second, wall seconds, CPU seconds, peak RSS.
+    let mut rows: Vec<(String, f64, f64, String, String)> = Vec::new();
     let reference = dir.path().join("out-0.ndjson");
     for (k, (label, bin, threads)) in setups.iter().enumerate() {
         let output = dir.path().join(format!("out-{k}.ndjson"));
@@ -206,18 +241,27 @@ fn main() {
         let (cpu, rss) = measured.map_or(("-".to_string(), "-".to_string()), |(c, m)| {
             (format!("{c:.2}"), format!("{:.1} MiB", m as f64 / 1024.0))
         });
-        println!(
-            "{label:<12} {:>12.0} {secs:>10.3} {cpu:>10} {rss:>10}",
-            n as f64 / secs
-        );
+        rows.push((label.clone(), n as f64 / secs, secs, cpu, rss));
         if k > 0 && !same_file(&reference, &output) {
-            println!("  output differs from --threads 1");
+            println!("{label}: output differs from --threads 1");
             if threads.is_some() {
                 panic!("{label}: output differs from --threads 1");
             }
         }
     }
+    let floor = dir.path().join("floor.ndjson");
+    let secs = (0..runs)
+        .map(|_| no_parsing(&input, &floor))
+        .fold(f64::INFINITY, f64::min);
+    rows.push((
+        "no parsing".into(),
+        n as f64 / secs,
+        secs,
+        "-".into(),
+        "-".into(),
+    ));
     // Drain3 on the same file in the same run, when a Python with drain3 is named.
+    let mut drain3 = None;
     if let Some(python) = std::env::var_os("PARSE_BENCH_DRAIN3") {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/drain3_parse.py");
         let output = dir.path().join("drain3.ndjson");
@@ -232,6 +276,16 @@ fn main() {
             "drain3: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        print!("{}", String::from_utf8_lossy(&out.stdout));
+        let printed = String::from_utf8_lossy(&out.stdout);
+        print!("{printed}");
+        drain3 = drain3_rate(&printed);
+    }
+    println!(
+        "{:<12} {:>12} {:>10} {:>10} {:>10} {:>10}",
+        "run", "lines/s", "wall s", "CPU s", "peak RSS", "x Drain3"
+    );
+    for (label, rate, secs, cpu, rss) in rows {
+        let ratio = drain3.map_or("-".to_string(), |d| format!("{:.1}", rate / d));
+        println!("{label:<12} {rate:>12.0} {secs:>10.3} {cpu:>10} {rss:>10} {ratio:>10}");
     }
 }
