@@ -260,7 +260,7 @@ impl Batch {
                     self.entries
                         .extend_from_slice(itoa::Buffer::new().format(*line).as_bytes());
                     self.entries.extend_from_slice(b",\"message\":");
-                    serde_json::to_writer(&mut self.entries, message)?;
+                    write_json_str(&mut self.entries, message)?;
                 }
             }
             let size =
@@ -281,6 +281,46 @@ impl Batch {
         }
         spill.write(&self.entries)
     }
+}
+
+/// `s` as a JSON string, byte for byte as `serde_json` writes it. Most messages hold no byte
+/// that JSON escapes (a control character, `"` or `\`: `serde_json` leaves the rest as it
+/// is), and those are copied whole after a check eight bytes at a time; the others go to
+/// `serde_json`. (Escaping byte by byte was 6% of the instructions of a one-thread run.)
+fn write_json_str(out: &mut Vec<u8>, s: &str) -> serde_json::Result<()> {
+    if needs_escape(s.as_bytes()) {
+        return serde_json::to_writer(out, s);
+    }
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
+    Ok(())
+}
+
+/// Whether `bytes` holds a byte below 0x20, `"` or `\`.
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Whether a byte of `w` is below `n` (at most 0x80): a byte below `n` borrows into its
+    // high bit, which it did not have. (Equal bytes: below 1 after an exclusive or.)
+    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH != 0;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        let w = u64::from_le_bytes(w);
+        if below(w, 0x20)
+            || below(w ^ (ONES * u64::from(b'"')), 1)
+            || below(w ^ (ONES * u64::from(b'\\')), 1)
+        {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&c| c < 0x20 || c == b'"' || c == b'\\')
 }
 
 /// The input as runs of consecutive lines, with the lines the reader rejected at their place.
@@ -689,6 +729,41 @@ mod tests {
         assert!(e.to_string().contains("ends inside an entry"), "{e}");
         let e = write_out(&spill[..], &[], &mut Vec::new()).unwrap_err();
         assert!(e.to_string().contains("index out of the table"), "{e}");
+    }
+
+    #[test]
+    fn messages_are_written_as_serde_json_writes_them() {
+        let mut cases: Vec<String> = (0u32..0x100)
+            .filter_map(char::from_u32)
+            .map(|c| format!("abcdefgh{c}ijklmnop{c}"))
+            .collect();
+        cases.extend(
+            [
+                "",
+                "plain words only here",
+                "say \"hi\"",
+                "C:\\temp\\x",
+                "tab\there",
+                "\u{7f}\u{80}é日本語 🦀",
+                "exactly8",
+                "seven7\"",
+            ]
+            .map(String::from),
+        );
+        for s in &cases {
+            let mut ours = Vec::new();
+            write_json_str(&mut ours, s).unwrap();
+            assert_eq!(ours, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_written_as_serde_json_writes_it(s in "\\PC*|[\\x00-\\x7f]*") {
+            let mut ours = Vec::new();
+            write_json_str(&mut ours, &s).unwrap();
+            proptest::prop_assert_eq!(ours, serde_json::to_vec(&s).unwrap());
+        }
     }
 
     #[test]

@@ -946,8 +946,10 @@ impl TemplateMiner {
     /// Fold the tokenized `msg` into the templates and count it; returns the index of its
     /// cluster.
     fn fold(&mut self, msg: &str, sc: &Scratch) -> u32 {
-        let ci = match self.find(msg, sc, false) {
-            Some(ci) => self.absorb(ci, msg, sc),
+        let ci = match self.find_scored(msg, sc, false) {
+            // A template that fits takes the message as it is (what `absorb` finds first).
+            Some((ci, true)) => ci,
+            Some((ci, false)) => self.absorb(ci, msg, sc),
             None => match self.merge_routing(msg, sc) {
                 Some(ci) => ci,
                 None if self.live >= self.st.config.max_templates => {
@@ -1072,6 +1074,11 @@ impl TemplateMiner {
     /// too: a routing position that became `<*>` (see [`Self::merge_routing`]) leaves the
     /// old children in place, and a word seen there before must still reach the template.
     fn find(&self, msg: &str, sc: &Scratch, fit_only: bool) -> Option<u32> {
+        self.find_scored(msg, sc, fit_only).map(|(ci, _)| ci)
+    }
+
+    /// [`Self::find`], and whether the template found fits the message.
+    fn find_scored(&self, msg: &str, sc: &Scratch, fit_only: bool) -> Option<(u32, bool)> {
         let toks = &sc.toks;
         let threshold = self.st.config.similarity;
         let accept = |b: &Option<(f64, bool, u32, u32)>| {
@@ -1109,7 +1116,7 @@ impl TemplateMiner {
                 force = (force - 1) & via_child;
             }
         }
-        accept(&best).then(|| best.map(|b| b.3)).flatten()
+        accept(&best).then(|| best.map(|b| (b.3, b.1))).flatten()
     }
 
     /// Updates `best` with the templates of one leaf.
