@@ -569,20 +569,23 @@ fn split<'m>(cfg: &ParseConfig, message: &'m str, sc: &mut Scratch) -> &'m str {
     // Quote characters with no partner left (see `quoted_span`).
     let mut unclosed = 0u8;
     while i < bytes.len() && raw_tokens < cfg.max_tokens {
-        if class_of(bytes[i]) & SPACE != 0 {
-            i += 1;
-            continue;
-        }
-        let start = i;
+        // The next token: past the whitespace, up to the next (the union of the classes
+        // takes the whitespace byte's, which is `SPACE` alone, and drops it after).
+        let Some(skip) = bytes[i..].iter().position(|&c| class_of(c) & SPACE == 0) else {
+            break;
+        };
+        let start = i + skip;
         let mut any = 0u8;
-        while i < bytes.len() {
-            let k = class_of(bytes[i]);
-            if k & SPACE != 0 {
-                break;
-            }
-            any |= k;
-            i += 1;
-        }
+        let len = bytes[start..]
+            .iter()
+            .position(|&c| {
+                let k = class_of(c);
+                any |= k;
+                k & SPACE != 0
+            })
+            .unwrap_or(bytes.len() - start);
+        any &= !SPACE;
+        i = start + len;
         raw_tokens += 1;
         let v0 = sc.vals.len();
         let b0 = sc.buf.len();
