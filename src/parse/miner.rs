@@ -380,7 +380,12 @@ fn covers(x: &str, y: &str) -> bool {
     if x.strip_suffix(ANNOTATION) == Some(y) {
         return true;
     }
-    x.find(VAR).zip(x.rfind(VAR)).is_some_and(|(first, last)| {
+    // A byte search: `str::find` with a `&str` sets up a substring searcher on every call,
+    // and this runs for every comparison with a template token that holds a value.
+    let found = |w: &[u8]| w == VAR.as_bytes();
+    let first = x.as_bytes().windows(VAR.len()).position(found);
+    let last = x.as_bytes().windows(VAR.len()).rposition(found);
+    first.zip(last).is_some_and(|(first, last)| {
         let (pre, post) = (&x[..first], &x[last + VAR.len()..]);
         y.len() >= pre.len() + post.len() && y.starts_with(pre) && y.ends_with(post)
     })
@@ -1640,6 +1645,23 @@ impl TemplateMiner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_with_values_covers_the_text_around_its_first_and_last_value() {
+        assert!(covers("rhost=<*>", "rhost="));
+        assert!(covers("rhost=<*>", "rhost=example.org"));
+        assert!(covers("(<*>)", "()"));
+        assert!(covers("<*>:<*>", "10.0.0.1:22"));
+        assert!(covers("a<*>b<*>c", "aXbYc"));
+        // Only the text before the first value and after the last is compared.
+        assert!(covers("a<*>b<*>c", "ac"));
+        assert!(covers("bytes (<*>)", "bytes"));
+        assert!(!covers("rhost=<*>", "user=root"));
+        assert!(!covers("(<*>)", ")("));
+        assert!(!covers("<*>]", "x)"));
+        assert!(!covers("plain", "plain2"));
+        assert!(!covers("<*", "<x"));
+    }
 
     #[test]
     fn tokens_reused_after_a_long_message_keep_only_a_bounded_room() {
