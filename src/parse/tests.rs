@@ -879,3 +879,45 @@ fn routing_words_looked_up_in_a_stale_copy_of_the_vocabulary_learn_the_same_temp
         copy.len()
     );
 }
+
+#[test]
+fn short_lines_that_differ_in_a_qualified_name_share_a_template_once_four_names_are_seen() {
+    // A package manager's log: a time, an action, `name:architecture`, a version. One word
+    // of three differs, so no line is similar enough to another to join it.
+    let names = ["vim", "wget", "less", "patch", "dbus", "strace"];
+    let mut m = miner();
+    let ids: Vec<TemplateId> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            m.learn(&format!(
+                "2026-05-09 07:29:{i:02} configure {name}:amd64 1.{i}-2 <none>"
+            ))
+        })
+        .collect();
+    let want = "<*> configure <*> <*> <none>";
+    // The fourth name merges the first three into one template, and their ids forward.
+    for id in &ids {
+        assert_eq!(text(&m, *id), want);
+    }
+    // A later name, even one without digits (`:all`), joins it at once.
+    let later = m.learn("2026-05-09 07:30:00 configure media-types:all 10.0.0 <none>");
+    assert_eq!(text(&m, later), want);
+    // The other actions keep their own templates.
+    let other = m.learn("2026-05-09 07:30:01 unpack vim:amd64 1.0-2 <none>");
+    assert_eq!(text(&m, other), "<*> unpack vim:<*> <*> <none>");
+}
+
+#[test]
+fn short_lines_that_differ_in_a_plain_word_stay_apart() {
+    // Four events, not one event with four values (BGL).
+    let kinds = ["illegal", "privileged", "imprecise", "trap"];
+    let mut m = miner();
+    for kind in kinds {
+        m.learn(&format!("program interrupt: {kind} instruction......0"));
+    }
+    for kind in kinds {
+        let id = m.learn(&format!("program interrupt: {kind} instruction......0"));
+        assert_eq!(text(&m, id), format!("program interrupt: {kind} <*>"));
+    }
+}
