@@ -49,6 +49,9 @@ const TRANSIENT: u32 = u32::MAX;
 /// three constant words there (`Acquiring`/`Releasing suspend blocker`, HPC's `boot`, `wait`,
 /// `halt (command <*>)`), and merging them would cost Android and HPC 3 and 7 points of GA.
 const ROUTING_VALUES: usize = 4;
+/// Equal constant words, besides the slot, that short templates must share to merge at a
+/// qualified name (see `TemplateMiner::merge_slot`): the action word of a package line.
+const SLOT_MIN_EQUAL: u32 = 1;
 /// Equal constant words, besides the routing position, that templates must share to merge
 /// there when the word is in code style: a long message that is the same but for its first
 /// word names one event for many jobs or modules.
@@ -370,6 +373,15 @@ fn is_value_word(w: &str) -> bool {
         }
     }
     dots < 2 && !(letters >= 2 && capitals == letters)
+}
+
+/// A name with a value after a colon (`vim:<*>`, `media-types:all`: a package and its
+/// architecture, an image and its tag), the name a plain word ([`is_value_word`]), for
+/// `TemplateMiner::merge_slot`.
+fn is_qualified_name(w: &str) -> bool {
+    w.split_once(':').is_some_and(|(name, after)| {
+        is_value_word(name) && (after == VAR || (!after.contains(':') && is_value_word(after)))
+    })
 }
 
 /// Whether template token `x`, which holds `<*>`s, covers token `y`: `y` has the same text
@@ -1568,8 +1580,8 @@ impl TemplateMiner {
     /// similar enough to a template, but a short message that differs in one word of three
     /// (`<*> configure vim:<*> <*> <none>`, then `dbus:<*>`, `wget:<*>`, ... in a package
     /// manager's log) is not, and each would keep a template of its own. Only a name with a
-    /// value after a colon counts (`vim:<*>`: a package and its architecture, an image and
-    /// its tag), the name a plain word ([`is_value_word`]): a plain word alone is too often
+    /// value after a colon counts ([`is_qualified_name`]), with [`SLOT_MIN_EQUAL`] equal
+    /// words besides: a plain word alone is too often
     /// the event itself (BGL's `program interrupt: illegal`, `privileged`, `imprecise`,
     /// `trap instruction`, four events, lost 1 point of GA when plain words counted too).
     /// A later name then fits that template but is still not similar enough to it (a
@@ -1580,12 +1592,6 @@ impl TemplateMiner {
     /// machine's dpkg log (5,583 lines) went from 938 templates to 40.
     fn merge_slot(&mut self, msg: &str, sc: &Scratch) -> Option<u32> {
         let depth = self.st.config.depth;
-        let value_like = |w: &str| {
-            w.split_once(':').is_some_and(|(name, after)| {
-                is_value_word(name)
-                    && (after == VAR || (!after.contains(':') && is_value_word(after)))
-            })
-        };
         let (leaf, _) = self.leaf(&sc.toks, 0)?;
         // Per position: the templates that differ from the message there alone, and their
         // distinct words there.
@@ -1597,7 +1603,7 @@ impl TemplateMiner {
                 let var = t.masked || t.id == WILD;
                 if a == WILD {
                     // A slot this rule made a variable takes further names.
-                    let slot = i >= depth && value_like(sc.text(msg, t));
+                    let slot = i >= depth && is_qualified_name(sc.text(msg, t));
                     alike &= var || slot;
                     open |= !var;
                 } else if self.same(a, t, msg, sc) {
@@ -1610,14 +1616,15 @@ impl TemplateMiner {
                     break;
                 }
             }
-            if alike && open && differs.is_none() && eq >= 1 {
+            let alike = alike && eq >= SLOT_MIN_EQUAL;
+            if alike && open && differs.is_none() {
                 return Some(ci);
             }
-            let Some(k) = differs.filter(|_| alike && !open && eq >= 1) else {
+            let Some(k) = differs.filter(|_| alike && !open) else {
                 continue;
             };
             let word = tpl[k];
-            if !value_like(&self.st.vocab[word as usize]) {
+            if !is_qualified_name(&self.st.vocab[word as usize]) {
                 continue;
             }
             match at.iter_mut().find(|(p, _, _)| *p == k) {
@@ -1631,7 +1638,7 @@ impl TemplateMiner {
             }
         }
         let (k, group, _) = at.into_iter().find(|(k, _, words)| {
-            words.len() + 1 >= VARIABLE_WORDS && value_like(sc.text(msg, &sc.toks[*k]))
+            words.len() + 1 >= VARIABLE_WORDS && is_qualified_name(sc.text(msg, &sc.toks[*k]))
         })?;
         Some(self.merge_at(k, &group, msg, sc))
     }
