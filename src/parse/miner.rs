@@ -491,15 +491,47 @@ impl Score {
 
 /// Joins a size unit to the number before it (`5.2 KB` is one value, `(<*>` and `KB)` give
 /// `(<*>)`), a time unit to a bounded number before it (`<1 sec` gives `<*>`), and a value in
-/// brackets to the plain word before it (`bytes (<*>)`, see [`ANNOTATION`]).
-fn join_units(msg: &str, sc: &mut Scratch) {
+/// brackets to the plain word before it (`bytes (<*>)`, see [`ANNOTATION`]). `units` and
+/// `annotations` say whether the message may hold a pair of each kind (see [`Pairs`]); a
+/// pass that cannot join anything is skipped. Returns whether a token became `<*>`.
+fn join_units(msg: &str, sc: &mut Scratch, pairs: Pairs) -> bool {
     // Units first, so that `(0.5` `KB)` is `(<*>)` when its word is looked at.
-    for annotations in [false, true] {
-        join_pass(msg, sc, annotations);
+    let joined = pairs.units && join_pass(msg, sc, false);
+    let annotated = (pairs.annotations || joined) && join_pass(msg, sc, true);
+    (joined || annotated) && sc.toks.iter().any(|t| t.id == WILD)
+}
+
+/// Punctuation that may follow a unit within its token (`KB)`, `ms,`).
+const UNIT_CLOSE: [char; 5] = [')', ']', ',', ';', '.'];
+
+/// What [`split`] saw of the pairs of neighbouring tokens that [`join_units`] may join: a
+/// superset, so that a pass it skips would have joined nothing.
+#[derive(Debug, Clone, Copy, Default)]
+struct Pairs {
+    /// A unit after a masked token that ends in `<*>` and holds one value (`5.2` `KB`).
+    units: bool,
+    /// A token that is a bracketed value (`(<*>)`).
+    annotations: bool,
+}
+
+impl Pairs {
+    /// Take in the pair of `prev` (the last token split, if any) and the next one, `cur`,
+    /// whose text is `text`.
+    fn see(&mut self, buf: &str, prev: Option<&Tok>, cur: &Tok, text: &str) {
+        self.units |= !cur.masked
+            && prev.is_some_and(|p| {
+                p.masked && p.vals.len() == 1 && buf[p.text.clone()].ends_with(VAR)
+            })
+            && {
+                let unit = text.trim_end_matches(UNIT_CLOSE);
+                unit.len() <= 7 && (is_size_unit(unit) || is_time_unit(unit))
+            };
+        self.annotations |= cur.masked && text == &ANNOTATION[1..];
     }
 }
 
-fn join_pass(msg: &str, sc: &mut Scratch, annotations: bool) {
+fn join_pass(msg: &str, sc: &mut Scratch, annotations: bool) -> bool {
+    let mut joins = false;
     let mut w = 0;
     for r in 0..sc.toks.len() {
         if w > 0 {
@@ -518,7 +550,7 @@ fn join_pass(msg: &str, sc: &mut Scratch, annotations: bool) {
                     (ctext == &ANNOTATION[1..] && ptext.chars().all(char::is_alphabetic))
                         .then(|| format!("{ptext}{ANNOTATION}"))
                 } else if let Some(bound) = ptext.strip_suffix(VAR) {
-                    let unit = ctext.trim_end_matches([')', ']', ',', ';', '.']);
+                    let unit = ctext.trim_end_matches(UNIT_CLOSE);
                     let tail = &ctext[unit.len()..];
                     let bounded = matches!(bound, "<" | ">" | "<=" | ">=" | "~");
                     if is_size_unit(unit) {
@@ -548,6 +580,7 @@ fn join_pass(msg: &str, sc: &mut Scratch, annotations: bool) {
                 prev.masked = true;
                 prev.id = id;
                 prev.vals = vals;
+                joins = true;
                 continue;
             }
         }
@@ -557,6 +590,7 @@ fn join_pass(msg: &str, sc: &mut Scratch, annotations: bool) {
         w += 1;
     }
     sc.toks.truncate(w);
+    joins
 }
 
 /// Splits and masks `message` into `sc` with the settings `cfg`; returns the part of the
@@ -580,9 +614,10 @@ fn split<'m>(cfg: &ParseConfig, message: &'m str, sc: &mut Scratch) -> &'m str {
     let bytes = msg.as_bytes();
     let mut i = 0;
     let mut raw_tokens = 0;
-    // Whether any token was masked, and whether one is a bare variable: without them the
-    // unit, date and run passes do nothing.
-    let (mut any_masked, mut any_wild) = (false, false);
+    // The pairs the unit passes may join, and whether a token is a bare variable: without
+    // them the unit, date and run passes do nothing.
+    let mut pairs = Pairs::default();
+    let mut any_wild = false;
     // Quote characters with no partner left (see `quoted_span`).
     let mut unclosed = 0u8;
     while i < bytes.len() && raw_tokens < cfg.max_tokens {
@@ -628,20 +663,18 @@ fn split<'m>(cfg: &ParseConfig, message: &'m str, sc: &mut Scratch) -> &'m str {
             &msg[text.clone()]
         };
         let id = if s == VAR { WILD } else { TRANSIENT };
-        any_masked |= masked;
         any_wild |= id == WILD;
-        sc.toks.push(Tok {
+        let tok = Tok {
             text,
             masked,
             id,
             vals: v0..sc.vals.len(),
             date: false,
-        });
+        };
+        pairs.see(&sc.buf, sc.toks.last(), &tok, s);
+        sc.toks.push(tok);
     }
-    if any_masked {
-        join_units(msg, sc);
-        any_wild |= sc.toks.iter().any(|t| t.id == WILD);
-    }
+    any_wild |= join_units(msg, sc, pairs);
     if any_wild {
         join_variables(msg, sc);
     }
@@ -652,20 +685,28 @@ fn split<'m>(cfg: &ParseConfig, message: &'m str, sc: &mut Scratch) -> &'m str {
 /// variables into one (only needed when a token is a bare variable).
 fn join_variables(msg: &str, sc: &mut Scratch) {
     // Month and weekday names next to a variable are part of a date (`Fri Jun 17 07:07:00`).
+    // A second pass reaches a name two before a variable (`Fri` in `Fri Jun 17`); it changes
+    // nothing when the first did not.
     for _ in 0..2 {
+        let mut changed = false;
+        let mut prev_wild = false;
         for i in 0..sc.toks.len() {
-            let t = &sc.toks[i];
-            if t.masked || t.id == WILD {
-                continue;
-            }
-            let near_var = (i > 0 && sc.toks[i - 1].id == WILD)
-                || sc.toks.get(i + 1).is_some_and(|n| n.id == WILD);
-            if near_var && is_date_word(&msg[t.text.clone()]) {
-                let t = &mut sc.toks[i];
+            let next_wild = sc.toks.get(i + 1).is_some_and(|n| n.id == WILD);
+            let t = &mut sc.toks[i];
+            if !t.masked
+                && t.id != WILD
+                && (prev_wild || next_wild)
+                && is_date_word(&msg[t.text.clone()])
+            {
                 t.id = WILD;
                 t.masked = true;
                 t.date = true;
+                changed = true;
             }
+            prev_wild = t.id == WILD;
+        }
+        if !changed {
+            break;
         }
     }
     // A run of variables without numeric values (`blk_1 blk_2 blk_3`), or one that holds a
@@ -675,14 +716,18 @@ fn join_variables(msg: &str, sc: &mut Scratch) {
     let mut w = 0;
     for r in 0..sc.toks.len() {
         let cur = &sc.toks[r];
-        let closes = cur.masked && cur.id != WILD && {
-            let text = &sc.buf[cur.text.clone()];
-            text.strip_prefix(VAR).is_some_and(|rest| {
-                rest.bytes()
-                    .all(|c| matches!(c, b']' | b')' | b'}' | b',' | b';' | b'.' | b':'))
-            })
-        };
-        let joins = w > 0 && sc.toks[w - 1].id == WILD && (cur.id == WILD || closes) && {
+        // Only a token after a variable may join it, so the text is looked at only then.
+        let after_var = w > 0 && sc.toks[w - 1].id == WILD;
+        let closes = after_var
+            && cur.masked
+            && cur.id != WILD
+            && sc.buf[cur.text.clone()]
+                .strip_prefix(VAR)
+                .is_some_and(|rest| {
+                    rest.bytes()
+                        .all(|c| matches!(c, b']' | b')' | b'}' | b',' | b';' | b'.' | b':'))
+                });
+        let joins = after_var && (cur.id == WILD || closes) && {
             let prev = &sc.toks[w - 1];
             prev.date || cur.date || (valueless(prev) && valueless(cur))
         };
@@ -698,7 +743,9 @@ fn join_variables(msg: &str, sc: &mut Scratch) {
                 prev.masked = true;
             }
         } else {
-            sc.toks[w] = sc.toks[r].clone();
+            if w != r {
+                sc.toks[w] = sc.toks[r].clone();
+            }
             w += 1;
         }
     }
