@@ -11,12 +11,19 @@
 //! A quoted value (`'red shoes'`, `"laptop"`, `term='gift card balance'`) is one variable
 //! whatever it holds and however many words: quoting is how a program marks a value it did not
 //! write (a search term, a file or customer name), and a value with spaces would otherwise
-//! change the message's token count and split its template ([`quoted_span`]). Three kinds of
+//! change the message's token count and split its template ([`quoted_span`]). Four kinds of
 //! quoted text stay as they are, since they are part of the message's shape: a single
 //! identifier in code style (`'sparkExecutorActorSystem'`, `"PowerManagerService.WakeLocks"`,
 //! `'dfs.datanode.data.dir'`, `'RUNNING'`), an HTTP request line (`"GET /a HTTP/1.1"`, whose
-//! method is the event) and a JSON key (`"user":`, whose value after it is masked on its own). Brackets are not values: `[error]`,
-//! `[main]`, `<init>` are levels, threads and components far more often than user input.
+//! method is the event), a JSON key (`"user":`, whose value after it is masked on its own)
+//! and the text of a structured line's message or error (`msg="Starting TSDB ..."`,
+//! `"err":"connection refused"`, see `is_text_key`), whose words are masked one by one.
+//! Brackets are not values: `[error]`, `[main]`, `<init>` are levels, threads and components
+//! far more often than user input.
+//!
+//! A relative path is a variable too when it cannot be wording: two slashes or more with a
+//! name of four characters or more (`node_modules/@npmcli/fs`), or a file name with an
+//! extension (`lib/commands/cache.js`); `I/O`, `read/write` and `seq/ack/win` stay.
 //!
 //! Hand-written byte scanning, no regex: this runs for every token of every line.
 //! Invariant: a token without a digit, `/`, `\`, `@`, `:` and a quote is never changed, and
@@ -85,7 +92,9 @@ pub(crate) fn quoted_span(text: &[u8], start: usize, unclosed: &mut u8) -> Optio
         .iter()
         .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-')))
         .map_or(text.len(), |p| j + p);
+    let mut key: &[u8] = &[];
     if key_end > j && key_end + 1 < text.len() && matches!(text[key_end], b'=' | b':') {
+        key = &text[j..key_end];
         j = key_end + 1;
     } else if text.get(j) == Some(&b'"') {
         // `"key":"value"`: the value opens after the key.
@@ -93,9 +102,23 @@ pub(crate) fn quoted_span(text: &[u8], start: usize, unclosed: &mut u8) -> Optio
         if let Some(p) = text[j + 1..end].iter().position(|&c| c == b'"') {
             let colon = j + 1 + p + 1;
             if text.get(colon) == Some(&b':') && colon + 1 < end {
+                key = &text[j + 1..colon - 1];
                 j = colon + 1;
             }
         }
+    }
+    if key.is_empty() && j == start {
+        // `"msg": "listening"`: the key is the token before.
+        let before = text[..start].trim_ascii_end();
+        if let Some(k) = before.strip_suffix(b"\":") {
+            key = k
+                .iter()
+                .rposition(|&c| c == b'"')
+                .map_or(&[], |q| &k[q + 1..]);
+        }
+    }
+    if is_text_key(key) {
+        return None;
     }
     let q = *text.get(j)?;
     let bit = match q {
@@ -149,6 +172,17 @@ pub(crate) fn quoted_span(text: &[u8], start: usize, unclosed: &mut u8) -> Optio
         close,
         end,
     })
+}
+
+/// Keys whose quoted value is the text of the event, not a value in it: the message of a
+/// structured line (`level=info msg="Starting TSDB ..."` as Go's logfmt loggers write it,
+/// `"msg":"listening"` in JSON) and its error (`err="connection refused"`). Masked whole,
+/// every event of such a source would share one template; their words are split and masked
+/// like the rest of the line instead.
+fn is_text_key(key: &[u8]) -> bool {
+    ["msg", "message", "err", "error"]
+        .iter()
+        .any(|k| key.eq_ignore_ascii_case(k.as_bytes()))
 }
 
 /// Punctuation that may follow a closing quote within its token.
@@ -450,8 +484,40 @@ fn is_path(b: &[u8]) -> bool {
         [b'/', rest @ ..] => rest.iter().any(|c| c.is_ascii_alphanumeric()),
         [b'~' | b'.', b'/', ..] | [b'.', b'.', b'/', ..] => true,
         [d, b':', b'\\', ..] => d.is_ascii_alphabetic(),
-        _ => false,
+        _ => is_relative_path(b),
     }
+}
+
+/// A relative path: names of letters, digits, `.`, `_`, `-` and `@` joined by single slashes,
+/// with at least two slashes (`node_modules/@npmcli/fs`) or a file name with an
+/// extension after the last one (`lib/commands/cache.js`, `gdb.base/auxv.exp`,
+/// `Modules/getpath.o`). Words with one slash and no extension (`I/O`, `TCP/IP`,
+/// `read/write`), or short ones with more (`seq/ack/win`), are not one: those are part of a
+/// message's wording far more often than a file is.
+fn is_relative_path(b: &[u8]) -> bool {
+    let end = b.iter().rposition(|&c| !is_closing(c)).map_or(0, |p| p + 1);
+    let b = &b[..end];
+    let slashes = b.iter().filter(|&&c| c == b'/').count();
+    if slashes == 0
+        || b.first() == Some(&b'/')
+        || b.windows(2).any(|w| w == b"//")
+        || !b
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'@' | b'/'))
+    {
+        return false;
+    }
+    let file = b.rsplit(|&c| c == b'/').next().unwrap_or_default();
+    let extension = file.iter().rposition(|&c| c == b'.').is_some_and(|dot| {
+        let ext = &file[dot + 1..];
+        dot > 0
+            && (1..=8).contains(&ext.len())
+            && ext[0].is_ascii_alphabetic()
+            && ext.iter().all(u8::is_ascii_alphanumeric)
+    });
+    // Short words joined by slashes are wording (`seq/ack/win`).
+    let long_name = b.split(|&c| c == b'/').any(|name| name.len() > 3);
+    (slashes >= 2 && long_name) || extension
 }
 
 /// `name@domain.tld`.
@@ -607,6 +673,19 @@ mod tests {
         assert_eq!(masked("/"), "/");
         assert_eq!(masked("(\"/v2/x?a=True&b=2017-05-16T00%3A00\")"), "(<*>)");
         assert_eq!(masked("read/write"), "read/write");
+        // Relative paths: two slashes or more, or a file name with an extension.
+        assert_eq!(masked("lib/commands/cache.js"), "<*>");
+        assert_eq!(masked("gdb.base/auxv.exp:"), "<*>:");
+        assert_eq!(masked("node_modules/@npmcli/fs"), "<*>");
+        assert_eq!(masked("(Modules/getpath.o)"), "(<*>)");
+        assert_eq!(masked("file=conf/app.yml,"), "file=<*>,");
+        assert_eq!(masked("I/O"), "I/O");
+        assert_eq!(masked("TCP/IP,"), "TCP/IP,");
+        assert_eq!(masked("and/or."), "and/or.");
+        assert_eq!(masked("text/html;"), "text/html;");
+        assert_eq!(masked("a//b/c"), "a//b/c");
+        assert_eq!(masked("seq/ack/win"), "seq/ack/win");
+        assert_eq!(masked("src/main/java"), "<*>");
     }
 
     #[test]

@@ -376,12 +376,30 @@ fn is_value_word(w: &str) -> bool {
 }
 
 /// A name with a value after a colon (`vim:<*>`, `media-types:all`: a package and its
-/// architecture, an image and its tag), the name a plain word ([`is_value_word`]), for
-/// `TemplateMiner::merge_slot`.
+/// architecture, an image and its tag), the name a plain word ([`is_value_word`]), or a name
+/// in a namespace ([`is_namespaced_name`]), for `TemplateMiner::merge_slot`.
 fn is_qualified_name(w: &str) -> bool {
-    w.split_once(':').is_some_and(|(name, after)| {
-        is_value_word(name) && (after == VAR || (!after.contains(':') && is_value_word(after)))
-    })
+    is_namespaced_name(w)
+        || w.split_once(':').is_some_and(|(name, after)| {
+            is_value_word(name) && (after == VAR || (!after.contains(':') && is_value_word(after)))
+        })
+}
+
+/// A name in a namespace: names of letters, digits, `.`, `_` and `-` (and an `@` first)
+/// joined by slashes (`node_modules/mime`, `@sigstore/tuf`, `kube-system/coredns`), not all
+/// in capitals (`I/O`, `TCP/IP` are words).
+fn is_namespaced_name(w: &str) -> bool {
+    w.contains('/')
+        && w.bytes().any(|c| c.is_ascii_lowercase())
+        && w.split('/').all(|name| {
+            let name = name.strip_prefix('@').unwrap_or(name);
+            name.bytes()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric())
+                && name
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+        })
 }
 
 /// Whether template token `x`, which holds `<*>`s, covers token `y`: `y` has the same text
@@ -698,6 +716,10 @@ fn join_variables(msg: &str, sc: &mut Scratch) {
                 && (prev_wild || next_wild)
                 && is_date_word(&msg[t.text.clone()])
             {
+                // A masked token's text is in the buffer (see `Scratch::text`).
+                let b0 = sc.buf.len();
+                sc.buf.push_str(VAR);
+                t.text = b0..sc.buf.len();
                 t.id = WILD;
                 t.masked = true;
                 t.date = true;

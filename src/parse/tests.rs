@@ -495,6 +495,53 @@ fn a_quoted_search_term_is_one_variable_whatever_its_words() {
 }
 
 #[test]
+fn a_month_name_that_joins_a_variable_in_a_short_line_is_a_variable() {
+    // Found by `ids_resolve_to_live_templates_and_params_fit`: `Jun` became a variable without
+    // a masked text, and comparing the line with the short templates of its leaf read it.
+    let mut m = miner();
+    m.add("(x) 0 open 0");
+    let id = m.add("(x) 0 c Jun 0").template_id;
+    assert_eq!(m.template(id), Some("(x) <*> c <*>"));
+}
+
+#[test]
+fn the_quoted_message_and_error_of_a_structured_line_are_its_words() {
+    let mut m = miner();
+    let mut text = |line: &str| {
+        let id = m.add(line).template_id;
+        m.template(id).unwrap().to_string()
+    };
+    // logfmt, as Go's loggers write it: the message is the event, so each keeps its words
+    // (masked one by one) and two messages never share a template.
+    assert_eq!(
+        text(r#"level=info msg="Starting TSDB ..." component=tsdb"#),
+        r#"level=info msg="Starting TSDB ..." component=tsdb"#
+    );
+    assert_eq!(
+        text(r#"level=info msg="TSDB started" component=tsdb"#),
+        r#"level=info msg="TSDB started" component=tsdb"#
+    );
+    assert_eq!(
+        text(r#"level=info msg="Loaded 12 rules" file="rules one.yml""#),
+        r#"level=info msg="Loaded <*> rules" file=<*>"#
+    );
+    // The error text too: a refused connection and a timeout are different failures.
+    assert_eq!(
+        text(r#"level=warn msg="Scrape failed" err="connection refused" target=10.0.0.1:9100"#),
+        r#"level=warn msg="Scrape failed" err="connection refused" target=<*>"#
+    );
+    // JSON, with or without a space after the key.
+    assert_eq!(
+        text(r#"{"level": "info", "msg": "listening on port 8080", "user": "Alice Smith"}"#),
+        r#"{"level": <*>, "msg": "listening on port <*>", "user": <*>}"#
+    );
+    assert_eq!(
+        text(r#"{"message":"cache warmed up"}"#),
+        r#"{"message":"cache warmed up"}"#
+    );
+}
+
+#[test]
 fn quoted_text_that_is_part_of_the_shape_stays() {
     let mut m = miner();
     let mut text = |line: &str| {
