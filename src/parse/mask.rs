@@ -266,7 +266,8 @@ pub(crate) fn mask_classified(
             .map_or(0, |p| p + 1);
         (start < pos && b[start..pos].iter().all(|c| c.is_ascii_alphanumeric())).then_some(start)
     });
-    if let Some(lead) = url.or_else(|| is_path(&b[lead..]).then_some(lead)) {
+    let path = any & SLASH != 0 && is_path(&b[lead..]);
+    if let Some(lead) = url.or_else(|| path.then_some(lead)) {
         let mut end = b.len();
         while end > lead + 1 && is_closing(b[end - 1]) {
             end -= 1;
@@ -315,10 +316,12 @@ fn is_closing(c: u8) -> bool {
 const DIGIT: u8 = 1;
 /// Hex digits and the punctuation of numbers, addresses, times and dates.
 const BLOB: u8 = 2;
-/// `/`, `\`, `@`, `:`: bytes of paths, urls, emails, addresses.
-const SPECIAL: u8 = 4;
+/// `/` and `\`: the bytes of paths (and urls).
+const SLASH: u8 = 4;
 const COLON: u8 = 8;
 const AT: u8 = 16;
+/// `/`, `\`, `@`, `:`: bytes of paths, urls, emails, addresses.
+const SPECIAL: u8 = SLASH | COLON | AT;
 /// ASCII whitespace: separates tokens.
 pub(crate) const SPACE: u8 = 32;
 /// Bytes that separate the pieces of a token: `=`, `,`, `;`, brackets, quotes, `|`.
@@ -343,8 +346,8 @@ static CLASS: [u8; 256] = {
         {
             k |= BLOB;
         }
-        if matches!(b, b'/' | b'\\' | b'@' | b':') {
-            k |= SPECIAL;
+        if matches!(b, b'/' | b'\\') {
+            k |= SLASH;
         }
         if b == b':' {
             k |= COLON;
@@ -419,7 +422,7 @@ fn mask_piece(p: &str, out: &mut String, vals: &mut Vec<Option<f64>>) -> bool {
         out.push_str(p);
         return false;
     }
-    if (digit && blob) || is_path(b) || (any & AT != 0 && is_email(b)) {
+    if (digit && blob) || (any & SLASH != 0 && is_path(b)) || (any & AT != 0 && is_email(b)) {
         out.push_str(VAR);
         vals.push(if digit { number_value(p) } else { None });
         return true;
@@ -495,6 +498,10 @@ fn is_path(b: &[u8]) -> bool {
 /// `read/write`), or short ones with more (`seq/ack/win`), are not one: those are part of a
 /// message's wording far more often than a file is.
 fn is_relative_path(b: &[u8]) -> bool {
+    // Most tokens that get here have a `:` or `@` instead (`host:port`, `key:value`).
+    if !b.iter().fold(false, |any, &c| any | (c == b'/')) {
+        return false;
+    }
     let end = b.iter().rposition(|&c| !is_closing(c)).map_or(0, |p| p + 1);
     let b = &b[..end];
     let slashes = b.iter().filter(|&&c| c == b'/').count();
