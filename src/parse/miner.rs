@@ -1362,6 +1362,17 @@ impl TemplateMiner {
         target
     }
 
+    /// Whether templates `a` and `b` differ at one position, with an equal word elsewhere.
+    fn one_slot_apart(&self, a: u32, b: u32) -> bool {
+        let (ta, tb) = (
+            &self.st.clusters[a as usize].tokens,
+            &self.st.clusters[b as usize].tokens,
+        );
+        let differ = ta.iter().zip(tb).filter(|(x, y)| x != y).count();
+        let equal = ta.iter().zip(tb).any(|(&x, &y)| x == y && x != WILD);
+        differ == 1 && equal
+    }
+
     /// Whether template `a` takes every message template `b` takes.
     fn covers_template(&self, a: u32, b: u32) -> bool {
         let (ta, tb) = (
@@ -1517,7 +1528,49 @@ impl TemplateMiner {
             .take(self.st.config.depth)
             .map(|(t, &tid)| t.masked || tid == WILD)
             .collect();
-        self.insert(tokens, &wild)
+        let ci = self.insert(tokens, &wild);
+        self.take_covered(ci, &wild);
+        ci
+    }
+
+    /// Templates made before template `ci`, which has a value where they have a word
+    /// (`Package: dpkg`, then `Package: libc6` gives `Package: <*>`), join it: a later line
+    /// with such a word would join `ci` at once (see [`Self::absorb`]), so the earlier ones
+    /// would otherwise keep a template only for having come first. They may sit in any leaf
+    /// that `ci`'s routing tokens cover (`wild` says which positions it routes as variables).
+    fn take_covered(&mut self, ci: u32, wild: &[bool]) {
+        let tokens = &self.st.clusters[ci as usize].tokens;
+        if !tokens
+            .iter()
+            .any(|&a| a == WILD || self.nvars[a as usize] > 0)
+        {
+            return;
+        }
+        let Some(&root) = self.st.roots.get(&(tokens.len() as u32)) else {
+            return;
+        };
+        let mut level = vec![root];
+        for (i, &tid) in tokens.iter().take(self.st.config.depth).enumerate() {
+            let mut next = Vec::new();
+            for &node in &level {
+                let nd = &self.st.nodes[node as usize];
+                if wild.get(i).copied().unwrap_or(false) {
+                    next.extend(nd.children.values().copied());
+                } else if let Some(&c) = nd.children.get(&tid) {
+                    next.push(c);
+                }
+                next.extend(nd.wild);
+            }
+            level = next;
+        }
+        let covered: Vec<u32> = level
+            .iter()
+            .flat_map(|&node| self.st.nodes[node as usize].clusters.iter().copied())
+            .filter(|&c| c != ci && self.covers_template(ci, c) && self.one_slot_apart(ci, c))
+            .collect();
+        for c in covered {
+            self.retire_cluster(c, ci);
+        }
     }
 
     /// Adds a template (or returns the live one with the same text), routed by its tokens;

@@ -495,6 +495,30 @@ fn a_quoted_search_term_is_one_variable_whatever_its_words() {
 }
 
 #[test]
+fn words_seen_before_a_value_in_their_place_join_its_template() {
+    // Package names without a digit come first and get templates of their own; the first
+    // name with a digit is masked, and a later name would join its template at once, so the
+    // earlier ones join it too, their ids forwarding.
+    let mut m = miner();
+    let dpkg = m.add("Package: dpkg").template_id;
+    let fontconfig = m.add("Package: fontconfig").template_id;
+    assert_ne!(dpkg, fontconfig);
+    let libc = m.add("Package: libidn2-dev").template_id;
+    assert_eq!(m.template(libc), Some("Package: <*>"));
+    assert_eq!(m.resolve(dpkg), libc);
+    assert_eq!(m.resolve(fontconfig), libc);
+    assert_eq!(m.add("Package: tar").template_id, libc);
+    assert_eq!(m.templates(), vec![(libc, "Package: <*>", 4)]);
+    // Only a template one position apart joins: one that also differs elsewhere may be
+    // another event that happens to share the rest.
+    let other = m.add("job alpha ran on beta").template_id;
+    let values = m.add("job 17 ran on 42").template_id;
+    assert_eq!(m.template(values), Some("job <*> ran on <*>"));
+    assert_eq!(m.resolve(other), other);
+    assert_eq!(m.template(other), Some("job alpha ran on beta"));
+}
+
+#[test]
 fn a_month_name_that_joins_a_variable_in_a_short_line_is_a_variable() {
     // Found by `ids_resolve_to_live_templates_and_params_fit`: `Jun` became a variable without
     // a masked text, and comparing the line with the short templates of its leaf read it.
