@@ -152,7 +152,7 @@ fn open_input(path: &std::path::Path) -> anyhow::Result<(Box<dyn std::io::Read +
 /// Create an output path, `-` or none for stdout.
 pub(crate) fn open_output(
     path: Option<&std::path::Path>,
-) -> anyhow::Result<Box<dyn std::io::Write>> {
+) -> anyhow::Result<Box<dyn std::io::Write + Send>> {
     use anyhow::Context;
     match path {
         None => Ok(Box::new(std::io::BufWriter::new(std::io::stdout()))),

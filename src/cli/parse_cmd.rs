@@ -18,7 +18,8 @@
 //!    start is written with the end its template gives (pattern id, template text, final id:
 //!    a template generalised later forwards to the one that absorbed it, see
 //!    [`TemplateMiner::resolve`]), serialised once per template. That is the grouping the
-//!    template-mining benchmark scores, and it needs no second matching.
+//!    template-mining benchmark scores, and it needs no second matching. With more than one
+//!    thread the writes run on a thread of their own, behind the gathering.
 //!
 //! The spill holds about the output without its template parts: the size of the input and
 //! the JSON escaping, plus 8 bytes a line.
@@ -117,7 +118,11 @@ pub fn run(config: &Config, args: ParseArgs) -> anyhow::Result<()> {
     // Pass 2: write.
     let bar = crate::telemetry::progress(spilled, "writing");
     let mut out = super::open_output(args.output.as_deref())?;
-    write_out(bar.wrap_read(file), &tails, &mut out)?;
+    if threads == 1 {
+        write_out(bar.wrap_read(file), &tails, &mut out)?;
+    } else {
+        write_out_behind(bar.wrap_read(file), &tails, &mut out)?;
+    }
     out.flush()?;
     bar.finish_and_clear();
     eprintln!("{}", report.summary());
@@ -554,11 +559,62 @@ fn tails(
 /// Bytes the writing pass reads from the spill, and gathers for the output, at a time.
 const WRITE_CHUNK: usize = 1 << 20;
 
+/// The writing pass on the calling thread: every spill entry of `spill`, in order, completed
+/// with its template's tail from `tails` (see [`gather`]), written to `out`.
+fn write_out(spill: impl Read, tails: &[Vec<u8>], out: &mut dyn Write) -> anyhow::Result<()> {
+    gather(spill, tails, &mut |mut buf| {
+        out.write_all(&buf)?;
+        buf.clear();
+        Ok(buf)
+    })
+}
+
+/// The writing pass with the writes on a thread of their own: while one buffer goes to
+/// `out`, the calling thread gathers the next. The writes copy every byte into the page cache,
+/// which would otherwise leave the second core idle at the end of a run.
+fn write_out_behind(
+    spill: impl Read,
+    tails: &[Vec<u8>],
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
+    let (full_tx, full_rx) = crossbeam_channel::bounded::<Vec<u8>>(1);
+    let (free_tx, free_rx) = crossbeam_channel::bounded::<Vec<u8>>(2);
+    free_tx.send(Vec::with_capacity(WRITE_CHUNK))?;
+    std::thread::scope(|s| {
+        let writer = s.spawn(move || -> std::io::Result<()> {
+            for mut buf in full_rx {
+                out.write_all(&buf)?;
+                buf.clear();
+                // The gatherer may have stopped already; then nobody needs the buffer.
+                let _ = free_tx.send(buf);
+            }
+            Ok(())
+        });
+        let stopped = || anyhow::anyhow!("the writing thread stopped");
+        let gathered = gather(spill, tails, &mut |buf| {
+            full_tx.send(buf).map_err(|_| stopped())?;
+            free_rx.recv().map_err(|_| stopped())
+        });
+        drop(full_tx);
+        let written = writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the writing thread panicked"))?;
+        // A write error explains a stopped writer, so it comes first.
+        written?;
+        gathered
+    })
+}
+
 /// The writing pass: every spill entry of `spill`, in order, completed with its template's
 /// tail from `tails`. The spill is read in chunks of [`WRITE_CHUNK`] bytes and the objects
-/// are gathered in one buffer of about that size, which goes to `out` in one write: each byte
-/// is copied once between the two (a `BufReader` and a `BufWriter` would copy it twice more).
-fn write_out(mut spill: impl Read, tails: &[Vec<u8>], out: &mut dyn Write) -> anyhow::Result<()> {
+/// are gathered in one buffer of about that size, which `emit` takes whole and gives back
+/// empty (or gives another): each byte is copied once between the two (a `BufReader` and a
+/// `BufWriter` would copy it twice more).
+fn gather(
+    mut spill: impl Read,
+    tails: &[Vec<u8>],
+    emit: &mut dyn FnMut(Vec<u8>) -> anyhow::Result<Vec<u8>>,
+) -> anyhow::Result<()> {
     let read_error = "cannot read the temporary file of parsing";
     let mut chunk = vec![0u8; WRITE_CHUNK];
     // `chunk[at..filled]` is read and not written yet.
@@ -578,8 +634,7 @@ fn write_out(mut spill: impl Read, tails: &[Vec<u8>], out: &mut dyn Write) -> an
             }
             at += 8 + object.len();
             if gathered.len() >= WRITE_CHUNK {
-                out.write_all(&gathered)?;
-                gathered.clear();
+                gathered = emit(std::mem::take(&mut gathered))?;
             }
         }
         // The start of an entry is left: move it to the front, and make room for the whole
@@ -602,7 +657,7 @@ fn write_out(mut spill: impl Read, tails: &[Vec<u8>], out: &mut dyn Write) -> an
             if filled > 0 {
                 anyhow::bail!("{read_error}: it ends inside an entry");
             }
-            out.write_all(&gathered)?;
+            emit(gathered)?;
             return Ok(());
         }
         filled += n;
@@ -700,7 +755,61 @@ mod tests {
             )
             .unwrap();
             assert!(out == want.as_bytes(), "reads of {step} bytes");
+            // The same with the writes on their own thread (four buffers go through it).
+            let mut out = Vec::new();
+            write_out_behind(
+                Trickle {
+                    bytes: &spill,
+                    step,
+                },
+                &tails,
+                &mut out,
+            )
+            .unwrap();
+            assert!(
+                out == want.as_bytes(),
+                "reads of {step} bytes, writing behind"
+            );
         }
+    }
+
+    /// A writer that takes `room` bytes, then fails.
+    struct Full {
+        room: usize,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.room == 0 {
+                return Err(std::io::Error::other("no space left on device"));
+            }
+            let n = buf.len().min(self.room);
+            self.room -= n;
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failed_write_behind_the_gathering_is_the_error_reported() {
+        let mut spill = Vec::new();
+        for i in 0..4 {
+            let object = format!("{{\"line\":{i},\"message\":\"{}\"", "z".repeat(WRITE_CHUNK));
+            spill.extend(spill_entry(0, object.as_bytes()));
+        }
+        let tails = vec![b"}\n".to_vec()];
+        let e = write_out_behind(
+            &spill[..],
+            &tails,
+            &mut Full {
+                room: WRITE_CHUNK / 2,
+            },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("no space left on device"), "{e}");
     }
 
     #[test]
