@@ -744,32 +744,24 @@ mod tests {
              {{\"line\":3,\"rejected\":true}}\n{{\"line\":4,\"message\":\"b\",\"t\":1}}\n"
         );
         for step in [1, 7, 4096, usize::MAX] {
-            let mut out = Vec::new();
-            write_out(
-                Trickle {
+            // On the calling thread, and with the writes on their own thread (four buffers
+            // go through it).
+            for behind in [false, true] {
+                let spill = Trickle {
                     bytes: &spill,
                     step,
-                },
-                &tails,
-                &mut out,
-            )
-            .unwrap();
-            assert!(out == want.as_bytes(), "reads of {step} bytes");
-            // The same with the writes on their own thread (four buffers go through it).
-            let mut out = Vec::new();
-            write_out_behind(
-                Trickle {
-                    bytes: &spill,
-                    step,
-                },
-                &tails,
-                &mut out,
-            )
-            .unwrap();
-            assert!(
-                out == want.as_bytes(),
-                "reads of {step} bytes, writing behind"
-            );
+                };
+                let mut out = Vec::new();
+                if behind {
+                    write_out_behind(spill, &tails, &mut out).unwrap();
+                } else {
+                    write_out(spill, &tails, &mut out).unwrap();
+                }
+                assert!(
+                    out == want.as_bytes(),
+                    "reads of {step} bytes, writing behind: {behind}"
+                );
+            }
         }
     }
 

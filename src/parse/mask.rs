@@ -498,16 +498,15 @@ fn is_path(b: &[u8]) -> bool {
 /// `read/write`), or short ones with more (`seq/ack/win`), are not one: those are part of a
 /// message's wording far more often than a file is.
 fn is_relative_path(b: &[u8]) -> bool {
-    // Most tokens that get here have a `:` or `@` instead (`host:port`, `key:value`).
-    if !b.iter().fold(false, |any, &c| any | (c == b'/')) {
+    // A token with a leading `/` is an absolute path and never gets here (see [`is_path`]),
+    // and the closing punctuation trimmed below holds no `/`.
+    let slashes = b.iter().filter(|&&c| c == b'/').count();
+    if slashes == 0 {
         return false;
     }
     let end = b.iter().rposition(|&c| !is_closing(c)).map_or(0, |p| p + 1);
     let b = &b[..end];
-    let slashes = b.iter().filter(|&&c| c == b'/').count();
-    if slashes == 0
-        || b.first() == Some(&b'/')
-        || b.windows(2).any(|w| w == b"//")
+    if b.windows(2).any(|w| w == b"//")
         || !b
             .iter()
             .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'@' | b'/'))

@@ -1548,24 +1548,15 @@ impl TemplateMiner {
         {
             return;
         }
-        let Some(&root) = self.st.roots.get(&(tokens.len() as u32)) else {
-            return;
-        };
-        let mut level = vec![root];
-        for (i, &tid) in tokens.iter().take(self.st.config.depth).enumerate() {
-            let mut next = Vec::new();
-            for &node in &level {
-                let nd = &self.st.nodes[node as usize];
-                if wild.get(i).copied().unwrap_or(false) {
-                    next.extend(nd.children.values().copied());
-                } else if let Some(&c) = nd.children.get(&tid) {
-                    next.push(c);
-                }
-                next.extend(nd.wild);
+        let leaves = self.leaves_along(tokens.len(), |i, nd, next| {
+            if wild.get(i).copied().unwrap_or(false) {
+                next.extend(nd.children.values().copied());
+            } else {
+                next.extend(nd.children.get(&tokens[i]).copied());
             }
-            level = next;
-        }
-        let covered: Vec<u32> = level
+            next.extend(nd.wild);
+        });
+        let covered: Vec<u32> = leaves
             .iter()
             .flat_map(|&node| self.st.nodes[node as usize].clusters.iter().copied())
             .filter(|&c| c != ci && self.covers_template(ci, c) && self.one_slot_apart(ci, c))
@@ -1727,8 +1718,7 @@ impl TemplateMiner {
                 let var = t.masked || t.id == WILD;
                 if a == WILD {
                     // A slot this rule made a variable takes further names.
-                    let slot = i >= depth && is_qualified_name(sc.text(msg, t));
-                    alike &= var || slot;
+                    alike &= var || (i >= depth && is_qualified_name(sc.text(msg, t)));
                     open |= !var;
                 } else if self.same(a, t, msg, sc) {
                     eq += u32::from(!var);
@@ -1770,22 +1760,35 @@ impl TemplateMiner {
     /// Leaves of templates with the message's length whose routing path is the message's
     /// except at routing position `k`, where it may be any child or the wildcard.
     fn routing_siblings(&self, toks: &[Tok], k: usize) -> Vec<u32> {
-        let Some(&root) = self.st.roots.get(&(toks.len() as u32)) else {
+        self.leaves_along(toks.len(), |i, nd, next| {
+            let t = &toks[i];
+            if i == k {
+                next.extend(nd.children.values().copied());
+                next.extend(nd.wild);
+            } else if t.masked || t.id == WILD {
+                next.extend(nd.wild);
+            } else {
+                next.extend(nd.children.get(&t.id).copied().or(nd.wild));
+            }
+        })
+    }
+
+    /// The leaves of templates of `n` tokens reached from the root by the branches that
+    /// `branch` picks at each routing position (it is given the position and a node on the
+    /// way, and adds the children to follow).
+    fn leaves_along(
+        &self,
+        n: usize,
+        mut branch: impl FnMut(usize, &Node, &mut Vec<u32>),
+    ) -> Vec<u32> {
+        let Some(&root) = self.st.roots.get(&(n as u32)) else {
             return Vec::new();
         };
         let mut level = vec![root];
-        for (i, t) in toks.iter().take(self.st.config.depth).enumerate() {
+        for i in 0..n.min(self.st.config.depth) {
             let mut next = Vec::new();
             for &node in &level {
-                let nd = &self.st.nodes[node as usize];
-                if i == k {
-                    next.extend(nd.children.values().copied());
-                    next.extend(nd.wild);
-                } else if t.masked || t.id == WILD {
-                    next.extend(nd.wild);
-                } else {
-                    next.extend(nd.children.get(&t.id).copied().or(nd.wild));
-                }
+                branch(i, &self.st.nodes[node as usize], &mut next);
             }
             level = next;
         }
