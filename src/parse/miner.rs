@@ -2,8 +2,8 @@
 //!
 //! Messages are split on ASCII whitespace and masked ([`super::mask`]); a quoted value is one
 //! token however many words it holds, month and weekday names next to a variable join it, and
-//! a run of variables becomes one `<*>` (so lists of ids and dates of any length give one
-//! template). The tree routes a message by its token count, then by its first `depth` tokens
+//! a run of variables becomes one `<*>` and a bracketed list of variables one `[<*>]` (so
+//! lists of ids and dates of any length give one template). The tree routes a message by its token count, then by its first `depth` tokens
 //! (variables, and tokens unseen at a full node, take the wildcard branch). In the leaf, the
 //! most similar template takes the message when the similarity reaches `similarity`: the
 //! share of positions with the same constant among the positions that are not a variable in
@@ -532,6 +532,8 @@ struct Pairs {
     units: bool,
     /// A token that is a bracketed value (`(<*>)`).
     annotations: bool,
+    /// A token that opens a list of variables (`[<*>,`, see [`join_lists`]).
+    lists: bool,
 }
 
 impl Pairs {
@@ -547,7 +549,67 @@ impl Pairs {
                 unit.len() <= 7 && (is_size_unit(unit) || is_time_unit(unit))
             };
         self.annotations |= cur.masked && text == &ANNOTATION[1..];
+        self.lists |= cur.masked && list_close(text).is_some();
     }
+}
+
+/// The bracket that closes the list `text` opens, when it is the first item of a list of
+/// variables (`[<*>,`, `(<*>,`, `{<*>,`).
+fn list_close(text: &str) -> Option<char> {
+    let close = match text.as_bytes() {
+        [b'[', rest @ ..] if rest == b"<*>," => ']',
+        [b'(', rest @ ..] if rest == b"<*>," => ')',
+        [b'{', rest @ ..] if rest == b"<*>," => '}',
+        _ => return None,
+    };
+    Some(close)
+}
+
+/// The index of the last item of the list of variables that token `r` opens, if it opens
+/// one. Every item must be a bare variable (`<*>,`, the last `<*>]` with any punctuation
+/// after): `(estimated size <*> KB, free <*> KB)` is a phrase, not a list.
+fn list_end(sc: &Scratch, r: usize) -> Option<usize> {
+    let text = |t: &Tok| t.masked.then(|| &sc.buf[t.text.clone()]);
+    let close = list_close(text(&sc.toks[r])?)?;
+    for (k, t) in sc.toks.iter().enumerate().skip(r + 1) {
+        let rest = text(t)?.strip_prefix(VAR)?;
+        if rest != "," {
+            let tail = rest.strip_prefix(close)?;
+            let closes = tail.bytes().all(|c| matches!(c, b',' | b';' | b'.' | b':'));
+            return closes.then_some(k);
+        }
+    }
+    None
+}
+
+/// Joins each list of two or more variables (`[orders-0, orders-1, orders-2]`, masked
+/// `[<*>,` `<*>,` `<*>]`) into one token, `[<*>]`, the text of a list of one: how many items
+/// a list holds is a value, so lists of any length give one template. The token keeps the
+/// values of its items (its parameter is the first).
+fn join_lists(sc: &mut Scratch) {
+    let mut w = 0;
+    let mut r = 0;
+    while r < sc.toks.len() {
+        let mut tok = sc.toks[r].clone();
+        let next = match list_end(sc, r) {
+            Some(last) => {
+                // The opening bracket, then the last item's text: `[` and `<*>],` give `[<*>],`.
+                let open = char::from(sc.buf.as_bytes()[tok.text.start]);
+                let joined = format!("{open}{}", &sc.buf[sc.toks[last].text.clone()]);
+                let b0 = sc.buf.len();
+                sc.buf.push_str(&joined);
+                tok.text = b0..sc.buf.len();
+                tok.vals.end = sc.toks[last].vals.end;
+                tok.date |= sc.toks[r + 1..=last].iter().any(|t| t.date);
+                last + 1
+            }
+            None => r + 1,
+        };
+        sc.toks[w] = tok;
+        w += 1;
+        r = next;
+    }
+    sc.toks.truncate(w);
 }
 
 fn join_pass(msg: &str, sc: &mut Scratch, annotations: bool) -> bool {
@@ -695,6 +757,9 @@ fn split<'m>(cfg: &ParseConfig, message: &'m str, sc: &mut Scratch) -> &'m str {
         sc.toks.push(tok);
     }
     any_wild |= join_units(msg, sc, pairs);
+    if pairs.lists {
+        join_lists(sc);
+    }
     if any_wild {
         join_variables(msg, sc);
     }

@@ -450,6 +450,43 @@ fn runs_of_numbers_stay_apart_as_parameters() {
     assert_eq!(a.template_id, b.template_id);
 }
 
+#[test]
+fn a_list_of_variables_is_one_whatever_its_length() {
+    let mut m = miner();
+    let mut add = |line: &str| {
+        let p = m.add(line);
+        (m.template(p.template_id).unwrap().to_string(), p.params)
+    };
+    // A consumer's partitions, as Kafka logs them: one to four, one template.
+    let (one, _) = add("Assigned partitions: [orders-3]");
+    assert_eq!(one, "Assigned partitions: [<*>]");
+    for line in [
+        "Assigned partitions: [orders-0, orders-1, orders-2]",
+        "Assigned partitions: [orders-4, orders-5]",
+        "Assigned partitions: [payments-0, payments-1, payments-2, payments-3].",
+    ] {
+        let (text, _) = add(line);
+        assert!(
+            text.starts_with("Assigned partitions: [<*>]"),
+            "{line}: {text}"
+        );
+    }
+    // Numbers and quoted names too; the list's parameter is its first value.
+    let (text, params) = add("Retrying with backoff [100, 200, 400] ms");
+    assert_eq!(text, "Retrying with backoff [<*>] ms");
+    assert_eq!(
+        params.iter().map(|p| p.value).collect::<Vec<_>>(),
+        vec![100.0]
+    );
+    let (text, _) = add("Loaded modules: ('os', 'sys', 're') in 3 ms");
+    assert_eq!(text, "Loaded modules: (<*>) in <*> ms");
+    // A list with a word among its items is part of the shape, and an unclosed one too.
+    let (text, _) = add("PM response took 3 ms (43, powerd)");
+    assert_eq!(text, "PM response took <*> ms (<*>, powerd)");
+    let (text, _) = add("queue holds [17, 18, 19");
+    assert_eq!(text, "queue holds [<*>, <*>, <*>");
+}
+
 /// Seven search terms, of one to four words, in the same failure message.
 const TERMS: [&str; 7] = [
     "red shoes",
