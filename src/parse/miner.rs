@@ -429,6 +429,25 @@ fn holds_value(a: &str, b: &str) -> bool {
     a == VAR || b == VAR || covers(a, b) || covers(b, a) || (is_host_name(a) && is_host_name(b))
 }
 
+/// The key of a `key=value` word (`fd_limits` of `fd_limits=<*>`): letters, `_`, `.` and
+/// `-` before the first `=`, starting with a letter or `_`. A key with a digit (`cpu3=`,
+/// `disk0=`) is often an index, so it is not one.
+fn field_key(w: &str) -> Option<&str> {
+    let (key, _) = w.split_once('=')?;
+    let first = key.bytes().next()?;
+    let ok = (first.is_ascii_alphabetic() || first == b'_')
+        && key
+            .bytes()
+            .all(|c| c.is_ascii_alphabetic() || matches!(c, b'_' | b'.' | b'-'));
+    ok.then_some(key)
+}
+
+/// Whether two words are fields with different keys (`fd_limits=<*>`, `vm_limits=<*>`): two
+/// facts, not two values of one, however many such keys a position shows.
+fn different_fields(a: &str, b: &str) -> bool {
+    matches!((field_key(a), field_key(b)), (Some(x), Some(y)) if x != y)
+}
+
 /// A host name (`edge.logistics.example.net`, `csnsu.nsuok.edu`): three or more dot-separated
 /// labels of lower-case letters, digits and `-`, the last of letters, with closing punctuation
 /// allowed after it. Two hosts in the same place are two values, however few.
@@ -1347,7 +1366,10 @@ impl TemplateMiner {
                 now.push((i, if keep { self.intern(text) } else { WILD }));
                 continue;
             }
-            let word = self.intern(sc.text(msg, t));
+            if different_fields(&self.st.vocab[a as usize], text) {
+                continue;
+            }
+            let word = self.intern(text);
             let c = &mut self.st.clusters[root as usize];
             let k = match c.seen.iter().position(|(p, _)| *p as usize == i) {
                 Some(k) => k,

@@ -487,6 +487,39 @@ fn a_list_of_variables_is_one_whatever_its_length() {
     assert_eq!(text, "queue holds [<*>, <*>, <*>");
 }
 
+#[test]
+fn fields_with_different_keys_stay_apart_however_many() {
+    let mut m = miner();
+    // Prometheus logs its start-up facts as one field each after the same three: five keys
+    // are five facts, not five values of one (four words would otherwise make a variable).
+    let keys = [
+        "build_context",
+        "host_details",
+        "fd_limits",
+        "vm_limits",
+        "fs_type",
+    ];
+    let mut texts = std::collections::BTreeSet::new();
+    for (i, key) in keys.iter().enumerate() {
+        let line = format!(
+            r#"ts=2026-12-07T19:07:50.{i}Z caller=main.go:55{i} level=info {key}="(soft=unlimited)""#
+        );
+        let id = m.add(&line).template_id;
+        texts.insert(m.template(id).unwrap().to_string());
+    }
+    let want: std::collections::BTreeSet<String> = keys
+        .iter()
+        .map(|k| format!("ts=<*> caller=main.go:<*> level=info {k}=<*>"))
+        .collect();
+    assert_eq!(texts, want);
+    // One key with four values is still one field with a variable.
+    for user in ["alice", "bob", "carol", "dave"] {
+        m.add(&format!("session opened for user={user} by sshd"));
+    }
+    let id = m.add("session opened for user=erin by sshd").template_id;
+    assert_eq!(m.template(id), Some("session opened for <*> by sshd"));
+}
+
 /// Seven search terms, of one to four words, in the same failure message.
 const TERMS: [&str; 7] = [
     "red shoes",
