@@ -10,7 +10,8 @@
 //! both. A position where they differ becomes `<*>` at once when a value is seen there (a
 //! masked value on either side, two host names); where they differ in plain words it becomes
 //! `<*>` at the fourth distinct word, and until then each word keeps a variant template of its
-//! own, which merges back when the position turns (`TemplateMiner::absorb`). A template made
+//! own, which merges back when the position turns (`TemplateMiner::absorb`); fields with
+//! different keys (`fd_limits=<*>`, `vm_limits=<*>`) are different facts and never count. A template made
 //! with a value where earlier ones have a word takes those one position apart in
 //! (`TemplateMiner::take_covered`). Sizes with their
 //! units, bounded durations and a bracketed value after a word are joined into one token
