@@ -1384,7 +1384,8 @@ impl TemplateMiner {
                 words.push(word);
             }
             if words.len() >= VARIABLE_WORDS {
-                now.push((i, WILD));
+                let field = self.field_variable(root, k, i);
+                now.push((i, field));
             }
         }
         let root = if now.is_empty() {
@@ -1415,6 +1416,26 @@ impl TemplateMiner {
             self.st.clusters[v as usize].family = Some(root);
         }
         v
+    }
+
+    /// The token a position of `root`'s family that turned into a variable takes: `key=<*>`
+    /// when its words (`seen[k]`) are all fields with one key (`user=alice`, `user=bob`), so
+    /// the template keeps the name of its value; `<*>` otherwise, and at a routing position,
+    /// where the tree routes on the whole word.
+    fn field_variable(&mut self, root: u32, k: usize, i: usize) -> u32 {
+        if i < self.st.config.depth {
+            return WILD;
+        }
+        let words = &self.st.clusters[root as usize].seen[k].1;
+        let mut keys = words.iter().map(|&w| field_key(&self.st.vocab[w as usize]));
+        let Some(Some(key)) = keys.next() else {
+            return WILD;
+        };
+        if !keys.all(|other| other == Some(key)) {
+            return WILD;
+        }
+        let token = format!("{key}={VAR}");
+        self.intern(&token)
     }
 
     /// Puts the general tokens `at` into template `root` and its variants, which merge

@@ -512,12 +512,13 @@ fn fields_with_different_keys_stay_apart_however_many() {
         .map(|k| format!("ts=<*> caller=main.go:<*> level=info {k}=<*>"))
         .collect();
     assert_eq!(texts, want);
-    // One key with four values is still one field with a variable.
+    // One key with four values is one field with a variable, and the variable keeps its key.
     for user in ["alice", "bob", "carol", "dave"] {
         m.add(&format!("session opened for user={user} by sshd"));
     }
     let id = m.add("session opened for user=erin by sshd").template_id;
-    assert_eq!(m.template(id), Some("session opened for <*> by sshd"));
+    assert_eq!(m.template(id), Some("session opened for user=<*> by sshd"));
+    assert_eq!(m.slot_name(id, 0), "user");
 }
 
 /// Seven search terms, of one to four words, in the same failure message.
