@@ -552,7 +552,7 @@ struct Pairs {
     units: bool,
     /// A token that is a bracketed value (`(<*>)`).
     annotations: bool,
-    /// A token that opens a list of variables (`[<*>,`, see [`join_lists`]).
+    /// A token that opens a list (`[<*>,`, `[data_hot,`, see [`join_lists`]).
     lists: bool,
 }
 
@@ -569,56 +569,89 @@ impl Pairs {
                 unit.len() <= 7 && (is_size_unit(unit) || is_time_unit(unit))
             };
         self.annotations |= cur.masked && text == &ANNOTATION[1..];
-        self.lists |= cur.masked && list_close(text).is_some();
+        self.lists |= list_close(text).is_some();
     }
 }
 
-/// The bracket that closes the list `text` opens, when it is the first item of a list of
-/// variables (`[<*>,`, `(<*>,`, `{<*>,`).
-fn list_close(text: &str) -> Option<char> {
-    let close = match text.as_bytes() {
-        [b'[', rest @ ..] if rest == b"<*>," => ']',
-        [b'(', rest @ ..] if rest == b"<*>," => ')',
-        [b'{', rest @ ..] if rest == b"<*>," => '}',
-        _ => return None,
-    };
-    Some(close)
+/// Fewest items of a list of words that [`join_lists`] joins: `(a, b)` is more often a pair of
+/// fixed meaning than a list, and a list of values joins from two.
+const LIST_MIN_WORDS: usize = 3;
+
+/// Whether `item` (without its comma or brackets) is a list item: a variable, or one word with
+/// no bracket, quote or comma in it, and no `=`: `[default=<*>, read=<*>, write=<*>]` is a
+/// record whose keys name its values, not a list.
+fn is_list_item(item: &str) -> bool {
+    !item.is_empty()
+        && !item.bytes().any(|c| {
+            matches!(
+                c,
+                b'[' | b']' | b'(' | b')' | b'{' | b'}' | b'"' | b'\'' | b',' | b'='
+            )
+        })
 }
 
-/// The index of the last item of the list of variables that token `r` opens, if it opens
-/// one. Every item must be a bare variable (`<*>,`, the last `<*>]` with any punctuation
-/// after): `(estimated size <*> KB, free <*> KB)` is a phrase, not a list.
-fn list_end(sc: &Scratch, r: usize) -> Option<usize> {
-    let text = |t: &Tok| t.masked.then(|| &sc.buf[t.text.clone()]);
-    let close = list_close(text(&sc.toks[r])?)?;
+/// The bracket that closes the list `text` opens, when it is the first item of one (`[<*>,`,
+/// `(data_hot,`, `{a,`).
+fn list_close(text: &str) -> Option<char> {
+    let item = text.get(1..)?.strip_suffix(',')?;
+    let close = match text.as_bytes()[0] {
+        b'[' => ']',
+        b'(' => ')',
+        b'{' => '}',
+        _ => return None,
+    };
+    is_list_item(item).then_some(close)
+}
+
+/// Where the list that token `r` opens ends, if it opens one, and the text it joins into
+/// (`[<*>]` with the punctuation after the closing bracket). Every item must be one token: a
+/// variable (`<*>,`, the last `<*>]`) or a word (`ingest,`, the last `ml]`); a list of values
+/// joins from two items, one with a word from [`LIST_MIN_WORDS`]. `(estimated size <*> KB,
+/// free <*> KB)` is a phrase, not a list, and `(<*>, powerd)` a pair.
+fn list_end(sc: &Scratch, msg: &str, r: usize) -> Option<(usize, String)> {
+    let first = sc.text(msg, &sc.toks[r]);
+    let close = list_close(first)?;
+    let mut words = first[1..first.len() - 1] != *VAR;
     for (k, t) in sc.toks.iter().enumerate().skip(r + 1) {
-        let rest = text(t)?.strip_prefix(VAR)?;
-        if rest != "," {
-            let tail = rest.strip_prefix(close)?;
-            let closes = tail.bytes().all(|c| matches!(c, b',' | b';' | b'.' | b':'));
-            return closes.then_some(k);
+        let text = sc.text(msg, t);
+        let is_var = |item: &str| t.masked && item == VAR;
+        if let Some(item) = text.strip_suffix(',') {
+            if !is_list_item(item) {
+                return None;
+            }
+            words |= !is_var(item);
+            continue;
         }
+        let (item, tail) = text.split_once(close)?;
+        let closes = tail.bytes().all(|c| matches!(c, b',' | b';' | b'.' | b':'));
+        if !closes || !is_list_item(item) {
+            return None;
+        }
+        words |= !is_var(item);
+        let items = k - r + 1;
+        if words && items < LIST_MIN_WORDS {
+            return None;
+        }
+        return Some((k, format!("{}{VAR}{close}{tail}", &first[..1])));
     }
     None
 }
 
-/// Joins each list of two or more variables (`[orders-0, orders-1, orders-2]`, masked
-/// `[<*>,` `<*>,` `<*>]`) into one token, `[<*>]`, the text of a list of one: how many items
-/// a list holds is a value, so lists of any length give one template. The token keeps the
-/// values of its items (its parameter is the first).
-fn join_lists(sc: &mut Scratch) {
+/// Joins each list (`[orders-0, orders-1, orders-2]`, masked `[<*>,` `<*>,` `<*>]`; `roles
+/// [data_hot, ingest, ml]`) into one token, `[<*>]`, the text of a list of one value: how many
+/// items a list holds, and in which order a set is printed, are values, so lists of any length
+/// give one template. The token keeps the values of its items (its parameter is the first).
+fn join_lists(msg: &str, sc: &mut Scratch) {
     let mut w = 0;
     let mut r = 0;
     while r < sc.toks.len() {
         let mut tok = sc.toks[r].clone();
-        let next = match list_end(sc, r) {
-            Some(last) => {
-                // The opening bracket, then the last item's text: `[` and `<*>],` give `[<*>],`.
-                let open = char::from(sc.buf.as_bytes()[tok.text.start]);
-                let joined = format!("{open}{}", &sc.buf[sc.toks[last].text.clone()]);
+        let next = match list_end(sc, msg, r) {
+            Some((last, joined)) => {
                 let b0 = sc.buf.len();
                 sc.buf.push_str(&joined);
                 tok.text = b0..sc.buf.len();
+                tok.masked = true;
                 tok.vals.end = sc.toks[last].vals.end;
                 tok.date |= sc.toks[r + 1..=last].iter().any(|t| t.date);
                 last + 1
@@ -778,7 +811,7 @@ fn split<'m>(cfg: &ParseConfig, message: &'m str, sc: &mut Scratch) -> &'m str {
     }
     any_wild |= join_units(msg, sc, pairs);
     if pairs.lists {
-        join_lists(sc);
+        join_lists(msg, sc);
     }
     if any_wild {
         join_variables(msg, sc);

@@ -480,7 +480,20 @@ fn a_list_of_variables_is_one_whatever_its_length() {
     );
     let (text, _) = add("Loaded modules: ('os', 'sys', 're') in 3 ms");
     assert_eq!(text, "Loaded modules: (<*>) in <*> ms");
-    // A list with a word among its items is part of the shape, and an unclosed one too.
+    // A set of words printed in hash order, as Elasticsearch logs a node's roles: any order
+    // and any number from three, one template.
+    let (roles, _) = add("node name [es-1], roles [data_cold, ingest, master, ml]");
+    assert_eq!(roles, "node name [<*>], roles [<*>]");
+    let (other, _) = add("node name [es-2], roles [ml, data_hot, transform].");
+    assert_eq!(other, "node name [<*>], roles [<*>].");
+    // A record's keys name its values, so it is not a list.
+    let (record, params) = add("using rate limit [40mb] with [default=40mb, read=0b, write=0b]");
+    assert_eq!(
+        record,
+        "using rate limit [<*>] with [default=<*>, read=<*>, write=<*>]"
+    );
+    assert_eq!(params.len(), 4);
+    // A pair with a word is part of the shape, and an unclosed list too.
     let (text, _) = add("PM response took 3 ms (43, powerd)");
     assert_eq!(text, "PM response took <*> ms (<*>, powerd)");
     let (text, _) = add("queue holds [17, 18, 19");
