@@ -449,6 +449,17 @@ fn different_fields(a: &str, b: &str) -> bool {
     matches!((field_key(a), field_key(b)), (Some(x), Some(y)) if x != y)
 }
 
+/// A word that reads as a verb's past or present participle (`started`, `stopped`,
+/// `closing`): lower-case letters ending in `ed` or `ing`, with punctuation allowed after.
+/// Two such words in one place say what happened to the same thing (a node `initialized`,
+/// `started`, `stopped`, `closed`), so they are events, however many there are, not values.
+fn is_verb_form(w: &str) -> bool {
+    let w = w.trim_end_matches(['.', ',', ':', ';', '!']);
+    w.len() >= 5
+        && w.bytes().all(|c| c.is_ascii_lowercase())
+        && (w.ends_with("ed") || w.ends_with("ing"))
+}
+
 /// A host name (`edge.logistics.example.net`, `csnsu.nsuok.edu`): three or more dot-separated
 /// labels of lower-case letters, digits and `-`, the last of letters, with closing punctuation
 /// allowed after it. Two hosts in the same place are two values, however few.
@@ -1400,7 +1411,9 @@ impl TemplateMiner {
                 now.push((i, if keep { self.intern(text) } else { WILD }));
                 continue;
             }
-            if different_fields(&self.st.vocab[a as usize], text) {
+            if different_fields(&self.st.vocab[a as usize], text)
+                || (is_verb_form(&self.st.vocab[a as usize]) && is_verb_form(text))
+            {
                 continue;
             }
             let word = self.intern(text);
