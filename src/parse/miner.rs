@@ -2,7 +2,7 @@
 //!
 //! Messages are split on ASCII whitespace and masked ([`super::mask`]); a quoted value is one
 //! token however many words it holds, month and weekday names next to a variable join it, and
-//! a run of variables becomes one `<*>` and a bracketed list of variables one `[<*>]` (so
+//! a run of variables becomes one `<*>` and a bracketed list one `[<*>]` (so
 //! lists of ids and dates of any length give one template). The tree routes a message by its token count, then by its first `depth` tokens
 //! (variables, and tokens unseen at a full node, take the wildcard branch). In the leaf, the
 //! most similar template takes the message when the similarity reaches `similarity`: the
