@@ -2,12 +2,12 @@
 //!
 //! Messages are split on ASCII whitespace and masked ([`super::mask`]); a quoted value is one
 //! token however many words it holds, month and weekday names next to a variable join it, and
-//! a run of variables becomes one `<*>` and a bracketed list one `[<*>]` (so
-//! lists of ids and dates of any length give one template). The tree routes a message by its token count, then by its first `depth` tokens
-//! (variables, and tokens unseen at a full node, take the wildcard branch). In the leaf, the
-//! most similar template takes the message when the similarity reaches `similarity`: the
-//! share of positions with the same constant among the positions that are not a variable in
-//! both. A position where they differ becomes `<*>` at once when a value is seen there (a
+//! a run of variables becomes one `<*>` and a bracketed list one `[<*>]` (so lists of ids
+//! and dates of any length give one template). The tree routes a message by its token count,
+//! then by its first `depth` tokens (variables, and tokens unseen at a full node, take the
+//! wildcard branch). In the leaf, the most similar template takes the message when the
+//! similarity reaches `similarity`: the share of positions with the same constant among the
+//! positions that are not a variable in both. A position where they differ becomes `<*>` at once when a value is seen there (a
 //! masked value on either side, two host names); where they differ in plain words it becomes
 //! `<*>` at the fourth distinct word, and until then each word keeps a variant template of its
 //! own, which merges back when the position turns (`TemplateMiner::absorb`); fields with
