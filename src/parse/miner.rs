@@ -1,21 +1,21 @@
 //! The online miner: a Drain-style fixed-depth tree over masked tokens.
 //!
 //! Messages are split on ASCII whitespace and masked ([`super::mask`]); a quoted value is one
-//! token however many words it holds, month and weekday names next to a variable join it, and
-//! a run of variables becomes one `<*>` and a bracketed list one `[<*>]` (so lists of ids
-//! and dates of any length give one template). The tree routes a message by its token count,
-//! then by its first `depth` tokens (variables, and tokens unseen at a full node, take the
-//! wildcard branch). In the leaf, the most similar template takes the message when the
-//! similarity reaches `similarity`: the share of positions with the same constant among the
-//! positions that are not a variable in both. A position where they differ becomes `<*>` at once when a value is seen there (a
-//! masked value on either side, two host names); where they differ in plain words it becomes
-//! `<*>` at the fourth distinct word, and until then each word keeps a variant template of its
-//! own, which merges back when the position turns (`TemplateMiner::absorb`); fields with
-//! different keys (`fd_limits=<*>`, `vm_limits=<*>`) are different facts and never count. A template made
-//! with a value where earlier ones have a word takes those one position apart in
-//! (`TemplateMiner::take_covered`). Sizes with their
-//! units, bounded durations and a bracketed value after a word are joined into one token
-//! first (`join_units`), so that values of a changing number of words keep one template.
+//! token however many words it holds, month and weekday names next to a variable join it, and a
+//! run of variables becomes one `<*>` and a bracketed list one `[<*>]` (so lists of ids and
+//! dates of any length give one template). The tree routes a message by its token count, then
+//! by its first `depth` tokens (variables, and tokens unseen at a full node, take the wildcard
+//! branch). In the leaf, the most similar template takes the message when the similarity
+//! reaches `similarity`: the share of positions with the same constant among the positions that
+//! are not a variable in both. A position where they differ becomes `<*>` at once when a value
+//! is seen there (a masked value on either side, two host names); where they differ in plain
+//! words it becomes `<*>` at the fourth distinct word, and until then each word keeps a variant
+//! template of its own, which merges back when the position turns (`TemplateMiner::absorb`);
+//! fields with different keys (`fd_limits=<*>`, `vm_limits=<*>`) are different facts and never
+//! count. A template made with a value where earlier ones have a word takes those one position
+//! apart in (`TemplateMiner::take_covered`). Sizes with their units, bounded durations and a
+//! bracketed value after a word are joined into one token first (`join_units`), so that values
+//! of a changing number of words keep one template.
 //!
 //! Routing on a word that is really a value (`alice logged in`, `bob logged in`) would keep
 //! one template per value forever, since messages with different routing words never meet in
