@@ -443,10 +443,13 @@ fn field_key(w: &str) -> Option<&str> {
     ok.then_some(key)
 }
 
-/// Whether two words are fields with different keys (`fd_limits=<*>`, `vm_limits=<*>`): two
-/// facts, not two values of one, however many such keys a position shows.
-fn different_fields(a: &str, b: &str) -> bool {
+/// Whether two different words in one place name different events however many such words
+/// the place shows, so that they never make it a variable (see `TemplateMiner::absorb`):
+/// fields with different keys (`fd_limits=<*>`, `vm_limits=<*>`: two facts, not two values of
+/// one) and two participles ([`is_verb_form`]).
+fn tell_events_apart(a: &str, b: &str) -> bool {
     matches!((field_key(a), field_key(b)), (Some(x), Some(y)) if x != y)
+        || (is_verb_form(a) && is_verb_form(b))
 }
 
 /// A word that reads as a verb's past or present participle (`started`, `stopped`,
@@ -604,13 +607,15 @@ fn is_list_item(item: &str) -> bool {
 /// The bracket that closes the list `text` opens, when it is the first item of one (`[<*>,`,
 /// `(data_hot,`, `{a,`).
 fn list_close(text: &str) -> Option<char> {
-    let item = text.get(1..)?.strip_suffix(',')?;
-    let close = match text.as_bytes()[0] {
+    // Most tokens are not opened by a bracket: that is looked at first (this runs for every
+    // token of every line).
+    let close = match text.as_bytes().first()? {
         b'[' => ']',
         b'(' => ')',
         b'{' => '}',
         _ => return None,
     };
+    let item = text[1..].strip_suffix(',')?;
     is_list_item(item).then_some(close)
 }
 
@@ -656,20 +661,24 @@ fn join_lists(msg: &str, sc: &mut Scratch) {
     let mut w = 0;
     let mut r = 0;
     while r < sc.toks.len() {
-        let mut tok = sc.toks[r].clone();
         let next = match list_end(sc, msg, r) {
             Some((last, joined)) => {
                 let b0 = sc.buf.len();
                 sc.buf.push_str(&joined);
+                let date = sc.toks[r..=last].iter().any(|t| t.date);
+                let end = sc.toks[last].vals.end;
+                let tok = &mut sc.toks[r];
                 tok.text = b0..sc.buf.len();
                 tok.masked = true;
-                tok.vals.end = sc.toks[last].vals.end;
-                tok.date |= sc.toks[r + 1..=last].iter().any(|t| t.date);
+                tok.vals.end = end;
+                tok.date = date;
                 last + 1
             }
             None => r + 1,
         };
-        sc.toks[w] = tok;
+        if w != r {
+            sc.toks[w] = sc.toks[r].clone();
+        }
         w += 1;
         r = next;
     }
@@ -1411,9 +1420,7 @@ impl TemplateMiner {
                 now.push((i, if keep { self.intern(text) } else { WILD }));
                 continue;
             }
-            if different_fields(&self.st.vocab[a as usize], text)
-                || (is_verb_form(&self.st.vocab[a as usize]) && is_verb_form(text))
-            {
+            if tell_events_apart(&self.st.vocab[a as usize], text) {
                 continue;
             }
             let word = self.intern(text);

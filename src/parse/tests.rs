@@ -10,6 +10,12 @@ fn text(m: &TemplateMiner, id: TemplateId) -> String {
     m.template(m.resolve(id)).unwrap().to_string()
 }
 
+/// Learn `line` and return the text of the template it went to.
+fn learnt(m: &mut TemplateMiner, line: &str) -> String {
+    let id = m.add(line).template_id;
+    m.template(id).unwrap().to_string()
+}
+
 #[test]
 fn ids_are_derived_from_the_template_text() {
     let mut a = miner();
@@ -517,8 +523,7 @@ fn fields_with_different_keys_stay_apart_however_many() {
         let line = format!(
             r#"ts=2026-12-07T19:07:50.{i}Z caller=main.go:55{i} level=info {key}="(soft=unlimited)""#
         );
-        let id = m.add(&line).template_id;
-        texts.insert(m.template(id).unwrap().to_string());
+        texts.insert(learnt(&mut m, &line));
     }
     let want: std::collections::BTreeSet<String> = keys
         .iter()
@@ -543,8 +548,7 @@ fn what_happened_to_a_thing_stays_apart_however_many_steps() {
     for round in 0..3 {
         for step in ["initialized", "started", "stopped", "closed"] {
             let line = format!("[2026-12-07T21:0{round}:00,000][INFO ][o.o.n.Node ] [os-1] {step}");
-            let id = m.add(&line).template_id;
-            texts.push(m.template(id).unwrap().to_string());
+            texts.push(learnt(&mut m, &line));
         }
     }
     let last: Vec<&str> = texts[8..]
@@ -649,10 +653,7 @@ fn a_month_name_that_joins_a_variable_in_a_short_line_is_a_variable() {
 #[test]
 fn the_quoted_message_and_error_of_a_structured_line_are_its_words() {
     let mut m = miner();
-    let mut text = |line: &str| {
-        let id = m.add(line).template_id;
-        m.template(id).unwrap().to_string()
-    };
+    let mut text = |line: &str| learnt(&mut m, line);
     // logfmt, as Go's loggers write it: the message is the event, so each keeps its words
     // (masked one by one) and two messages never share a template.
     assert_eq!(
@@ -686,10 +687,7 @@ fn the_quoted_message_and_error_of_a_structured_line_are_its_words() {
 #[test]
 fn quoted_text_that_is_part_of_the_shape_stays() {
     let mut m = miner();
-    let mut text = |line: &str| {
-        let id = m.add(line).template_id;
-        m.template(id).unwrap().to_string()
-    };
+    let mut text = |line: &str| learnt(&mut m, line);
     // The method of a quoted HTTP request line is the event.
     assert_eq!(
         text(r#"10.0.0.1 "GET /v2/servers/detail HTTP/1.1" status: 200 len: 1893"#),
