@@ -607,15 +607,13 @@ fn is_list_item(item: &str) -> bool {
 /// The bracket that closes the list `text` opens, when it is the first item of one (`[<*>,`,
 /// `(data_hot,`, `{a,`).
 fn list_close(text: &str) -> Option<char> {
-    // Most tokens are not opened by a bracket: that is looked at first (this runs for every
-    // token of every line).
-    let close = match text.as_bytes().first()? {
+    let item = text.get(1..)?.strip_suffix(',')?;
+    let close = match text.as_bytes()[0] {
         b'[' => ']',
         b'(' => ')',
         b'{' => '}',
         _ => return None,
     };
-    let item = text[1..].strip_suffix(',')?;
     is_list_item(item).then_some(close)
 }
 
