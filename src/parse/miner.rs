@@ -52,6 +52,12 @@ const TRANSIENT: u32 = u32::MAX;
 /// three constant words there (`Acquiring`/`Releasing suspend blocker`, HPC's `boot`, `wait`,
 /// `halt (command <*>)`), and merging them would cost Android and HPC 3 and 7 points of GA.
 const ROUTING_VALUES: usize = 4;
+/// Distinct plain words in one place that make it a variable in a message with one constant
+/// word besides, the same in all (`notice abbrev`, `notice chalk`, ... for each package
+/// `npm pack` bundles; see `TemplateMiner::merge_routing` and `merge_slot`). Twice
+/// [`ROUTING_VALUES`]: with no more context than one word, the place is more often the event
+/// itself (BGL's four `program interrupt: illegal`, `privileged`, ...).
+const PLAIN_WORD_VALUES: usize = 8;
 /// Equal constant words, besides the slot, that short templates must share to merge at a
 /// qualified name (see `TemplateMiner::merge_slot`): the action word of a package line.
 const SLOT_MIN_EQUAL: u32 = 1;
@@ -386,6 +392,14 @@ fn is_qualified_name(w: &str) -> bool {
         || w.split_once(':').is_some_and(|(name, after)| {
             is_value_word(name) && (after == VAR || (!after.contains(':') && is_value_word(after)))
         })
+}
+
+/// A word that [`TemplateMiner::merge_slot`] and a short message's routing position may make a
+/// variable: a qualified name ([`is_qualified_name`]), or a plain word ([`is_value_word`])
+/// that is neither a label (`workdirectory:`, whose value follows) nor a participle
+/// (`starting`, what happened: [`is_verb_form`]).
+fn is_name(w: &str) -> bool {
+    is_qualified_name(w) || (is_value_word(w) && !w.ends_with(':') && !is_verb_form(w))
 }
 
 /// A name in a namespace: names of letters, digits, `.`, `_` and `-` (and an `@` first)
@@ -1812,11 +1826,25 @@ impl TemplateMiner {
             }
             // A word in code style is a name of the program's, unless the rest of a long
             // message is the same (`com.apple.CacheDelete.daily: scheduler_evaluate_activity
-            // told me to run this job; ...` for each job).
-            let min_equal = if is_value_word(sc.text(msg, t)) {
-                ROUTING_MIN_EQUAL
+            // told me to run this job; ...` for each job). A message with one constant word
+            // besides (`notice abbrev`) can have neither, and takes more names there instead.
+            let text = sc.text(msg, t);
+            let context = sc
+                .toks
+                .iter()
+                .enumerate()
+                .filter(|&(i, t)| i != k && !t.masked && t.id != WILD)
+                .count();
+            let short = context < ROUTING_MIN_EQUAL as usize;
+            let (min_equal, values) = if short {
+                if context == 0 || !is_name(text) {
+                    continue;
+                }
+                (1, PLAIN_WORD_VALUES)
+            } else if is_value_word(text) {
+                (ROUTING_MIN_EQUAL, ROUTING_VALUES)
             } else {
-                ROUTING_LONG_CONTEXT
+                (ROUTING_LONG_CONTEXT, ROUTING_VALUES)
             };
             let mut group = Vec::new();
             let mut words: Vec<u32> = Vec::new();
@@ -1824,10 +1852,12 @@ impl TemplateMiner {
                 for &ci in &self.st.nodes[leaf as usize].clusters {
                     let tpl = &self.st.clusters[ci as usize].tokens;
                     let a = tpl[k];
-                    if a == WILD
-                        || self.same(a, t, msg, sc)
-                        || (min_equal == ROUTING_MIN_EQUAL && !self.value_word[a as usize])
-                    {
+                    let counts = if short {
+                        is_name(&self.st.vocab[a as usize])
+                    } else {
+                        min_equal == ROUTING_LONG_CONTEXT || self.value_word[a as usize]
+                    };
+                    if a == WILD || self.same(a, t, msg, sc) || !counts {
                         continue;
                     }
                     // Position `k` differs, so it counts in neither `eq` nor `vars`: the
@@ -1841,7 +1871,7 @@ impl TemplateMiner {
                     }
                 }
             }
-            if words.len() + 1 >= ROUTING_VALUES {
+            if words.len() + 1 >= values {
                 return Some(self.merge_at(k, &group, msg, sc));
             }
         }
@@ -1878,7 +1908,7 @@ impl TemplateMiner {
                 let var = t.masked || t.id == WILD;
                 if a == WILD {
                     // A slot this rule made a variable takes further names.
-                    alike &= var || (i >= depth && is_qualified_name(sc.text(msg, t)));
+                    alike &= var || (i >= depth && is_name(sc.text(msg, t)));
                     open |= !var;
                 } else if self.same(a, t, msg, sc) {
                     eq += u32::from(!var);
@@ -1898,7 +1928,7 @@ impl TemplateMiner {
                 continue;
             };
             let word = tpl[k];
-            if !is_qualified_name(&self.st.vocab[word as usize]) {
+            if !is_name(&self.st.vocab[word as usize]) {
                 continue;
             }
             match at.iter_mut().find(|(p, _, _)| *p == k) {
@@ -1912,7 +1942,17 @@ impl TemplateMiner {
             }
         }
         let (k, group, _) = at.into_iter().find(|(k, _, words)| {
-            words.len() + 1 >= VARIABLE_WORDS && is_qualified_name(sc.text(msg, &sc.toks[*k]))
+            let text = sc.text(msg, &sc.toks[*k]);
+            let qualified = is_qualified_name(text)
+                && words
+                    .iter()
+                    .all(|&w| is_qualified_name(&self.st.vocab[w as usize]));
+            let need = if qualified {
+                VARIABLE_WORDS
+            } else {
+                PLAIN_WORD_VALUES
+            };
+            words.len() + 1 >= need && is_name(text)
         })?;
         Some(self.merge_at(k, &group, msg, sc))
     }

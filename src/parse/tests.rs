@@ -572,6 +572,68 @@ fn what_happened_to_a_thing_stays_apart_however_many_steps() {
     );
 }
 
+#[test]
+fn a_message_of_one_word_and_a_name_takes_names_from_the_eighth() {
+    // `npm pack` lists each bundled package as `notice <name>`, with or without a masked
+    // prefix; the name is the routing word of the short form and past it in the long one.
+    let names = [
+        "abbrev",
+        "chalk",
+        "agent-base",
+        "semver",
+        "tar",
+        "ssri",
+        "minipass",
+        "which",
+    ];
+    for prefix in ["", "1102 "] {
+        let mut m = miner();
+        let mut ids = Vec::new();
+        let mut texts = Vec::new();
+        for name in names {
+            let p = m.add(&format!("{prefix}notice {name}"));
+            ids.push(p.template_id);
+            texts.push(m.template(p.template_id).unwrap().to_string());
+        }
+        let shape = if prefix.is_empty() { "" } else { "<*> " };
+        // Seven names may still be seven events; the eighth makes the place a variable, and
+        // the templates of the seven forward to it.
+        assert_eq!(texts[6], format!("{shape}notice {}", names[6]));
+        assert_eq!(texts[7], format!("{shape}notice <*>"));
+        for id in &ids {
+            assert_eq!(m.resolve(*id), ids[7], "{prefix:?}");
+        }
+    }
+    // Participles say what happened, labels name the value after them, and words in code
+    // style are the program's: however many, each stays an event of its own.
+    for words in [
+        [
+            "opened", "closed", "started", "stopped", "paused", "resumed", "failed", "retried",
+        ],
+        [
+            "type:", "name:", "file:", "tag:", "load:", "mode:", "path:", "size:",
+        ],
+        [
+            "onStart",
+            "onStop",
+            "onPause",
+            "onResume",
+            "onCreate",
+            "onDestroy",
+            "onBind",
+            "onUnbind",
+        ],
+    ] {
+        let mut m = miner();
+        let texts: Vec<String> = words
+            .iter()
+            .map(|w| learnt(&mut m, &format!("job {w}")))
+            .collect();
+        let expected: Vec<String> = words.iter().map(|w| format!("job {w}")).collect();
+        assert_eq!(texts, expected);
+    }
+}
+
 /// Seven search terms, of one to four words, in the same failure message.
 const TERMS: [&str; 7] = [
     "red shoes",
