@@ -467,13 +467,17 @@ fn tell_events_apart(a: &str, b: &str) -> bool {
 }
 
 /// A word that reads as a verb's past or present participle (`started`, `stopped`,
-/// `closing`): lower-case letters ending in `ed` or `ing`, with punctuation allowed after.
-/// Two such words in one place say what happened to the same thing (a node `initialized`,
-/// `started`, `stopped`, `closed`), so they are events, however many there are, not values.
+/// `closing`, OpenStack's `VM Paused`, `VM Resumed`): lower-case letters, the first may be a
+/// capital, ending in `ed` or `ing`, with punctuation allowed after. Two such words in one
+/// place say what happened to the same thing (a node `initialized`, `started`, `stopped`,
+/// `closed`), so they are events, however many there are, not values.
 fn is_verb_form(w: &str) -> bool {
     let w = w.trim_end_matches(['.', ',', ':', ';', '!']);
+    let rest = w
+        .strip_prefix(|c: char| c.is_ascii_uppercase())
+        .unwrap_or(w);
     w.len() >= 5
-        && w.bytes().all(|c| c.is_ascii_lowercase())
+        && rest.bytes().all(|c| c.is_ascii_lowercase())
         && (w.ends_with("ed") || w.ends_with("ing"))
 }
 

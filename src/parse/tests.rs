@@ -556,6 +556,21 @@ fn what_happened_to_a_thing_stays_apart_however_many_steps() {
         .map(|t| t.rsplit(' ').next().unwrap())
         .collect();
     assert_eq!(last, ["initialized", "started", "stopped", "closed"]);
+    // A participle may start with a capital (OpenStack's lifecycle events).
+    let mut os = miner();
+    let mut events = Vec::new();
+    for vm in 0..3 {
+        for step in ["Started", "Paused", "Resumed", "Stopped"] {
+            let line =
+                format!("[instance: 0b9c5e7a-fe1a-409b-b8cc-{vm:012}] VM {step} (Lifecycle Event)");
+            events.push(learnt(&mut os, &line));
+        }
+    }
+    assert_eq!(
+        events[8..],
+        ["Started", "Paused", "Resumed", "Stopped"]
+            .map(|step| format!("[instance: <*>] VM {step} (Lifecycle Event)"))
+    );
     // Names in the same place are values all the same.
     for name in ["alpha", "bravo", "charlie", "delta"] {
         m.add(&format!(
