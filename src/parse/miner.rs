@@ -439,9 +439,38 @@ fn covers(x: &str, y: &str) -> bool {
 }
 
 /// Whether two different tokens are the same word with different values: one is `<*>`, one
-/// covers the other (see [`covers`]), or both are host names.
+/// covers the other (see [`covers`]), both are host names, or both are one field, empty in
+/// one ([`empty_field`]).
 fn holds_value(a: &str, b: &str) -> bool {
-    a == VAR || b == VAR || covers(a, b) || covers(b, a) || (is_host_name(a) && is_host_name(b))
+    a == VAR
+        || b == VAR
+        || covers(a, b)
+        || covers(b, a)
+        || (is_host_name(a) && is_host_name(b))
+        || empty_field(a, b).is_some()
+}
+
+/// Words that say that a field has no value.
+const EMPTY_VALUES: [&str; 5] = ["null", "NULL", "nil", "none", "None"];
+
+/// When `a` and `b` are one field (`ws=null,` and `ws=WorkSource{<*>},`), empty in one of them
+/// and a value in the other, the token that takes both: `ws=<*>,`. An empty field is a field
+/// without its value, not another event (Android logs a wake lock with `ws=null` or with its
+/// work source, one event).
+fn empty_field(a: &str, b: &str) -> Option<String> {
+    let key = field_key(a)?;
+    fn value<'w>(w: &'w str, key: &str) -> (&'w str, &'w str) {
+        let v = &w[key.len() + 1..];
+        let trimmed = v.trim_end_matches([',', ';']);
+        (trimmed, &v[trimmed.len()..])
+    }
+    if field_key(b) != Some(key) {
+        return None;
+    }
+    let ((va, ta), (vb, tb)) = (value(a, key), value(b, key));
+    let empty_and_value = |e: &str, v: &str| EMPTY_VALUES.contains(&e) && v.contains(VAR);
+    (ta == tb && (empty_and_value(va, vb) || empty_and_value(vb, va)))
+        .then(|| format!("{key}={VAR}{ta}"))
 }
 
 /// The key of a `key=value` word (`fd_limits` of `fd_limits=<*>`): letters, `_`, `.` and
@@ -1432,8 +1461,18 @@ impl TemplateMiner {
             if t.id == WILD || holds_value(&self.st.vocab[a as usize], text) {
                 // The message's token covers the template's (`bytes (<*>)` against `bytes`):
                 // keep the more telling token; otherwise the position is `<*>`.
-                let keep = t.masked && covers(text, &self.st.vocab[a as usize]);
-                now.push((i, if keep { self.intern(text) } else { WILD }));
+                let old = &self.st.vocab[a as usize];
+                let keep = t.masked && covers(text, old);
+                // Past the routing positions, where the tree routes on whole words.
+                let field = empty_field(old, text).filter(|_| i >= self.st.config.depth);
+                let token = if keep {
+                    self.intern(text)
+                } else if let Some(field) = field {
+                    self.intern(&field)
+                } else {
+                    WILD
+                };
+                now.push((i, token));
                 continue;
             }
             if tell_events_apart(&self.st.vocab[a as usize], text) {

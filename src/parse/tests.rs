@@ -649,6 +649,28 @@ fn a_message_of_one_word_and_a_name_takes_names_from_the_eighth() {
     }
 }
 
+#[test]
+fn an_empty_field_is_the_field_without_its_value() {
+    // Android logs a wake lock with its work source, or with `ws=null` when it has none.
+    let mut m = miner();
+    let line = |pid: u32, ws: &str| {
+        format!("acquire lock={pid}, flags=0x1, tag=\"View Lock\", name=systemui, ws={ws}, uid=10037, pid={pid}")
+    };
+    let empty = m.add(&line(2227, "null")).template_id;
+    let full = m.add(&line(2228, "WorkSource{10113}")).template_id;
+    assert_eq!(m.resolve(empty), full);
+    let text = m.template(full).unwrap();
+    assert!(text.contains(" ws=<*>, uid=<*>,"), "{text}");
+    // Both kinds fit it from now on.
+    assert_eq!(m.add(&line(2229, "null")).template_id, full);
+    assert_eq!(m.add(&line(2230, "WorkSource{10045}")).template_id, full);
+    // An empty field against a word (`open`) is two states, not a value and its absence.
+    let mut m = miner();
+    let a = m.add("door state=null, checked by guard").template_id;
+    let b = m.add("door state=open, checked by guard").template_id;
+    assert_ne!(m.resolve(a), m.resolve(b));
+}
+
 /// Seven search terms, of one to four words, in the same failure message.
 const TERMS: [&str; 7] = [
     "red shoes",
