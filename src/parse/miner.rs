@@ -454,23 +454,22 @@ fn holds_value(a: &str, b: &str) -> bool {
 const EMPTY_VALUES: [&str; 5] = ["null", "NULL", "nil", "none", "None"];
 
 /// When `a` and `b` are one field (`ws=null,` and `ws=WorkSource{<*>},`), empty in one of them
-/// and a value in the other, the token that takes both: `ws=<*>,`. An empty field is a field
-/// without its value, not another event (Android logs a wake lock with `ws=null` or with its
-/// work source, one event).
-fn empty_field(a: &str, b: &str) -> Option<String> {
+/// and a value in the other, its key and the punctuation after the value (`ws` and `,`): the
+/// token that takes both is `ws=<*>,`. An empty field is a field without its value, not
+/// another event (Android logs a wake lock with `ws=null` or with its work source, one event).
+fn empty_field<'a>(a: &'a str, b: &str) -> Option<(&'a str, &'a str)> {
     let key = field_key(a)?;
+    if field_key(b) != Some(key) {
+        return None;
+    }
     fn value<'w>(w: &'w str, key: &str) -> (&'w str, &'w str) {
         let v = &w[key.len() + 1..];
         let trimmed = v.trim_end_matches([',', ';']);
         (trimmed, &v[trimmed.len()..])
     }
-    if field_key(b) != Some(key) {
-        return None;
-    }
     let ((va, ta), (vb, tb)) = (value(a, key), value(b, key));
     let empty_and_value = |e: &str, v: &str| EMPTY_VALUES.contains(&e) && v.contains(VAR);
-    (ta == tb && (empty_and_value(va, vb) || empty_and_value(vb, va)))
-        .then(|| format!("{key}={VAR}{ta}"))
+    (ta == tb && (empty_and_value(va, vb) || empty_and_value(vb, va))).then_some((key, ta))
 }
 
 /// The key of a `key=value` word (`fd_limits` of `fd_limits=<*>`): letters, `_`, `.` and
@@ -1462,10 +1461,13 @@ impl TemplateMiner {
                 // The message's token covers the template's (`bytes (<*>)` against `bytes`):
                 // keep the more telling token; otherwise the position is `<*>`.
                 let old = &self.st.vocab[a as usize];
-                let keep = t.masked && covers(text, old);
-                // Past the routing positions, where the tree routes on whole words.
-                let field = empty_field(old, text).filter(|_| i >= self.st.config.depth);
-                let token = if keep {
+                // An empty field keeps its key (`ws=<*>,`) past the routing positions, where
+                // the tree routes on whole words.
+                let field = (i >= self.st.config.depth)
+                    .then(|| empty_field(old, text))
+                    .flatten()
+                    .map(|(key, tail)| format!("{key}={VAR}{tail}"));
+                let token = if t.masked && covers(text, old) {
                     self.intern(text)
                 } else if let Some(field) = field {
                     self.intern(&field)
@@ -1862,6 +1864,7 @@ impl TemplateMiner {
     fn merge_routing(&mut self, msg: &str, sc: &Scratch) -> Option<u32> {
         let n = sc.toks.len();
         let threshold = self.st.config.similarity;
+        let constants = sc.toks.iter().filter(|t| !t.masked && t.id != WILD).count();
         for k in 0..self.st.config.depth.min(n) {
             let t = &sc.toks[k];
             if t.masked || t.id == WILD {
@@ -1872,12 +1875,8 @@ impl TemplateMiner {
             // told me to run this job; ...` for each job). A message with one constant word
             // besides (`notice abbrev`) can have neither, and takes more names there instead.
             let text = sc.text(msg, t);
-            let context = sc
-                .toks
-                .iter()
-                .enumerate()
-                .filter(|&(i, t)| i != k && !t.masked && t.id != WILD)
-                .count();
+            // The constant words besides this one.
+            let context = constants - 1;
             let short = context < ROUTING_MIN_EQUAL as usize;
             let (min_equal, values) = if short {
                 if context == 0 || !is_name(text) {
@@ -1895,12 +1894,15 @@ impl TemplateMiner {
                 for &ci in &self.st.nodes[leaf as usize].clusters {
                     let tpl = &self.st.clusters[ci as usize].tokens;
                     let a = tpl[k];
+                    if a == WILD || self.same(a, t, msg, sc) {
+                        continue;
+                    }
                     let counts = if short {
                         is_name(&self.st.vocab[a as usize])
                     } else {
                         min_equal == ROUTING_LONG_CONTEXT || self.value_word[a as usize]
                     };
-                    if a == WILD || self.same(a, t, msg, sc) || !counts {
+                    if !counts {
                         continue;
                     }
                     // Position `k` differs, so it counts in neither `eq` nor `vars`: the
