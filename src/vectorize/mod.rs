@@ -344,8 +344,12 @@ impl TfIdf {
             *c = sublinear(*c as u32) * self.idf.get(*k as usize).copied().unwrap_or(0.0);
         }
         let unseen = self.unseen_idf();
-        let extra: f32 = unknown
-            .values()
+        // Summed in a fixed order: in the map's, which changes from one map to the next, the
+        // norm (and every similarity and outlier score after it) moved in its last bits.
+        let mut counts: Vec<u32> = unknown.into_values().collect();
+        counts.sort_unstable();
+        let extra: f32 = counts
+            .iter()
             .map(|&c| (sublinear(c) * unseen).powi(2))
             .sum();
         normalise(&mut v.val, extra);
@@ -428,6 +432,35 @@ mod tests {
 
     fn fit(texts: &[&str]) -> (TfIdf, Vec<TermCounts>) {
         TfIdf::fit(texts, &VectorizeConfig::default())
+    }
+
+    #[test]
+    fn a_text_with_unknown_terms_gets_the_same_vector_every_time() {
+        // The norm adds one term per unknown word: in hash order it changed in the last bits
+        // from one call to the next, and a new template's outlier score with it.
+        let (tf, _) = fit(&["disk full on volume", "user logged in"]);
+        let mut a = Analyzer::new(&VectorizeConfig::default());
+        // Eighty made-up words, each a different number of times (1 to 9).
+        let syllables = ["ka", "lo", "mi", "nu", "pe", "ro", "su", "ti", "vo"];
+        let mut text = String::from("disk full");
+        for (i, w) in syllables
+            .iter()
+            .flat_map(|a| syllables.iter().map(move |b| format!("{a}{b}x")))
+            .take(80)
+            .enumerate()
+        {
+            for _ in 0..=i % 9 {
+                text.push(' ');
+                text.push_str(&w);
+            }
+        }
+        let first = tf.vectorize(&mut a, &text);
+        for _ in 0..200 {
+            let v = tf.vectorize(&mut a, &text);
+            assert_eq!(v.idx, first.idx);
+            let bits = |v: &SparseVec| v.val.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&v), bits(&first));
+        }
     }
 
     #[test]
